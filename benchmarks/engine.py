@@ -1,0 +1,150 @@
+"""Engine micro-benchmark: what the hardware gives, per built-in model.
+
+For each installed preset: load time, cold and warm FIM latency on a real
+standard-library file, latency after a one-character edit in the prefix
+(what prompt layout costs), prompt and decode rates, and the time from a
+cancel to the generation stopping. Medians of several runs; one table.
+
+    python benchmarks/engine.py [--runs N] [--presets default,small]
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import statistics
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from lsp_server.inference import models
+from lsp_server.inference.cancel import CancelToken
+from lsp_server.inference.engine import EngineConfig, Generation, LlamaEngine, Sampling
+
+ENDLESS = "numbers = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17,"
+
+
+@dataclass
+class Row:
+    preset: str
+    load_s: float
+    prompt_tokens: int
+    cold_s: float
+    warm_s: float
+    edit_s: float
+    edit_evaluated: int
+    prompt_tps: float
+    decode_tps: float
+    cancel_ms: float
+    after_cancel: int
+
+
+def fim_sample() -> tuple[str, str]:
+    """About 800 tokens of real code around a cursor in a standard-library function."""
+    source = Path(inspect.getfile(statistics)).read_text()
+    cursor = source.index("def median_low")
+    cursor = source.index("\n", source.index('"""', source.index('"""', cursor) + 3)) + 1
+    return source[cursor - 2400 : cursor], source[cursor : cursor + 600]
+
+
+def median_of(runs: int, measure: Callable[[], float]) -> float:
+    return statistics.median(measure() for _ in range(runs))
+
+
+def bench(preset: str, runs: int) -> Row:
+    path = models.locate(models.ModelChoice(preset, "benchmark"))
+    config = EngineConfig(context_size=4096)
+    started = time.monotonic()
+    engine = LlamaEngine(path, config)
+    load_s = time.monotonic() - started
+    prefix, suffix = fim_sample()
+    sampling = Sampling(max_tokens=16)
+
+    def infill(text: str, sampling: Sampling = sampling) -> Generation:
+        return engine.infill(text, suffix, sampling, CancelToken())
+
+    def timed(call: Callable[[], Generation]) -> tuple[float, Generation]:
+        begin = time.monotonic()
+        result = call()
+        return time.monotonic() - begin, result
+
+    colds, prompt_rates = [], []
+    for i in range(runs):
+        # A different first line each run, so nothing of the prompt is cached.
+        seconds, result = timed(lambda i=i: infill(f"# run {i} {time.time()}\n" + prefix))
+        colds.append(seconds)
+        prompt_rates.append(result.stats.evaluated_tokens / result.stats.prompt_seconds)
+    warm = median_of(runs, lambda: timed(lambda: infill(prefix))[0])
+    prompt_tokens = infill(prefix).stats.prompt_tokens
+    edits, evaluated = [], 0
+    for i in range(runs):
+        infill(prefix)
+        # One character typed near the end of the prefix, as while typing a line.
+        seconds, result = timed(lambda i=i: infill(prefix + "abcdefghij"[i % 10]))
+        edits.append(seconds)
+        evaluated = result.stats.evaluated_tokens
+    decode_rates = []
+    for _ in range(runs):
+        long = engine.infill(ENDLESS, "", Sampling(max_tokens=96), CancelToken())
+        decode_rates.append(long.stats.decoded_tokens / long.stats.decode_seconds)
+    cancel_delays, after_cancel = [], 0
+    for _ in range(runs):
+        token = CancelToken()
+        fired: list[float] = []
+        timer = threading.Timer(
+            0.5, lambda t=token, f=fired: (f.append(time.monotonic()), t.cancel())
+        )
+        timer.start()
+        result = engine.infill(ENDLESS, "", Sampling(max_tokens=4000), token)
+        cancel_delays.append((time.monotonic() - fired[0]) * 1000)
+        after_cancel = max(after_cancel, result.stats.decoded_after_cancel)
+    engine.close()
+    return Row(
+        preset=preset,
+        load_s=load_s,
+        prompt_tokens=prompt_tokens,
+        cold_s=statistics.median(colds),
+        warm_s=warm,
+        edit_s=statistics.median(edits),
+        edit_evaluated=evaluated,
+        prompt_tps=statistics.median(prompt_rates),
+        decode_tps=statistics.median(decode_rates),
+        cancel_ms=statistics.median(cancel_delays),
+        after_cancel=after_cancel,
+    )
+
+
+def print_table(rows: list[Row]) -> None:
+    header = (
+        "| model | load s | prompt tok | cold FIM s | warm FIM s | +1 char s (tok read) "
+        "| prompt tok/s | decode tok/s | cancel->stop ms | tok after cancel |"
+    )
+    print(header)
+    print("|---" * (header.count("|") - 1) + "|")
+    for r in rows:
+        print(
+            f"| {r.preset} | {r.load_s:.2f} | {r.prompt_tokens} | {r.cold_s:.2f} | {r.warm_s:.3f} "
+            f"| {r.edit_s:.2f} ({r.edit_evaluated}) | {r.prompt_tps:.0f} | {r.decode_tps:.1f} "
+            f"| {r.cancel_ms:.0f} | {r.after_cancel} |"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--presets", default="default,small")
+    args = parser.parse_args()
+    rows = []
+    for name in args.presets.split(","):
+        if not models.preset_installed(models.PRESETS[name]):
+            print(f"(skipping {name}: pip install 'hearth-lsp[{models.PRESETS[name].extra}]')")
+            continue
+        rows.append(bench(name, args.runs))
+    print(f"engine micro-benchmark, medians of {args.runs} runs, 16 new tokens per FIM call")
+    print_table(rows)
+
+
+if __name__ == "__main__":
+    main()

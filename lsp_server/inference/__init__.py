@@ -1,0 +1,1 @@
+"""Models, the llama.cpp engine, FIM formats and the scheduler in front of them."""

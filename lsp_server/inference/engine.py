@@ -1,0 +1,400 @@
+"""The model engine: llama-cpp-python in-process, stoppable at any token.
+
+We drive llama.cpp token by token instead of calling `create_completion`,
+for three reasons: the cancel flag is checked before every decode step
+(prompt chunks included), the FIM prompt is built from the model's own
+token ids (see fim.py), and each call reports how much of its prompt was
+reused from the KV cache, which is what prompt layout is judged by.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from lsp_server.inference import fim
+from lsp_server.inference.cancel import CancelToken
+from lsp_server.inference.models import ModelError
+
+log = logging.getLogger(__name__)
+llama_log = logging.getLogger("llama.cpp")
+
+StopReason = Literal["end", "stop", "length", "time", "cancelled"]
+Role = Literal["system", "user", "assistant"]
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    context_size: int = 4096
+    threads: int = 0  # 0: one per core
+    batch_size: int = 128  # prompt tokens per llama_decode call; cancel is checked between calls
+    gpu_layers: int = 0
+
+
+@dataclass(frozen=True)
+class Sampling:
+    max_tokens: int = 128
+    temperature: float = 0.0  # 0 is greedy
+    top_k: int = 40
+    top_p: float = 0.95
+    seed: int = 0
+    time_budget: float | None = None  # wall-clock seconds for the whole call
+    stop: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    role: Role
+    content: str
+
+
+@dataclass
+class GenerationStats:
+    prompt_tokens: int = 0
+    reused_tokens: int = 0  # prompt tokens found in the KV cache
+    evaluated_tokens: int = 0  # prompt tokens the model had to read
+    decoded_tokens: int = 0
+    decoded_after_cancel: int = 0  # decode steps started after the cancel was set: 0 or 1
+    prompt_tokens_after_cancel: int = 0  # prompt tokens of a chunk that began after the cancel
+    prompt_seconds: float = 0.0
+    decode_seconds: float = 0.0
+
+
+@dataclass
+class Generation:
+    text: str
+    stop_reason: StopReason
+    stats: GenerationStats = field(default_factory=GenerationStats)
+
+    @property
+    def cancelled(self) -> bool:
+        return self.stop_reason == "cancelled"
+
+
+class Engine(Protocol):
+    """What features and the scheduler need of a model, embedded or remote."""
+
+    @property
+    def model_name(self) -> str: ...
+
+    @property
+    def fim_format(self) -> fim.FimFormat | None: ...
+
+    @property
+    def context_size(self) -> int: ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+    def infill(
+        self,
+        prefix: str,
+        suffix: str,
+        sampling: Sampling,
+        cancel: CancelToken,
+        *,
+        middle: str = "",
+        budget: int | None = None,
+    ) -> Generation: ...
+
+    def chat(
+        self, messages: Sequence[ChatMessage], sampling: Sampling, cancel: CancelToken
+    ) -> Generation: ...
+
+    def close(self) -> None: ...
+
+
+class _LlamaVocabulary:
+    """fim.Vocabulary over a loaded llama.cpp model."""
+
+    def __init__(self, llm: Any) -> None:
+        import llama_cpp
+
+        self._llm = llm
+        self._vocab = llm._model.vocab
+        self._api = llama_cpp
+
+    def special_token(self, text: str) -> int | None:
+        ids = self._llm.tokenize(text.encode(), add_bos=False, special=True)
+        if len(ids) != 1:
+            return None
+        token = int(ids[0])
+        return token if self._llm._model.token_get_text(token) == text else None
+
+    def declared_fim_tokens(self) -> dict[str, int]:
+        api, vocab = self._api, self._vocab
+        declared = {
+            "prefix": api.llama_vocab_fim_pre(vocab),
+            "suffix": api.llama_vocab_fim_suf(vocab),
+            "middle": api.llama_vocab_fim_mid(vocab),
+            "pad": api.llama_vocab_fim_pad(vocab),
+            "repo": api.llama_vocab_fim_rep(vocab),
+            "file_sep": api.llama_vocab_fim_sep(vocab),
+        }
+        return {role: int(token) for role, token in declared.items() if token >= 0}
+
+
+class _NoRedirect:
+    """Stands in for llama-cpp-python's `suppress_stdout_stderr`, which silences
+    llama.cpp by pointing file descriptors 1 and 2 at /dev/null while a model
+    loads. In a language server stdout is the LSP channel, written from the
+    event loop thread at the same time: every message sent during a load was
+    lost (seen here: a response vanished and the client waited forever)."""
+
+    def __init__(self, disable: bool = True) -> None:
+        pass
+
+    def __enter__(self) -> _NoRedirect:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        pass
+
+
+_LLAMA_LEVELS = {2: logging.WARNING, 3: logging.ERROR}
+_log_callback: Any = None  # kept referenced: llama.cpp holds a pointer to it
+
+
+def _prepare_llama_cpp() -> Any:
+    """Import llama_cpp with its output routed to our log instead of file descriptors."""
+    global _log_callback
+    import llama_cpp
+    import llama_cpp._internals
+    import llama_cpp.llama
+    import llama_cpp.llama_chat_format
+
+    if _log_callback is None:
+        for module in (llama_cpp.llama, llama_cpp._internals, llama_cpp.llama_chat_format):
+            module.suppress_stdout_stderr = _NoRedirect  # type: ignore[attr-defined]
+
+        @llama_cpp.llama_log_callback  # type: ignore[untyped-decorator]
+        def to_log(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
+            message = text.decode("utf-8", errors="replace").rstrip()
+            if message:
+                llama_log.log(_LLAMA_LEVELS.get(level, logging.DEBUG), "%s", message)
+
+        _log_callback = to_log
+        llama_cpp.llama_log_set(to_log, ctypes.c_void_p(0))
+    return llama_cpp
+
+
+class LlamaEngine:
+    """One llama.cpp model and context. Not thread-safe: the scheduler's worker owns it."""
+
+    def __init__(self, path: Path, config: EngineConfig) -> None:
+        # Imported here so that the CLI answers fast and model-free code paths
+        # (settings, documents) never pay for loading the native library.
+        llama_cpp = _prepare_llama_cpp()
+
+        threads = config.threads or os.cpu_count() or 1
+        try:
+            self._llm = llama_cpp.Llama(
+                model_path=str(path),
+                n_ctx=config.context_size,
+                n_batch=config.batch_size,
+                n_ubatch=config.batch_size,
+                n_threads=threads,
+                n_threads_batch=threads,
+                n_gpu_layers=config.gpu_layers,
+                use_mmap=True,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError, OSError) as error:
+            raise ModelError(
+                f"llama.cpp could not load {path}: {error}; the file may be damaged, "
+                "or of a model architecture this llama-cpp-python does not support"
+            ) from error
+        self._api = llama_cpp
+        self._vocab = self._llm._model.vocab
+        self.path = path
+        self.config = config
+        self._fim = fim.detect(_LlamaVocabulary(self._llm))
+        self._bos: list[int] = (
+            [int(self._llm.token_bos())] if llama_cpp.llama_vocab_get_add_bos(self._vocab) else []
+        )
+        metadata: dict[str, str] = self._llm.metadata
+        self._name = metadata.get("general.name") or path.stem
+        self._chat_template = metadata.get("tokenizer.chat_template")
+
+    @property
+    def model_name(self) -> str:
+        return self._name
+
+    @property
+    def fim_format(self) -> fim.FimFormat | None:
+        return self._fim
+
+    @property
+    def context_size(self) -> int:
+        return int(self._llm.n_ctx())
+
+    def tokenize(self, text: str) -> list[int]:
+        """Plain text to ids. Special-token spellings in user code stay plain text."""
+        if not text:
+            return []
+        return [int(t) for t in self._llm.tokenize(text.encode(), add_bos=False, special=False)]
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenize(text))
+
+    def infill(
+        self,
+        prefix: str,
+        suffix: str,
+        sampling: Sampling,
+        cancel: CancelToken,
+        *,
+        middle: str = "",
+        budget: int | None = None,
+    ) -> Generation:
+        """Write what goes between `prefix` and `suffix`, starting with `middle`.
+
+        The text returned does not repeat `middle`. Prefix and suffix are
+        cut, the prefix from the left and the suffix from the right, to fit
+        `budget` prompt tokens and the context window with room for
+        `sampling.max_tokens`.
+        """
+        room = self.context_size - sampling.max_tokens - len(self._bos) - 3
+        budget = min(budget, room) if budget else room
+        middle_ids = self.tokenize(middle)
+        budget -= len(middle_ids)
+        # A cheap cut by characters first, so a huge file is never tokenized whole.
+        prefix, suffix = prefix[-budget * 8 :], suffix[: budget * 8]
+        prefix_ids, suffix_ids = self.tokenize(prefix), self.tokenize(suffix)
+        suffix_ids = suffix_ids[: max(budget // 4, budget - len(prefix_ids))]
+        prefix_ids = prefix_ids[max(0, len(prefix_ids) - (budget - len(suffix_ids))) :]
+        if self._fim is None:
+            # A model without FIM tokens can still continue the prefix.
+            prompt = [*self._bos, *prefix_ids, *middle_ids]
+        else:
+            prompt = [*self._bos, *self._fim.prompt(prefix_ids, suffix_ids, middle_ids)]
+        return self.generate(prompt, sampling, cancel)
+
+    def chat(
+        self, messages: Sequence[ChatMessage], sampling: Sampling, cancel: CancelToken
+    ) -> Generation:
+        """Generate an assistant turn with the model's own chat template (from the GGUF)."""
+        prompt = self.tokenize_chat(messages)
+        if len(prompt) + sampling.max_tokens > self.context_size:
+            raise ValueError(
+                f"chat prompt of {len(prompt)} tokens leaves no room for "
+                f"{sampling.max_tokens} new tokens in a {self.context_size}-token context"
+            )
+        return self.generate(prompt, sampling, cancel)
+
+    def tokenize_chat(self, messages: Sequence[ChatMessage]) -> list[int]:
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        if not self._chat_template:
+            text = "".join(f"{m.role}: {m.content}\n" for m in messages) + "assistant: "
+            return [*self._bos, *self.tokenize(text)]
+        token_text = self._llm._model.token_get_text
+        formatter = Jinja2ChatFormatter(
+            template=self._chat_template,
+            eos_token=token_text(self._llm.token_eos()),
+            bos_token=token_text(self._llm.token_bos()),
+        )
+        turns: Any = [{"role": m.role, "content": m.content} for m in messages]
+        formatted = formatter(messages=turns)
+        ids = self._llm.tokenize(formatted.prompt.encode(), add_bos=False, special=True)
+        return [int(t) for t in ids]
+
+    def generate(
+        self, prompt: Sequence[int], sampling: Sampling, cancel: CancelToken
+    ) -> Generation:
+        """Run the model on `prompt` token by token until a stop, a limit or a cancel."""
+        llm = self._llm
+        started = time.monotonic()
+        deadline = started + sampling.time_budget if sampling.time_budget else None
+        stats = GenerationStats(prompt_tokens=len(prompt))
+
+        reused = self._reusable_prefix(prompt)
+        stats.reused_tokens = reused
+        llm.n_tokens = reused  # eval() drops the KV cache from here on
+        rest = list(prompt[reused:])
+        for start in range(0, len(rest), self.config.batch_size):
+            if cancel.cancelled:
+                stats.prompt_seconds = time.monotonic() - started
+                return Generation("", "cancelled", stats)
+            chunk = rest[start : start + self.config.batch_size]
+            chunk_started = time.monotonic()
+            llm.eval(chunk)
+            stats.evaluated_tokens += len(chunk)
+            if cancel.set_before(chunk_started):
+                stats.prompt_tokens_after_cancel += len(chunk)
+        prompt_done = time.monotonic()
+        stats.prompt_seconds = prompt_done - started
+
+        # The sampler is llama-cpp-python's own; we set it as generate() does.
+        llm._sampler = llm._init_sampler(
+            top_k=sampling.top_k,
+            top_p=sampling.top_p,
+            temp=sampling.temperature,
+            repeat_penalty=1.0,
+        )
+        llm.set_seed(sampling.seed)
+        is_end = self._api.llama_vocab_is_eog
+        stops = self._fim.stops if self._fim else frozenset()
+        output = bytearray()
+        reason: StopReason = "length"
+        try:
+            while True:
+                token = int(llm.sample())
+                if is_end(self._vocab, token) or token in stops:
+                    reason = "end"
+                    break
+                output += llm.detokenize([token])
+                stats.decoded_tokens += 1
+                if sampling.stop and _cut_at_stop(output, sampling.stop):
+                    reason = "stop"
+                    break
+                if stats.decoded_tokens >= sampling.max_tokens:
+                    reason = "length"
+                    break
+                if deadline is not None and time.monotonic() >= deadline:
+                    reason = "time"
+                    break
+                if cancel.cancelled:
+                    reason = "cancelled"
+                    break
+                step_started = time.monotonic()
+                llm.eval([token])
+                if cancel.set_before(step_started):
+                    stats.decoded_after_cancel += 1
+        finally:
+            llm._sampler = None
+        stats.decode_seconds = time.monotonic() - prompt_done
+        if reason == "cancelled":
+            return Generation("", reason, stats)
+        return Generation(output.decode("utf-8", errors="ignore"), reason, stats)
+
+    def _reusable_prefix(self, prompt: Sequence[int]) -> int:
+        """How many leading prompt tokens are already in the KV cache.
+
+        At least one token is always evaluated, because sampling needs the
+        logits of the last prompt token.
+        """
+        cached = self._llm.input_ids[: self._llm.n_tokens]
+        same = 0
+        for a, b in zip(cached, prompt, strict=False):
+            if a != b:
+                break
+            same += 1
+        return min(same, len(prompt) - 1)
+
+    def close(self) -> None:
+        self._llm.close()
+
+
+def _cut_at_stop(output: bytearray, stops: Sequence[str]) -> bool:
+    """Truncate `output` at the first stop string in it; True if one was found."""
+    positions = [i for stop in stops if (i := output.find(stop.encode())) >= 0]
+    if not positions:
+        return False
+    del output[min(positions) :]
+    return True

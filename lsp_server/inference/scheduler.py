@@ -1,0 +1,281 @@
+"""The only way to the engine: one worker thread, priorities, latest-wins.
+
+A llama.cpp context is not thread-safe and the machine has few cores, so one
+generation runs at a time. The asyncio side submits work and awaits a ticket;
+it never blocks on the model. Work that became stale (a newer request for
+the same document and purpose, a newer document version, an LSP cancel) is
+cancelled: if it has not started it never runs, and if it is running the
+engine stops before its next token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import itertools
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from enum import IntEnum
+from functools import partial
+
+from lsp_server.inference.cancel import CancelToken
+from lsp_server.inference.engine import Engine, Generation
+
+log = logging.getLogger(__name__)
+
+Work = Callable[[Engine, CancelToken], Generation]
+
+
+class Priority(IntEnum):
+    """Lower runs first."""
+
+    INLINE = 0  # the user is looking at the cursor, waiting
+    INTERACTIVE = 1  # hover, code action: asked for, but less urgent than typing
+    BACKGROUND = 2  # warm-up, speculation
+
+
+class Cancelled(Exception):
+    """The work was cancelled before it produced a result."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class EngineUnavailable(Exception):
+    """There is no engine to run the work on (no model loaded)."""
+
+
+@dataclass
+class SchedulerStats:
+    submitted: int = 0
+    started: int = 0
+    finished: int = 0
+    cancelled: int = 0  # all that ended cancelled, started or not
+    never_started: int = 0  # cancelled or superseded while still queued
+    superseded: int = 0
+    failed: int = 0
+    running_max: int = 0  # most generations ever running at once (1 by design)
+    tokens_decoded: int = 0
+    tokens_decoded_after_cancel_max: int = 0
+    tokens_decoded_after_cancel_total: int = 0
+    prompt_tokens_evaluated: int = 0
+    prompt_tokens_reused: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+@dataclass(eq=False)
+class _Job:
+    work: Work
+    token: CancelToken
+    future: asyncio.Future[Generation]
+    loop: asyncio.AbstractEventLoop
+    uri: str | None = None
+    version: int | None = None
+    purpose: str | None = None
+
+
+class Ticket:
+    """A handle on submitted work: await `result()`, or `cancel()` it."""
+
+    def __init__(self, job: _Job) -> None:
+        self._job = job
+
+    def cancel(self, reason: str = "cancelled") -> None:
+        self._job.token.cancel(reason)
+
+    @property
+    def cancelled(self) -> bool:
+        return self._job.token.cancelled
+
+    async def result(self) -> Generation:
+        """The generation, or raises Cancelled. Cancelling the awaiting task cancels the work."""
+        return await self._job.future
+
+
+class Scheduler:
+    def __init__(self, engine: Engine | None = None) -> None:
+        self._engine = engine
+        self._queue: list[tuple[int, int, _Job]] = []
+        self._active: set[_Job] = set()  # queued or running, for cancel by document
+        self._lock = threading.Condition()
+        self._sequence = itertools.count()
+        self._closing = False
+        self.stats = SchedulerStats()
+        self._running = 0
+        self._thread = threading.Thread(target=self._run, name="hearth-model", daemon=True)
+        self._thread.start()
+
+    @property
+    def engine(self) -> Engine | None:
+        return self._engine
+
+    def set_engine(self, engine: Engine | None) -> None:
+        """Swap the engine (a model reload). The old one is closed once it is not running."""
+        with self._lock:
+            old, self._engine = self._engine, engine
+            for job in self._active:
+                job.token.cancel("model changed")
+            while self._running:
+                self._lock.wait()
+        if old is not None and old is not engine:
+            old.close()
+
+    def submit(
+        self,
+        work: Work,
+        *,
+        priority: Priority = Priority.INLINE,
+        uri: str | None = None,
+        version: int | None = None,
+        purpose: str | None = None,
+    ) -> Ticket:
+        """Queue `work`. With `uri` and `purpose`, it supersedes earlier work of both."""
+        loop = asyncio.get_running_loop()
+        job = _Job(
+            work=work,
+            token=CancelToken(),
+            future=loop.create_future(),
+            loop=loop,
+            uri=uri,
+            version=version,
+            purpose=purpose,
+        )
+        with self._lock:
+            if self._closing:
+                raise EngineUnavailable("the server is shutting down")
+            if uri is not None and purpose is not None:
+                for other in self._active:
+                    if other.uri == uri and other.purpose == purpose:
+                        other.token.cancel("superseded")
+                        self.stats.superseded += 1
+            self.stats.submitted += 1
+            self._active.add(job)
+            heapq.heappush(self._queue, (int(priority), next(self._sequence), job))
+            self._lock.notify_all()
+        job.future.add_done_callback(partial(_on_done, job.token))
+        return Ticket(job)
+
+    def cancel_document(self, uri: str, before_version: int) -> int:
+        """Cancel all work for versions of `uri` older than `before_version`."""
+        count = 0
+        with self._lock:
+            for job in self._active:
+                if job.uri == uri and job.version is not None and job.version < before_version:
+                    job.token.cancel("document changed")
+                    count += 1
+        return count
+
+    def cancel_all(self, reason: str = "cancelled") -> None:
+        with self._lock:
+            for job in self._active:
+                job.token.cancel(reason)
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Stop the worker: running work stops at its next token, queued work never runs."""
+        with self._lock:
+            self._closing = True
+            for job in self._active:
+                job.token.cancel("shutdown")
+            self._lock.notify_all()
+        if threading.current_thread() is not self._thread:
+            self._thread.join(timeout)
+        engine, self._engine = self._engine, None
+        # Freeing a llama.cpp context under a running generation would crash the
+        # process; if the worker is somehow still busy, the OS frees it at exit.
+        if engine is not None and not self._thread.is_alive():
+            engine.close()
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def _next_job(self) -> _Job | None:
+        with self._lock:
+            while True:
+                while self._queue and self._queue[0][2].token.cancelled:
+                    job = heapq.heappop(self._queue)[2]
+                    self.stats.never_started += 1
+                    self._finish(job, None, Cancelled(job.token.reason))
+                if self._queue:
+                    job = heapq.heappop(self._queue)[2]
+                    self._running += 1
+                    self.stats.started += 1
+                    self.stats.running_max = max(self.stats.running_max, self._running)
+                    return job
+                if self._closing:
+                    return None
+                self._lock.wait()
+
+    def _run(self) -> None:
+        while (job := self._next_job()) is not None:
+            result: Generation | None = None
+            error: BaseException | None = None
+            try:
+                engine = self._engine
+                if engine is None:
+                    raise EngineUnavailable("no model is loaded")
+                result = job.work(engine, job.token)
+            except Exception as exc:
+                log.exception("generation failed")
+                error = exc
+            with self._lock:
+                self._running -= 1
+                if result is not None:
+                    self._account(result)
+                    if result.cancelled:
+                        error, result = Cancelled(job.token.reason), None
+                elif error is None:
+                    error = Cancelled(job.token.reason)
+                if isinstance(error, Cancelled):
+                    pass
+                elif error is not None:
+                    self.stats.failed += 1
+                else:
+                    self.stats.finished += 1
+                self._finish(job, result, error)
+                self._lock.notify_all()
+
+    def _account(self, result: Generation) -> None:
+        s, g = self.stats, result.stats
+        s.tokens_decoded += g.decoded_tokens
+        s.tokens_decoded_after_cancel_total += g.decoded_after_cancel
+        s.tokens_decoded_after_cancel_max = max(
+            s.tokens_decoded_after_cancel_max, g.decoded_after_cancel
+        )
+        s.prompt_tokens_evaluated += g.evaluated_tokens
+        s.prompt_tokens_reused += g.reused_tokens
+
+    def _finish(self, job: _Job, result: Generation | None, error: BaseException | None) -> None:
+        """Called with the lock held."""
+        self._active.discard(job)
+        if isinstance(error, Cancelled):
+            self.stats.cancelled += 1
+        # A closed loop raises RuntimeError: nobody is waiting any more.
+        with contextlib.suppress(RuntimeError):
+            job.loop.call_soon_threadsafe(_resolve, job.future, result, error)
+
+
+def _on_done(token: CancelToken, future: asyncio.Future[Generation]) -> None:
+    """An awaiting task that was cancelled cancels the work; unread errors are read."""
+    if future.cancelled():
+        token.cancel("request cancelled")
+    else:
+        future.exception()
+
+
+def _resolve(
+    future: asyncio.Future[Generation], result: Generation | None, error: BaseException | None
+) -> None:
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        assert result is not None
+        future.set_result(result)

@@ -1,0 +1,134 @@
+"""The llama.cpp engine on the real model: FIM, chat, KV reuse, limits, cancellation."""
+
+from __future__ import annotations
+
+import ast
+import threading
+import time
+
+from lsp_server.inference.cancel import CancelToken
+from lsp_server.inference.engine import ChatMessage, LlamaEngine, Sampling
+
+PREFIX = '''def is_even(number: int) -> bool:
+    """Return True when number is divisible by two."""
+    return number % 2 == 0
+
+
+def average(values: list[float]) -> float:
+    """Return the arithmetic mean of values."""
+'''
+SUFFIX = """
+
+
+print(average([1.0, 2.0, 3.0]))
+"""
+# A prompt whose greedy continuation goes on for as long as it is allowed to.
+ENDLESS_PREFIX = "numbers = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17,"
+
+
+def cancel_later(token: CancelToken, seconds: float) -> list[float]:
+    """Cancel `token` from another thread after `seconds`; the list receives the moment."""
+    moments: list[float] = []
+
+    def fire() -> None:
+        moments.append(time.monotonic())
+        token.cancel("test")
+
+    threading.Timer(seconds, fire).start()
+    return moments
+
+
+def test_fim_completes_an_obvious_function_with_valid_python(engine: LlamaEngine) -> None:
+    # An instruct model goes on past the hole; the blank line ends the function.
+    sampling = Sampling(max_tokens=64, stop=("\n\n",))
+    result = engine.infill(PREFIX, SUFFIX, sampling, CancelToken())
+    assert result.text.strip(), "the model wrote nothing"
+    assert result.stop_reason in ("end", "stop")
+    source = PREFIX + result.text + SUFFIX
+    tree = ast.parse(source)  # raises if the completion broke the file
+    average = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "average")
+    assert len(average.body) >= 2, "the body should continue past the docstring"
+
+
+def test_repeated_prompt_is_served_from_the_kv_cache(engine: LlamaEngine) -> None:
+    sampling = Sampling(max_tokens=8)
+    first = engine.infill(PREFIX, SUFFIX, sampling, CancelToken())
+    second = engine.infill(PREFIX, SUFFIX, sampling, CancelToken())
+    assert second.text == first.text
+    assert second.stats.prompt_tokens == first.stats.prompt_tokens
+    assert second.stats.evaluated_tokens == 1
+    assert second.stats.reused_tokens == second.stats.prompt_tokens - 1
+
+
+def test_middle_start_is_appended_and_not_repeated(engine: LlamaEngine) -> None:
+    result = engine.infill(
+        PREFIX, SUFFIX, Sampling(max_tokens=24, stop=("\n",)), CancelToken(), middle="    return"
+    )
+    assert not result.text.startswith("    return")
+    ast.parse(PREFIX + "    return" + result.text + SUFFIX)
+
+
+def test_stop_string_cuts_the_output(engine: LlamaEngine) -> None:
+    result = engine.infill(PREFIX, SUFFIX, Sampling(max_tokens=64, stop=("\n",)), CancelToken())
+    assert "\n" not in result.text
+    assert result.stop_reason in ("stop", "end", "length")
+
+
+def test_max_tokens_and_time_budget_are_limits(engine: LlamaEngine) -> None:
+    capped = engine.infill(ENDLESS_PREFIX, "", Sampling(max_tokens=5), CancelToken())
+    assert capped.stop_reason == "length"
+    assert capped.stats.decoded_tokens == 5
+    timed = engine.infill(
+        ENDLESS_PREFIX, "", Sampling(max_tokens=2000, time_budget=0.3), CancelToken()
+    )
+    assert timed.stop_reason == "time"
+    assert 0 < timed.stats.decoded_tokens < 2000
+
+
+def test_cancel_during_generation_stops_within_one_token(engine: LlamaEngine) -> None:
+    token = CancelToken()
+    moments = cancel_later(token, 0.4)
+    result = engine.infill(ENDLESS_PREFIX, "", Sampling(max_tokens=2000), token)
+    returned = time.monotonic()
+    assert result.cancelled
+    assert result.text == ""
+    assert result.stats.decoded_tokens > 0
+    assert result.stats.decoded_after_cancel <= 1
+    per_token = result.stats.decode_seconds / result.stats.decoded_tokens
+    # A guard against hangs, not a speed claim: a few token-times at most.
+    assert returned - moments[0] < 5 * per_token + 0.5
+
+
+def test_cancel_before_start_reads_no_prompt(engine: LlamaEngine) -> None:
+    token = CancelToken()
+    token.cancel()
+    result = engine.infill("x = 1\n" * 200, "", Sampling(), token)
+    assert result.cancelled
+    assert result.stats.evaluated_tokens == 0
+    assert result.stats.decoded_tokens == 0
+
+
+def test_prompt_longer_than_the_context_is_cut_to_fit(engine: LlamaEngine) -> None:
+    prefix = "".join(f"value_{i} = {i}\n" for i in range(5000))
+    suffix = "".join(f"print(value_{i})\n" for i in range(5000))
+    result = engine.infill(prefix, suffix, Sampling(max_tokens=16), CancelToken())
+    assert result.stats.prompt_tokens + 16 <= engine.context_size
+    assert result.stop_reason != "cancelled"
+    budgeted = engine.infill(prefix, suffix, Sampling(max_tokens=16), CancelToken(), budget=300)
+    assert budgeted.stats.prompt_tokens <= 300 + 3  # the three FIM markers
+
+
+def test_chat_uses_the_models_template(engine: LlamaEngine) -> None:
+    prompt = engine.tokenize_chat([ChatMessage("user", "hi")])
+    text = engine._llm.detokenize(prompt, special=True).decode()
+    assert "<|im_start|>user" in text
+    result = engine.chat(
+        [
+            ChatMessage("system", "You are a terse assistant."),
+            ChatMessage("user", "In one sentence: what does Python's len() return?"),
+        ],
+        Sampling(max_tokens=40),
+        CancelToken(),
+    )
+    assert result.text.strip()
+    assert "<|im_end|>" not in result.text

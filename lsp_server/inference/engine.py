@@ -13,7 +13,7 @@ import ctypes
 import logging
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -46,6 +46,9 @@ class Sampling:
     seed: int = 0
     time_budget: float | None = None  # wall-clock seconds for the whole call
     stop: tuple[str, ...] = ()
+    # Called with the text so far after each token; True ends the generation
+    # (for stops that depend on the code, such as the end of a block).
+    stop_when: Callable[[str], bool] | None = None
 
 
 @dataclass(frozen=True)
@@ -156,8 +159,16 @@ class _NoRedirect:
         pass
 
 
-_LLAMA_LEVELS = {2: logging.WARNING, 3: logging.ERROR}
+# ggml_log_level: NONE, DEBUG, INFO, WARN, ERROR, CONT (continues the previous line).
+_LLAMA_LEVELS = {
+    0: logging.DEBUG,
+    1: logging.DEBUG,
+    2: logging.DEBUG,
+    3: logging.WARNING,
+    4: logging.ERROR,
+}
 _log_callback: Any = None  # kept referenced: llama.cpp holds a pointer to it
+_last_level = logging.DEBUG
 
 
 def _prepare_llama_cpp() -> Any:
@@ -174,9 +185,11 @@ def _prepare_llama_cpp() -> Any:
 
         @llama_cpp.llama_log_callback  # type: ignore[untyped-decorator]
         def to_log(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
+            global _last_level
+            _last_level = _LLAMA_LEVELS.get(level, _last_level)
             message = text.decode("utf-8", errors="replace").rstrip()
             if message:
-                llama_log.log(_LLAMA_LEVELS.get(level, logging.DEBUG), "%s", message)
+                llama_log.log(_last_level, "%s", message)
 
         _log_callback = to_log
         llama_cpp.llama_log_set(to_log, ctypes.c_void_p(0))
@@ -318,9 +331,14 @@ class LlamaEngine:
         llm.n_tokens = reused  # eval() drops the KV cache from here on
         rest = list(prompt[reused:])
         for start in range(0, len(rest), self.config.batch_size):
-            if cancel.cancelled:
+            # What was read stays in the KV cache: a request stopped here
+            # leaves the next one less to read.
+            stopped: StopReason | None = "cancelled" if cancel.cancelled else None
+            if stopped is None and deadline is not None and time.monotonic() >= deadline:
+                stopped = "time"
+            if stopped is not None:
                 stats.prompt_seconds = time.monotonic() - started
-                return Generation("", "cancelled", stats)
+                return Generation("", stopped, stats)
             chunk = rest[start : start + self.config.batch_size]
             chunk_started = time.monotonic()
             llm.eval(chunk)
@@ -351,6 +369,11 @@ class LlamaEngine:
                 output += llm.detokenize([token])
                 stats.decoded_tokens += 1
                 if sampling.stop and _cut_at_stop(output, sampling.stop):
+                    reason = "stop"
+                    break
+                if sampling.stop_when is not None and sampling.stop_when(
+                    output.decode("utf-8", errors="ignore")
+                ):
                     reason = "stop"
                     break
                 if stats.decoded_tokens >= sampling.max_tokens:

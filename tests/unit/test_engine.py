@@ -5,9 +5,10 @@ from __future__ import annotations
 import ast
 import threading
 import time
+from pathlib import Path
 
 from lsp_server.inference.cancel import CancelToken
-from lsp_server.inference.engine import ChatMessage, LlamaEngine, Sampling
+from lsp_server.inference.engine import ChatMessage, EngineConfig, LlamaEngine, Sampling
 
 PREFIX = '''def is_even(number: int) -> bool:
     """Return True when number is divisible by two."""
@@ -108,14 +109,16 @@ def test_cancel_before_start_reads_no_prompt(engine: LlamaEngine) -> None:
     assert result.stats.decoded_tokens == 0
 
 
-def test_prompt_longer_than_the_context_is_cut_to_fit(engine: LlamaEngine) -> None:
+def test_prompt_longer_than_the_context_is_cut_to_fit(model_path: Path) -> None:
+    engine = LlamaEngine(model_path, EngineConfig(context_size=512))
     prefix = "".join(f"value_{i} = {i}\n" for i in range(5000))
     suffix = "".join(f"print(value_{i})\n" for i in range(5000))
     result = engine.infill(prefix, suffix, Sampling(max_tokens=16), CancelToken())
-    assert result.stats.prompt_tokens + 16 <= engine.context_size
+    assert 400 < result.stats.prompt_tokens <= engine.context_size - 16
     assert result.stop_reason != "cancelled"
-    budgeted = engine.infill(prefix, suffix, Sampling(max_tokens=16), CancelToken(), budget=300)
-    assert budgeted.stats.prompt_tokens <= 300 + 3  # the three FIM markers
+    budgeted = engine.infill(prefix, suffix, Sampling(max_tokens=16), CancelToken(), budget=200)
+    assert budgeted.stats.prompt_tokens <= 200 + 3  # the three FIM markers
+    engine.close()
 
 
 def test_chat_uses_the_models_template(engine: LlamaEngine) -> None:
@@ -132,3 +135,15 @@ def test_chat_uses_the_models_template(engine: LlamaEngine) -> None:
     )
     assert result.text.strip()
     assert "<|im_end|>" not in result.text
+
+
+def test_time_budget_stops_prompt_reading_and_keeps_what_was_read(engine: LlamaEngine) -> None:
+    prefix = "".join(f"total_{i} = compute({i}, factor={i * 3})\n" for i in range(40))
+    sampling = Sampling(max_tokens=4, time_budget=0.3)
+    first = engine.infill(prefix, "", sampling, CancelToken())
+    assert first.stop_reason == "time"
+    assert first.text == ""
+    assert 0 < first.stats.evaluated_tokens < first.stats.prompt_tokens
+    # The next request picks up where the first stopped reading.
+    second = engine.infill(prefix, "", Sampling(max_tokens=4), CancelToken())
+    assert second.stats.reused_tokens >= first.stats.evaluated_tokens

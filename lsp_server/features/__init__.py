@@ -1,0 +1,1 @@
+"""LSP features: one module per feature, registered in server.py."""

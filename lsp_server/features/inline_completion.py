@@ -1,0 +1,166 @@
+"""textDocument/inlineCompletion: ghost text at the cursor.
+
+One keystroke's journey: a short debounce (a newer request or edit for the
+same document makes this one return nothing), a wait for the model if it is
+still loading, one generation on the scheduler's worker (superseding any
+older one for the document), and a last check that the document has not
+moved on while the model was writing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING
+
+from lsprotocol import types
+
+from lsp_server import documents, postprocess
+from lsp_server.inference.cancel import CancelToken
+from lsp_server.inference.engine import Engine, Generation, Sampling
+from lsp_server.inference.scheduler import Cancelled, EngineUnavailable, Priority
+
+if TYPE_CHECKING:
+    from lsp_server.server import HearthServer
+
+log = logging.getLogger(__name__)
+
+NO_SUGGESTION = types.InlineCompletionList(items=[])
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    text: str
+    position: types.Position
+
+
+def _generate(
+    prefix: str,
+    suffix: str,
+    sampling: Sampling,
+    budget: int,
+    engine: Engine,
+    cancel: CancelToken,
+) -> Generation:
+    return engine.infill(prefix, suffix, sampling, cancel, budget=budget)
+
+
+async def suggest(
+    server: HearthServer, uri: str, position: types.Position, *, invoked: bool = False
+) -> Suggestion | None:
+    """The suggestion at `position`, or None when there is none to show (any more).
+
+    `invoked`: the user asked for it explicitly, and waits longer for it than
+    for a suggestion while typing.
+    """
+    settings = server.settings.current.completion
+    if not settings.enabled:
+        return None
+    document = server.open_document(uri)
+    version = document.version
+    encoding = server.workspace.position_encoding or types.PositionEncodingKind.Utf16
+    try:
+        cursor = documents.resolve(document.source, position, encoding)
+    except documents.BadPosition as error:
+        raise server.invalid_params(f"{uri}: {error}") from error
+    request = server.requests.begin(uri)
+    started = time.monotonic()
+    if settings.debounce_ms:
+        await asyncio.sleep(settings.debounce_ms / 1000)
+
+    def stale() -> bool:
+        return server.requests.superseded(uri, request) or document.version != version
+
+    if stale() or not await server.model.wait():
+        return None
+    if stale():
+        return None
+    prefix, suffix = cursor.split(document.source)
+    sampling = Sampling(
+        max_tokens=settings.max_tokens,
+        temperature=settings.temperature,
+        time_budget=(settings.invoked_timeout_ms if invoked else settings.timeout_ms) / 1000,
+        stop_when=partial(postprocess.written_past_the_hole, prefix=prefix, suffix=suffix),
+    )
+    try:
+        ticket = server.scheduler.submit(
+            partial(_generate, prefix, suffix, sampling, settings.prompt_tokens),
+            priority=Priority.INLINE,
+            uri=uri,
+            version=version,
+            purpose="inline",
+        )
+        generation = await ticket.result()
+    except (Cancelled, EngineUnavailable) as reason:
+        log.info("inline %s v%s: no suggestion (%s)", uri, version, reason)
+        return None
+    stats = generation.stats
+    text = postprocess.trim(generation, prefix, suffix)
+    log.info(
+        "inline %s v%s: %d ms, prompt %d tokens (%d reused), %d decoded, %d chars, %s",
+        uri,
+        version,
+        (time.monotonic() - started) * 1000,
+        stats.prompt_tokens,
+        stats.reused_tokens,
+        stats.decoded_tokens,
+        len(text),
+        generation.stop_reason,
+    )
+    if server.settings.current.log.include_code:
+        log.debug("inline %s suggestion: %r", uri, text)
+    if stale() or not text.strip():
+        return None
+    return Suggestion(text, documents.position_of(document.source, cursor, encoding))
+
+
+async def inline_completion(
+    server: HearthServer, params: types.InlineCompletionParams
+) -> types.InlineCompletionList:
+    invoked = params.context.trigger_kind == types.InlineCompletionTriggerKind.Invoked
+    suggestion = await suggest(server, params.text_document.uri, params.position, invoked=invoked)
+    if suggestion is None:
+        return NO_SUGGESTION
+    return types.InlineCompletionList(
+        items=[
+            types.InlineCompletionItem(
+                insert_text=suggestion.text,
+                range=types.Range(start=suggestion.position, end=suggestion.position),
+            )
+        ]
+    )
+
+
+async def completion(
+    server: HearthServer, params: types.CompletionParams
+) -> types.CompletionList | None:
+    """The same suggestion as one completion item, for clients without inline completion."""
+    if not server.settings.current.completion.completion_items:
+        return None
+    context = params.context
+    invoked = context is not None and context.trigger_kind == types.CompletionTriggerKind.Invoked
+    suggestion = await suggest(server, params.text_document.uri, params.position, invoked=invoked)
+    if suggestion is None:
+        return types.CompletionList(is_incomplete=True, items=[])
+    first_line = suggestion.text.strip().splitlines()[0]
+    edit_range = types.Range(start=suggestion.position, end=suggestion.position)
+    return types.CompletionList(
+        # Incomplete: the next keystroke asks again rather than filtering a stale item.
+        is_incomplete=True,
+        items=[
+            types.CompletionItem(
+                label=first_line[:60],
+                kind=types.CompletionItemKind.Snippet,
+                detail="Hearth (local model)",
+                documentation=types.MarkupContent(
+                    kind=types.MarkupKind.Markdown, value=f"```\n{suggestion.text}\n```"
+                ),
+                filter_text=first_line,
+                text_edit=types.TextEdit(range=edit_range, new_text=suggestion.text),
+                insert_text_format=types.InsertTextFormat.PlainText,
+            )
+        ],
+    )

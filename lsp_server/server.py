@@ -1,0 +1,240 @@
+"""HearthServer: owns settings, documents, the model and the scheduler, and
+wires LSP methods to the features. Feature logic lives in features/."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import os
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from lsprotocol import types
+from pygls.exceptions import JsonRpcInvalidParams
+from pygls.lsp.server import LanguageServer
+from pygls.workspace import TextDocument
+
+from lsp_server import __version__, settings
+from lsp_server.features import inline_completion
+from lsp_server.inference.scheduler import Scheduler
+from lsp_server.model_host import LoadRequest, ModelHost
+
+log = logging.getLogger(__name__)
+
+STATS_COMMAND = "hearth.stats"
+
+
+class RequestTracker:
+    """The newest request per document, so older ones know they are stale."""
+
+    def __init__(self) -> None:
+        self._numbers = itertools.count(1)
+        self._latest: dict[str, int] = {}
+
+    def begin(self, uri: str) -> int:
+        number = next(self._numbers)
+        self._latest[uri] = number
+        return number
+
+    def superseded(self, uri: str, number: int) -> bool:
+        return self._latest.get(uri, number) != number
+
+    def forget(self, uri: str) -> None:
+        self._latest.pop(uri, None)
+
+
+class HearthServer(LanguageServer):
+    def __init__(
+        self,
+        cli_model: str | None = None,
+        cli_settings: Mapping[str, Any] | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(
+            "hearth", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental
+        )
+        environ = os.environ if environ is None else environ
+        self.settings = settings.SettingsStore()
+        self.settings.update("cli", cli_settings)
+        self.settings.update("env", settings.env_layer(environ))
+        self.cli_model = cli_model
+        self.env_model = environ.get("HEARTH_MODEL")
+        self.scheduler = Scheduler()
+        self.model = ModelHost(self.scheduler)
+        self.requests = RequestTracker()
+        self._told: set[str] = set()
+
+    # --- talking to the user -------------------------------------------------
+
+    def tell(self, message: str, kind: types.MessageType = types.MessageType.Error) -> None:
+        """Show `message` to the user, once per server lifetime."""
+        if message in self._told:
+            return
+        self._told.add(message)
+        self.window_show_message(types.ShowMessageParams(type=kind, message=f"Hearth: {message}"))
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        # pygls would pop up "Error in server" for every bad notification; the
+        # log has the detail and the server goes on.
+        log.error("server error (%s): %s", getattr(source, "__name__", source), error)
+
+    @staticmethod
+    def invalid_params(message: str) -> JsonRpcInvalidParams:
+        return JsonRpcInvalidParams(message)
+
+    # --- documents -----------------------------------------------------------
+
+    def open_document(self, uri: str) -> TextDocument:
+        if uri not in self.workspace.text_documents:
+            raise self.invalid_params(f"{uri} is not open: send textDocument/didOpen first")
+        return self.workspace.get_text_document(uri)
+
+    # --- settings and the model ----------------------------------------------
+
+    def apply_settings(self, layer: str, values: Any) -> bool:
+        """Take one layer of settings; report problems. True when it was accepted."""
+        if values is not None and not isinstance(values, Mapping):
+            self.tell(f"settings ({layer}) must be an object, not {type(values).__name__}")
+            return False
+        try:
+            warnings = self.settings.update(layer, values)
+        except settings.SettingsError as error:
+            self.tell(f"invalid settings ignored, the previous ones stay in force: {error}")
+            return False
+        for warning in warnings:
+            self.tell(warning, types.MessageType.Warning)
+        logging.getLogger("lsp_server").setLevel(self.settings.current.log.level.upper())
+        return True
+
+    def load_request(self) -> LoadRequest:
+        return LoadRequest(self.cli_model, self.settings.current.model, self.env_model)
+
+    async def load_model(self) -> None:
+        """Load the model if it is not loaded with the current settings, with progress."""
+        request = self.load_request()
+        if not self.model.needs_reload(request):
+            return
+        token = await self._begin_progress("Hearth: loading the model")
+
+        def report(message: str, percent: int | None) -> None:
+            if token is not None:
+                self.work_done_progress.report(
+                    token, types.WorkDoneProgressReport(message=message, percentage=percent)
+                )
+
+        await self.model.load(request, report)
+        if token is not None:
+            self.work_done_progress.end(
+                token, types.WorkDoneProgressEnd(message=self.model.state.value)
+            )
+        if self.model.error is not None:
+            self.tell(self.model.error)
+
+    async def _begin_progress(self, title: str) -> str | None:
+        window = self.client_capabilities.window
+        if window is None or not window.work_done_progress:
+            return None
+        token = str(uuid.uuid4())
+        try:
+            await self.work_done_progress.create_async(token)
+        except Exception as error:  # the client refused: go on without a progress bar
+            log.warning("work done progress refused: %s", error)
+            return None
+        self.work_done_progress.begin(
+            token, types.WorkDoneProgressBegin(title=title, percentage=0, cancellable=False)
+        )
+        return token
+
+    async def pull_configuration(self) -> None:
+        workspace = self.client_capabilities.workspace
+        if workspace is None or not workspace.configuration:
+            return
+        try:
+            (config,) = await self.workspace_configuration_async(
+                types.ConfigurationParams(items=[types.ConfigurationItem(section="hearth")])
+            )
+        except Exception as error:
+            log.warning("workspace/configuration failed: %s", error)
+            return
+        self.apply_settings("workspace", config)
+
+    def stats(self) -> dict[str, Any]:
+        engine = self.scheduler.engine
+        fim = engine.fim_format if engine is not None else None
+        return {
+            **self.scheduler.stats.as_dict(),
+            "model": engine.model_name if engine is not None else None,
+            "modelPath": str(self.model.path) if self.model.path else None,
+            "modelState": self.model.state.value,
+            "modelError": self.model.error,
+            "fimFormat": fim.family if fim is not None else None,
+            "settings": settings.to_wire(self.settings.current),
+        }
+
+    def shut_down(self) -> None:
+        self.scheduler.close()
+
+
+def create_server(
+    cli_model: str | None = None,
+    cli_settings: Mapping[str, Any] | None = None,
+) -> HearthServer:
+    server = HearthServer(cli_model, cli_settings)
+
+    @server.feature(types.INITIALIZE)
+    def initialize(ls: HearthServer, params: types.InitializeParams) -> None:
+        ls.apply_settings("initialization", params.initialization_options)
+
+    @server.feature(types.INITIALIZED)
+    async def initialized(ls: HearthServer, params: types.InitializedParams) -> None:
+        await ls.pull_configuration()
+        await ls.load_model()
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    async def did_change_configuration(
+        ls: HearthServer, params: types.DidChangeConfigurationParams
+    ) -> None:
+        workspace = ls.client_capabilities.workspace
+        if workspace is not None and workspace.configuration:
+            await ls.pull_configuration()
+        elif isinstance(params.settings, Mapping) and "hearth" in params.settings:
+            ls.apply_settings("workspace", params.settings["hearth"])
+        await ls.load_model()
+
+    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(ls: HearthServer, params: types.DidOpenTextDocumentParams) -> None:
+        ls.scheduler.cancel_document(params.text_document.uri, params.text_document.version)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+    def did_change(ls: HearthServer, params: types.DidChangeTextDocumentParams) -> None:
+        # Work for the versions before this one is stale: it stops at its next token.
+        ls.scheduler.cancel_document(params.text_document.uri, params.text_document.version)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(ls: HearthServer, params: types.DidCloseTextDocumentParams) -> None:
+        ls.scheduler.cancel_document(params.text_document.uri, 2**63)
+        ls.requests.forget(params.text_document.uri)
+
+    @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
+    async def on_inline_completion(
+        ls: HearthServer, params: types.InlineCompletionParams
+    ) -> types.InlineCompletionList:
+        return await inline_completion.inline_completion(ls, params)
+
+    @server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions())
+    async def on_completion(
+        ls: HearthServer, params: types.CompletionParams
+    ) -> types.CompletionList | None:
+        return await inline_completion.completion(ls, params)
+
+    @server.command(STATS_COMMAND)
+    def stats(ls: HearthServer, *args: Any) -> dict[str, Any]:
+        return ls.stats()
+
+    @server.feature(types.SHUTDOWN)
+    async def shutdown(ls: HearthServer, *args: Any) -> None:
+        await asyncio.to_thread(ls.shut_down)
+
+    return server

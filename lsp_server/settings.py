@@ -1,0 +1,223 @@
+"""Typed settings, layered and validated.
+
+Layers, later ones win: command-line flags < environment < the client's
+`initializationOptions` < `workspace/configuration` (section `hearth`).
+On the wire keys are camelCase (`completion.maxTokens`). A layer with an
+unknown key is accepted with a warning naming it; a layer with a wrong type
+or value is rejected whole, with a message saying what is wrong, and the
+last good settings stay in force.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import cattrs
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+
+LogLevel = Literal["debug", "info", "warning", "error"]
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    path: str | None = None  # a GGUF file or a preset name; None: $HEARTH_MODEL or a preset
+    context_size: int = 4096
+    threads: int = 0  # 0: one per core
+    batch_size: int = 128
+    gpu_layers: int = 0
+
+    def __post_init__(self) -> None:
+        _at_least(self, "context_size", 512)
+        _at_least(self, "threads", 0)
+        _at_least(self, "batch_size", 8)
+        _at_least(self, "gpu_layers", -1)
+
+
+@dataclass(frozen=True)
+class CompletionSettings:
+    enabled: bool = True
+    max_tokens: int = 64  # tokens generated per suggestion
+    prompt_tokens: int = 768  # budget for the prompt around the cursor
+    debounce_ms: int = 30  # wait for more keystrokes before starting the model
+    timeout_ms: int = 3000  # wall-clock budget of one suggestion while typing
+    invoked_timeout_ms: int = 30000  # ... when the user asked for one explicitly
+    temperature: float = 0.0
+    completion_items: bool = (
+        False  # also answer textDocument/completion, for clients without inline
+    )
+
+    def __post_init__(self) -> None:
+        _at_least(self, "max_tokens", 1)
+        _at_least(self, "prompt_tokens", 64)
+        _at_least(self, "debounce_ms", 0)
+        _at_least(self, "timeout_ms", 50)
+        _at_least(self, "invoked_timeout_ms", 50)
+        if not 0.0 <= self.temperature <= 2.0:
+            raise ValueError(f"temperature must be between 0 and 2, not {self.temperature}")
+
+
+@dataclass(frozen=True)
+class LogSettings:
+    level: LogLevel = "info"
+    # Code and prompts stay out of the log unless this is on.
+    include_code: bool = False
+
+
+@dataclass(frozen=True)
+class Settings:
+    model: ModelSettings = field(default_factory=ModelSettings)
+    completion: CompletionSettings = field(default_factory=CompletionSettings)
+    log: LogSettings = field(default_factory=LogSettings)
+
+
+def _at_least(section: object, name: str, low: int) -> None:
+    value = getattr(section, name)
+    if value < low:
+        raise ValueError(f"{_camel(name)} must be at least {low}, not {value}")
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _make_converter() -> cattrs.Converter:
+    converter = cattrs.Converter(forbid_extra_keys=False)
+
+    def camel_case(cls: type) -> None:
+        overrides = {f.name: override(rename=_camel(f.name)) for f in dataclasses.fields(cls)}
+        converter.register_structure_hook(
+            cls,
+            make_dict_structure_fn(cls, converter, **overrides),  # type: ignore[arg-type]
+        )
+        converter.register_unstructure_hook(
+            cls,
+            make_dict_unstructure_fn(cls, converter, **overrides),  # type: ignore[arg-type]
+        )
+
+    # Registered before the classes, whose generated hooks capture them.
+    # cattrs would turn "3" into 3 and 1 into True; a settings file with the
+    # wrong type is a mistake to report, not to guess at.
+    def strict(kind: type) -> Any:
+        def structure(value: Any, _: type) -> Any:
+            if type(value) is kind or (kind is float and type(value) is int):
+                return value
+            raise TypeError(f"expected {kind.__name__}, got {type(value).__name__} {value!r}")
+
+        return structure
+
+    for kind in (int, float, bool, str):
+        converter.register_structure_hook(kind, strict(kind))
+    for cls in (ModelSettings, CompletionSettings, LogSettings, Settings):
+        camel_case(cls)
+    return converter
+
+
+CONVERTER = _make_converter()
+
+
+class SettingsError(ValueError):
+    """A layer of settings was rejected; the message says what to fix."""
+
+
+def unknown_keys(layer: Mapping[str, Any], cls: type = Settings, prefix: str = "") -> list[str]:
+    """Dotted camelCase names in `layer` that no setting has."""
+    fields = {_camel(f.name): f for f in dataclasses.fields(cls)}
+    found = []
+    for key, value in layer.items():
+        known = fields.get(key)
+        if known is None:
+            found.append(prefix + key)
+        elif dataclasses.is_dataclass(known.default_factory) and isinstance(value, Mapping):
+            found += unknown_keys(value, known.default_factory, f"{prefix}{key}.")
+    return found
+
+
+def merge(base: Mapping[str, Any], layer: Mapping[str, Any]) -> dict[str, Any]:
+    """Deep merge of camelCase dicts; None in a layer means 'not set here'."""
+    merged = dict(base)
+    for key, value in layer.items():
+        if value is None:
+            continue
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def to_wire(settings: Settings) -> dict[str, Any]:
+    wire: dict[str, Any] = CONVERTER.unstructure(settings)
+    return wire
+
+
+def parse(wire: Mapping[str, Any]) -> Settings:
+    """Structure camelCase settings, raising SettingsError with readable reasons."""
+    if not isinstance(wire, Mapping):
+        raise SettingsError(f"settings must be an object, not {type(wire).__name__}")
+    try:
+        return CONVERTER.structure(dict(wire), Settings)
+    except cattrs.ClassValidationError as error:
+        reasons = cattrs.transform_error(error, path="hearth", format_exception=_describe)
+        raise SettingsError("; ".join(_camel_path(r) for r in reasons)) from error
+    except (ValueError, TypeError) as error:
+        raise SettingsError(str(error)) from error
+
+
+def _describe(exc: BaseException, kind: type | None) -> str:
+    if typing.get_origin(kind) is Literal:
+        return f"must be one of {', '.join(map(str, typing.get_args(kind)))}"
+    if kind is not None and dataclasses.is_dataclass(kind) and isinstance(exc, TypeError):
+        return "expected an object of settings"
+    return str(exc)
+
+
+def _camel_path(reason: str) -> str:
+    """cattrs names fields as Python does; the user wrote them in camelCase."""
+    message, _, path = reason.partition(" @ ")
+    return f"{'.'.join(_camel(part) for part in path.split('.'))}: {message}" if path else message
+
+
+class SettingsStore:
+    """The layers as received, and the settings in force."""
+
+    LAYERS = ("cli", "env", "initialization", "workspace")
+
+    def __init__(self) -> None:
+        self._layers: dict[str, dict[str, Any]] = {name: {} for name in self.LAYERS}
+        self.current = Settings()
+
+    def update(self, layer: str, values: Mapping[str, Any] | None) -> list[str]:
+        """Replace one layer. Returns warnings; raises SettingsError and keeps the old settings."""
+        values = dict(values or {})
+        candidate_layers = {**self._layers, layer: values}
+        wire: dict[str, Any] = {}
+        for name in self.LAYERS:
+            wire = merge(wire, candidate_layers[name])
+        settings = parse(wire)  # raises before anything changes
+        self._layers = candidate_layers
+        self.current = settings
+        unknown = unknown_keys(values)
+        if unknown:
+            return [
+                f"unknown settings ignored ({layer}): {', '.join('hearth.' + k for k in unknown)}"
+            ]
+        return []
+
+
+def env_layer(environ: Mapping[str, str]) -> dict[str, Any]:
+    """Settings from the environment. ($HEARTH_MODEL is read by model resolution,
+    which ranks it below the `model.path` setting.)"""
+    layer: dict[str, Any] = {}
+    if environ.get("HEARTH_LOG_LEVEL"):
+        layer["log"] = {"level": environ["HEARTH_LOG_LEVEL"].lower()}
+    return layer

@@ -1,0 +1,84 @@
+"""What an editor does, in a few calls."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from typing import Any
+
+from lsprotocol import types
+from pytest_lsp import LanguageClient
+
+_versions = itertools.count(2)
+
+
+def open_document(client: LanguageClient, uri: str, text: str, language: str = "python") -> None:
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(
+            text_document=types.TextDocumentItem(
+                uri=uri, language_id=language, version=1, text=text
+            )
+        )
+    )
+
+
+def insert(client: LanguageClient, uri: str, at: types.Position, text: str) -> int:
+    """Send an incremental didChange that inserts `text` at `at`; returns the new version."""
+    version = next(_versions)
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+            content_changes=[
+                types.TextDocumentContentChangePartial(
+                    range=types.Range(start=at, end=at), text=text
+                )
+            ],
+        )
+    )
+    return version
+
+
+def inline_params(uri: str, position: types.Position) -> types.InlineCompletionParams:
+    return types.InlineCompletionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri),
+        position=position,
+        context=types.InlineCompletionContext(
+            trigger_kind=types.InlineCompletionTriggerKind.Automatic
+        ),
+    )
+
+
+async def suggest(
+    client: LanguageClient, uri: str, position: types.Position
+) -> list[types.InlineCompletionItem]:
+    result = await client.text_document_inline_completion_async(inline_params(uri, position))
+    if result is None:
+        return []
+    return list(result.items if isinstance(result, types.InlineCompletionList) else result)
+
+
+def text_of(item: types.InlineCompletionItem) -> str:
+    return item.insert_text if isinstance(item.insert_text, str) else item.insert_text.value
+
+
+async def stats(client: LanguageClient) -> dict[str, Any]:
+    result: dict[str, Any] = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="hearth.stats")
+    )
+    return result
+
+
+async def wait_until(condition: Any, timeout: float = 30.0) -> None:
+    """Poll an async predicate until it holds (a guard against hangs, not a timing claim)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError("condition not reached")
+        await asyncio.sleep(0.05)
+
+
+def apply(text: str, item: types.InlineCompletionItem, offset_of: Any) -> str:
+    """The document after accepting `item` (its range replaced by its text)."""
+    assert item.range is not None
+    start, end = offset_of(item.range.start), offset_of(item.range.end)
+    return text[:start] + text_of(item) + text[end:]

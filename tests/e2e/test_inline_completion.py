@@ -1,0 +1,197 @@
+"""Inline completions end to end: the real server process and model, LSP as editors speak it."""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+
+import pytest
+from lsprotocol import types
+from pygls.exceptions import JsonRpcException
+from pytest_lsp import LanguageClient
+
+from lsp_server import documents
+from tests.e2e.helpers import (
+    apply,
+    inline_params,
+    insert,
+    open_document,
+    stats,
+    suggest,
+    text_of,
+    wait_until,
+)
+
+URI = "file:///work/shop.py"
+SHOP = '''def total_price(prices: list[float], tax_rate: float) -> float:
+    """Return the sum of prices with tax added."""
+    subtotal = sum(prices)
+    return
+
+
+print(total_price([1.0, 2.5], 0.2))
+'''
+# A list whose continuation never ends: every generation runs to its token limit.
+ENDLESS = "numbers = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17,"
+
+
+def offset_in(text: str):  # type: ignore[no-untyped-def]
+    return lambda position: documents.resolve(text, position, "utf-16").offset
+
+
+async def test_inline_completion_is_advertised(client: LanguageClient) -> None:
+    capabilities = client.initialize_result.capabilities  # type: ignore[attr-defined]
+    assert capabilities.inline_completion_provider is not None
+    assert capabilities.text_document_sync.change == types.TextDocumentSyncKind.Incremental
+
+
+async def test_suggestion_in_a_function_is_inserted_at_the_cursor_and_parses(
+    client: LanguageClient,
+) -> None:
+    open_document(client, URI, SHOP)
+    cursor = types.Position(line=3, character=10)  # after "    return"
+    items = await suggest(client, URI, cursor)
+    assert len(items) == 1
+    item = items[0]
+    assert text_of(item).strip(), "empty suggestion"
+    assert item.range == types.Range(start=cursor, end=cursor)
+    completed = apply(SHOP, item, offset_in(SHOP))
+    ast.parse(completed)
+    assert completed.startswith(SHOP[: SHOP.index("return") + 6])
+
+
+async def test_typing_burst_only_the_last_request_gets_a_suggestion(
+    client: LanguageClient,
+) -> None:
+    text = "def average(values: list[float]) -> float:\n    return sum(values) / "
+    open_document(client, URI, text)
+    typed = "len(value"
+    requests = []
+    column = len("    return sum(values) / ")
+    for i, char in enumerate(typed):
+        insert(client, URI, types.Position(line=1, character=column + i), char)
+        cursor = types.Position(line=1, character=column + i + 1)
+        requests.append(
+            asyncio.ensure_future(
+                client.text_document_inline_completion_async(inline_params(URI, cursor))
+            )
+        )
+    results = await asyncio.gather(*requests, return_exceptions=True)
+    *earlier, last = results
+    for result in earlier:
+        assert isinstance(result, JsonRpcException) or not result.items  # type: ignore[union-attr]
+    assert isinstance(last, types.InlineCompletionList)
+    assert last.items
+    assert text_of(last.items[0]).strip()
+    counters = await stats(client)
+    assert counters["tokens_decoded_after_cancel_max"] <= 1
+    assert counters["running_max"] == 1
+    assert counters["started"] < len(typed), "a burst must not cost one generation per key"
+
+
+async def test_cancel_request_stops_the_generation(client: LanguageClient) -> None:
+    client.set_configuration(
+        {"completion": {"maxTokens": 2000, "timeoutMs": 60000}}, section="hearth"
+    )
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
+    await wait_until(
+        lambda: _setting(client, "completion", "maxTokens", 2000),
+    )
+    open_document(client, URI, ENDLESS)
+    params = inline_params(URI, types.Position(line=0, character=len(ENDLESS)))
+    future = asyncio.ensure_future(
+        client.protocol.send_request_async(
+            types.TEXT_DOCUMENT_INLINE_COMPLETION, params, msg_id="long-one"
+        )
+    )
+    await wait_until(lambda: _counter_at_least(client, "started", 1))
+    await asyncio.sleep(0.5)  # let it decode for a while
+    client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id="long-one"))
+    (outcome,) = await asyncio.gather(asyncio.wait_for(future, 30), return_exceptions=True)
+    if isinstance(outcome, JsonRpcException):
+        assert outcome.code == types.LSPErrorCodes.RequestCancelled
+    else:
+        assert not outcome.items, "a cancelled request must not return a suggestion"
+    await wait_until(lambda: _counter_at_least(client, "cancelled", 1))
+    counters = await stats(client)
+    assert counters["tokens_decoded_after_cancel_max"] <= 1
+    assert 0 < counters["tokens_decoded"] < 2000
+
+
+async def test_settings_take_effect_and_bad_values_are_reported(client: LanguageClient) -> None:
+    open_document(client, URI, ENDLESS)
+    cursor = types.Position(line=0, character=len(ENDLESS))
+    client.set_configuration({"completion": {"maxTokens": 5, "debounceMs": 0}}, section="hearth")
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
+    await wait_until(lambda: _setting(client, "completion", "maxTokens", 5))
+    before = (await stats(client))["tokens_decoded"]
+    await suggest(client, URI, cursor)
+    assert (await stats(client))["tokens_decoded"] - before == 5
+
+    client.set_configuration({"completion": {"maxTokens": "many"}}, section="hearth")
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
+    await wait_until(_message_containing(client, "maxTokens"))
+    assert await _setting(client, "completion", "maxTokens", 5), "the last good value stays"
+
+
+@pytest.mark.parametrize(
+    "position",
+    [types.Position(line=50, character=0), types.Position(line=2**31 - 1, character=2**31 - 1)],
+    ids=["past-the-end", "largest"],
+)
+async def test_bad_position_is_an_error_and_the_server_goes_on(
+    client: LanguageClient, position: types.Position
+) -> None:
+    open_document(client, URI, SHOP)
+    with pytest.raises(JsonRpcException) as error:
+        await client.text_document_inline_completion_async(inline_params(URI, position))
+    assert error.value.code == types.ErrorCodes.InvalidParams
+    assert await suggest(client, URI, types.Position(line=3, character=10))
+
+
+async def test_unopened_document_is_an_error(client: LanguageClient) -> None:
+    with pytest.raises(JsonRpcException, match="not open"):
+        await client.text_document_inline_completion_async(
+            inline_params("file:///nowhere.py", types.Position(line=0, character=0))
+        )
+    open_document(client, URI, SHOP)
+    assert await suggest(client, URI, types.Position(line=3, character=10)), "still serving"
+
+
+async def test_empty_huge_and_emoji_documents(client: LanguageClient) -> None:
+    open_document(client, URI, SHOP)
+    open_document(client, "file:///empty.py", "")
+    await suggest(client, "file:///empty.py", types.Position(line=0, character=0))
+
+    huge = "".join(f"value_{i} = {i} * 2  # {'x' * 40}\n" for i in range(90_000))
+    assert len(huge) > 5_000_000
+    open_document(client, "file:///huge.py", huge)
+    items = await asyncio.wait_for(
+        suggest(client, "file:///huge.py", types.Position(line=90_000, character=0)), 120
+    )
+    for item in items:
+        assert item.range.start == types.Position(line=90_000, character=0)
+
+    line = 'greeting = "héllo 👋 世界 🎉" + '
+    open_document(client, "file:///emoji.py", line + "\n")
+    # utf-16: each emoji is two code units, so the end of the line is past len(line).
+    end = types.Position(line=0, character=len(line) + 2)
+    items = await suggest(client, "file:///emoji.py", end)
+    for item in items:
+        assert item.range == types.Range(start=end, end=end)
+    assert await suggest(client, URI, types.Position(line=3, character=10)), "still serving"
+
+
+async def _setting(client: LanguageClient, section: str, key: str, value: object) -> bool:
+    return bool((await stats(client))["settings"][section][key] == value)
+
+
+async def _counter_at_least(client: LanguageClient, name: str, value: int) -> bool:
+    return bool((await stats(client))[name] >= value)
+
+
+def _message_containing(client: LanguageClient, text: str):  # type: ignore[no-untyped-def]
+    async def found() -> bool:
+        return any(text in m.message for m in client.messages)
+
+    return found

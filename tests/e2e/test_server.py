@@ -1,0 +1,103 @@
+"""The server as a whole: position encodings, no model, progress while loading."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import pytest
+import pytest_lsp
+from lsprotocol import types
+from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+
+from tests.e2e.conftest import server_env
+from tests.e2e.helpers import open_document, stats, suggest, wait_until
+
+COMMAND = [sys.executable, "-m", "lsp_server"]
+
+
+@pytest_lsp.fixture(
+    config=ClientServerConfig(
+        server_command=COMMAND, server_env=server_env(HEARTH_MODEL="/nowhere/model.gguf")
+    )
+)
+async def modelless(lsp_client: LanguageClient) -> Any:
+    capabilities = client_capabilities("visual_studio_code")
+    await lsp_client.initialize_session(types.InitializeParams(capabilities=capabilities))
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def test_missing_model_is_reported_once_and_requests_get_nothing(
+    modelless: LanguageClient,
+) -> None:
+    async def told() -> bool:
+        return bool(modelless.messages)
+
+    await wait_until(told)
+    (message,) = modelless.messages
+    assert message.type == types.MessageType.Error
+    assert "/nowhere/model.gguf" in message.message
+    assert "does not exist" in message.message
+    open_document(modelless, "file:///a.py", "def f():\n    return ")
+    for _ in range(2):
+        assert await suggest(modelless, "file:///a.py", types.Position(line=1, character=11)) == []
+    counters = await stats(modelless)
+    assert counters["modelState"] == "failed"
+    assert counters["started"] == 0
+    assert len(modelless.messages) == 1, "told once, not once per keystroke"
+
+
+@pytest_lsp.fixture(config=ClientServerConfig(server_command=COMMAND, server_env=server_env()))
+async def raw(lsp_client: LanguageClient) -> Any:
+    yield
+    await lsp_client.shutdown_session()
+
+
+@pytest.mark.parametrize(
+    ("offered", "chosen"),
+    [
+        (None, types.PositionEncodingKind.Utf16),
+        ([types.PositionEncodingKind.Utf8, types.PositionEncodingKind.Utf16], "utf-8"),
+        ([types.PositionEncodingKind.Utf32], "utf-32"),
+    ],
+)
+async def test_position_encoding_is_negotiated(
+    raw: LanguageClient, offered: list[types.PositionEncodingKind] | None, chosen: str
+) -> None:
+    general = types.GeneralClientCapabilities(position_encodings=offered) if offered else None
+    result = await raw.initialize_session(
+        types.InitializeParams(capabilities=types.ClientCapabilities(general=general))
+    )
+    assert result.capabilities.position_encoding == chosen
+    line = "name = '🦊 狐' + "
+    open_document(raw, "file:///fox.py", line + "\n")
+    units = {"utf-8": len(line.encode()), "utf-16": len(line) + 1, "utf-32": len(line)}[chosen]
+    end = types.Position(line=0, character=units)
+    for item in await suggest(raw, "file:///fox.py", end):
+        assert item.range == types.Range(start=end, end=end)
+    # Past the end of the line means the end of the line (LSP): the range says where.
+    beyond = types.Position(line=0, character=units + 3)
+    items = await suggest(raw, "file:///fox.py", beyond)
+    assert items, "the model should continue an open expression"
+    assert items[0].range == types.Range(start=end, end=end)
+
+
+async def test_model_load_reports_progress(raw: LanguageClient) -> None:
+    capabilities = types.ClientCapabilities(
+        window=types.WindowClientCapabilities(work_done_progress=True)
+    )
+    await raw.initialize_session(types.InitializeParams(capabilities=capabilities))
+
+    async def ended() -> bool:
+        return any(
+            isinstance(report, types.WorkDoneProgressEnd)
+            for reports in raw.progress_reports.values()
+            for report in reports
+        )
+
+    await wait_until(ended)
+    (reports,) = raw.progress_reports.values()
+    assert isinstance(reports[0], types.WorkDoneProgressBegin)
+    assert "model" in reports[0].title
+    assert reports[-1].message == "ready"

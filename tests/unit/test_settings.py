@@ -1,0 +1,56 @@
+"""Settings: camelCase on the wire, layered, validated, last good kept."""
+
+from __future__ import annotations
+
+import pytest
+
+from lsp_server.settings import Settings, SettingsError, SettingsStore, parse, to_wire
+
+
+def test_defaults_round_trip_in_camel_case() -> None:
+    wire = to_wire(Settings())
+    assert wire["completion"]["maxTokens"] == 64
+    assert wire["model"]["contextSize"] == 4096
+    assert parse(wire) == Settings()
+
+
+def test_later_layers_win_and_earlier_ones_show_through() -> None:
+    store = SettingsStore()
+    store.update("cli", {"log": {"level": "debug"}})
+    store.update("initialization", {"completion": {"maxTokens": 10, "debounceMs": 5}})
+    store.update("workspace", {"completion": {"maxTokens": 20}})
+    assert store.current.completion.max_tokens == 20
+    assert store.current.completion.debounce_ms == 5
+    assert store.current.log.level == "debug"
+    store.update("workspace", {})
+    assert store.current.completion.max_tokens == 10
+
+
+@pytest.mark.parametrize(
+    ("layer", "message"),
+    [
+        ({"completion": {"maxTokens": "many"}}, "completion.maxTokens"),
+        ({"completion": {"maxTokens": 0}}, "completion: maxTokens must be at least 1"),
+        ({"completion": {"temperature": 5.0}}, "temperature must be between 0 and 2"),
+        ({"log": {"level": "loud"}}, "log.level"),
+        ({"model": {"contextSize": True}}, "model.contextSize"),
+        ({"completion": 3}, "completion"),
+    ],
+)
+def test_bad_values_are_rejected_with_a_message_and_the_last_good_stays(
+    layer: dict[str, object], message: str
+) -> None:
+    store = SettingsStore()
+    store.update("initialization", {"completion": {"maxTokens": 7}})
+    with pytest.raises(SettingsError, match=message.replace(".", r"\.")):
+        store.update("workspace", layer)
+    assert store.current.completion.max_tokens == 7
+
+
+def test_unknown_keys_are_named_in_a_warning() -> None:
+    store = SettingsStore()
+    warnings = store.update("workspace", {"completion": {"maxTokns": 3, "maxTokens": 4}, "x": 1})
+    assert store.current.completion.max_tokens == 4
+    (warning,) = warnings
+    assert "hearth.completion.maxTokns" in warning
+    assert "hearth.x" in warning

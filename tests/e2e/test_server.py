@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
+import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 import pytest_lsp
 from lsprotocol import types
+from pygls.lsp.client import LanguageClient as PyglsClient
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 from tests.e2e.conftest import server_env
@@ -101,3 +106,70 @@ async def test_model_load_reports_progress(raw: LanguageClient) -> None:
     assert isinstance(reports[0], types.WorkDoneProgressBegin)
     assert "model" in reports[0].title
     assert reports[-1].message == "ready"
+
+
+async def test_model_path_change_reloads_and_a_bad_one_keeps_the_old_model(
+    raw: LanguageClient, model_path: Path, tmp_path: Path
+) -> None:
+    await raw.initialize_session(types.InitializeParams(capabilities=_pulls_configuration()))
+    await wait_until(lambda: _state_is(raw, "ready"))
+    first = (await stats(raw))["modelPath"]
+
+    renamed = tmp_path / "renamed-model.gguf"
+    renamed.symlink_to(model_path)
+    raw.set_configuration({"model": {"path": str(renamed)}}, section="hearth")
+    raw.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
+    await wait_until(lambda: _model_path_is(raw, str(renamed)))
+    assert first != str(renamed)
+
+    raw.set_configuration({"model": {"path": str(tmp_path / "gone.gguf")}}, section="hearth")
+    raw.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
+
+    async def told() -> bool:
+        return any("gone.gguf" in m.message for m in raw.messages)
+
+    await wait_until(told)
+    counters = await stats(raw)
+    assert counters["modelState"] == "ready", "the model loaded before keeps serving"
+    assert counters["modelPath"] == str(renamed)
+    open_document(raw, "file:///a.py", "def double(x):\n    return ")
+    assert await suggest(raw, "file:///a.py", types.Position(line=1, character=11))
+
+
+async def test_tcp_transport(tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [*COMMAND, "--tcp", f"127.0.0.1:{port}"], env=server_env(), stderr=subprocess.DEVNULL
+    )
+    try:
+        client = PyglsClient("tcp-test", "1")
+        for _ in range(100):
+            try:
+                await client.start_tcp("127.0.0.1", port)
+                break
+            except OSError:
+                await asyncio.sleep(0.1)
+        result = await client.initialize_async(
+            types.InitializeParams(capabilities=types.ClientCapabilities())
+        )
+        assert result.capabilities.inline_completion_provider is not None
+        await client.shutdown_async(None)
+        client.exit(None)
+        assert server.wait(timeout=30) == 0
+    finally:
+        server.kill()
+
+
+def _pulls_configuration() -> types.ClientCapabilities:
+    return types.ClientCapabilities(workspace=types.WorkspaceClientCapabilities(configuration=True))
+
+
+async def _state_is(client: LanguageClient, state: str) -> bool:
+    return bool((await stats(client))["modelState"] == state)
+
+
+async def _model_path_is(client: LanguageClient, path: str) -> bool:
+    counters = await stats(client)
+    return bool(counters["modelState"] == "ready" and counters["modelPath"] == path)

@@ -7,13 +7,30 @@ path) runs it on another model.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from lsp_server.inference import models
 from lsp_server.inference.engine import EngineConfig, LlamaEngine
+
+# Counting, one number a line: both built-in models go on for as long as they
+# are allowed to (a list literal, the default model closes after 100).
+ENDLESS = "".join(f"{i}\n" for i in range(1, 40))
+ENDLESS_END = {"line": 39, "character": 0}
+
+
+def decoding_probe(decoding: threading.Event) -> Callable[[str], bool]:
+    """A `stop_when` hook that never stops, but signals once a few lines are decoded."""
+
+    def probe(text: str) -> bool:
+        if text.count("\n") >= 3:
+            decoding.set()
+        return False
+
+    return probe
 
 
 def model_spec() -> str:

@@ -272,7 +272,10 @@ class LlamaEngine:
         `budget` prompt tokens and the context window with room for
         `sampling.max_tokens`.
         """
-        room = self.context_size - sampling.max_tokens - len(self._bos) - 3
+        # The prompt keeps at least half the window, however many tokens are asked for;
+        # generation then ends at the window's edge (stop reason "length").
+        reserved = min(sampling.max_tokens, self.context_size // 2)
+        room = self.context_size - reserved - len(self._bos) - 3
         budget = min(budget, room) if budget else room
         middle_ids = self.tokenize(middle)
         budget -= len(middle_ids)
@@ -376,7 +379,10 @@ class LlamaEngine:
                 ):
                     reason = "stop"
                     break
-                if stats.decoded_tokens >= sampling.max_tokens:
+                if (
+                    stats.decoded_tokens >= sampling.max_tokens
+                    or llm.n_tokens >= self.context_size
+                ):
                     reason = "length"
                     break
                 if deadline is not None and time.monotonic() >= deadline:

@@ -11,6 +11,7 @@ from pygls.exceptions import JsonRpcException
 from pytest_lsp import LanguageClient
 
 from lsp_server import documents
+from tests.conftest import ENDLESS, ENDLESS_END
 from tests.e2e.helpers import (
     apply,
     inline_params,
@@ -31,8 +32,6 @@ SHOP = '''def total_price(prices: list[float], tax_rate: float) -> float:
 
 print(total_price([1.0, 2.5], 0.2))
 '''
-# A list whose continuation never ends: every generation runs to its token limit.
-ENDLESS = "numbers = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17,"
 
 
 def offset_in(text: str):  # type: ignore[no-untyped-def]
@@ -98,14 +97,16 @@ async def test_cancel_request_stops_the_generation(client: LanguageClient) -> No
         lambda: _setting(client, "completion", "maxTokens", 2000),
     )
     open_document(client, URI, ENDLESS)
-    params = inline_params(URI, types.Position(line=0, character=len(ENDLESS)))
+    params = inline_params(URI, types.Position(**ENDLESS_END))
     future = asyncio.ensure_future(
         client.protocol.send_request_async(
             types.TEXT_DOCUMENT_INLINE_COMPLETION, params, msg_id="long-one"
         )
     )
     await wait_until(lambda: _counter_at_least(client, "started", 1))
-    await asyncio.sleep(0.5)  # let it decode for a while
+    # Past the prompt (~110 tokens: under 2 s on either model here) and decoding;
+    # 2000 tokens would take minutes.
+    await asyncio.sleep(3)
     client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id="long-one"))
     (outcome,) = await asyncio.gather(asyncio.wait_for(future, 30), return_exceptions=True)
     if isinstance(outcome, JsonRpcException):
@@ -120,7 +121,7 @@ async def test_cancel_request_stops_the_generation(client: LanguageClient) -> No
 
 async def test_settings_take_effect_and_bad_values_are_reported(client: LanguageClient) -> None:
     open_document(client, URI, ENDLESS)
-    cursor = types.Position(line=0, character=len(ENDLESS))
+    cursor = types.Position(**ENDLESS_END)
     client.set_configuration({"completion": {"maxTokens": 5, "debounceMs": 0}}, section="hearth")
     client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
     await wait_until(lambda: _setting(client, "completion", "maxTokens", 5))

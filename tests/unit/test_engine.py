@@ -9,6 +9,7 @@ from pathlib import Path
 
 from lsp_server.inference.cancel import CancelToken
 from lsp_server.inference.engine import ChatMessage, EngineConfig, LlamaEngine, Sampling
+from tests.conftest import ENDLESS, decoding_probe
 
 PREFIX = '''def is_even(number: int) -> bool:
     """Return True when number is divisible by two."""
@@ -24,18 +25,18 @@ SUFFIX = """
 print(average([1.0, 2.0, 3.0]))
 """
 # A prompt whose greedy continuation goes on for as long as it is allowed to.
-ENDLESS_PREFIX = "numbers = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17,"
 
 
-def cancel_later(token: CancelToken, seconds: float) -> list[float]:
-    """Cancel `token` from another thread after `seconds`; the list receives the moment."""
+def cancel_when(token: CancelToken, event: threading.Event) -> list[float]:
+    """Cancel `token` from another thread once `event` is set; the list receives the moment."""
     moments: list[float] = []
 
     def fire() -> None:
+        event.wait(120)
         moments.append(time.monotonic())
         token.cancel("test")
 
-    threading.Timer(seconds, fire).start()
+    threading.Thread(target=fire, daemon=True).start()
     return moments
 
 
@@ -76,20 +77,20 @@ def test_stop_string_cuts_the_output(engine: LlamaEngine) -> None:
 
 
 def test_max_tokens_and_time_budget_are_limits(engine: LlamaEngine) -> None:
-    capped = engine.infill(ENDLESS_PREFIX, "", Sampling(max_tokens=5), CancelToken())
+    capped = engine.infill(ENDLESS, "", Sampling(max_tokens=5), CancelToken())
     assert capped.stop_reason == "length"
     assert capped.stats.decoded_tokens == 5
-    timed = engine.infill(
-        ENDLESS_PREFIX, "", Sampling(max_tokens=2000, time_budget=0.3), CancelToken()
-    )
+    timed = engine.infill(ENDLESS, "", Sampling(max_tokens=2000, time_budget=0.3), CancelToken())
     assert timed.stop_reason == "time"
     assert 0 < timed.stats.decoded_tokens < 2000
 
 
 def test_cancel_during_generation_stops_within_one_token(engine: LlamaEngine) -> None:
     token = CancelToken()
-    moments = cancel_later(token, 0.4)
-    result = engine.infill(ENDLESS_PREFIX, "", Sampling(max_tokens=2000), token)
+    decoding = threading.Event()
+    moments = cancel_when(token, decoding)
+    sampling = Sampling(max_tokens=2000, stop_when=decoding_probe(decoding))
+    result = engine.infill(ENDLESS, "", sampling, token)
     returned = time.monotonic()
     assert result.cancelled
     assert result.text == ""
@@ -147,3 +148,12 @@ def test_time_budget_stops_prompt_reading_and_keeps_what_was_read(engine: LlamaE
     # The next request picks up where the first stopped reading.
     second = engine.infill(prefix, "", Sampling(max_tokens=4), CancelToken())
     assert second.stats.reused_tokens >= first.stats.evaluated_tokens
+
+
+def test_more_tokens_than_the_window_holds_end_at_its_edge(model_path: Path) -> None:
+    engine = LlamaEngine(model_path, EngineConfig(context_size=512))
+    result = engine.infill(ENDLESS, "", Sampling(max_tokens=5000), CancelToken())
+    assert result.stop_reason == "length"
+    assert result.stats.prompt_tokens > 100, "the prompt keeps its room"
+    assert result.stats.prompt_tokens + result.stats.decoded_tokens <= 512 + 1
+    engine.close()

@@ -18,8 +18,7 @@ from lsp_server.inference.scheduler import (
     Scheduler,
     Work,
 )
-
-ENDLESS_PREFIX = "numbers = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17,"
+from tests.conftest import ENDLESS, decoding_probe
 
 
 @pytest.fixture
@@ -30,11 +29,12 @@ async def scheduler(model_path: Path) -> AsyncIterator[Scheduler]:
     await asyncio.to_thread(scheduler.close)
 
 
-def long_generation(started: threading.Event | None = None, max_tokens: int = 2000) -> Work:
+def long_generation(decoding: threading.Event | None = None) -> Work:
+    """Work that decodes until cancelled; `decoding` is set once it is decoding."""
+    probe = decoding_probe(decoding) if decoding is not None else None
+
     def work(engine: Engine, cancel: CancelToken) -> Generation:
-        if started is not None:
-            started.set()
-        return engine.infill(ENDLESS_PREFIX, "", Sampling(max_tokens=max_tokens), cancel)
+        return engine.infill(ENDLESS, "", Sampling(max_tokens=2000, stop_when=probe), cancel)
 
     return work
 
@@ -92,7 +92,6 @@ async def test_cancel_stops_a_running_generation_within_one_token(scheduler: Sch
     started = threading.Event()
     ticket = scheduler.submit(long_generation(started))
     await wait_for(started)
-    await asyncio.sleep(0.5)  # well into decoding
     ticket.cancel()
     with pytest.raises(Cancelled):
         await asyncio.wait_for(ticket.result(), 10)

@@ -379,10 +379,7 @@ class LlamaEngine:
                 ):
                     reason = "stop"
                     break
-                if (
-                    stats.decoded_tokens >= sampling.max_tokens
-                    or llm.n_tokens >= self.context_size
-                ):
+                if stats.decoded_tokens >= sampling.max_tokens or llm.n_tokens >= self.context_size:
                     reason = "length"
                     break
                 if deadline is not None and time.monotonic() >= deadline:

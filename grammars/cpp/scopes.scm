@@ -1,0 +1,2 @@
+; inherits: c
+(declaration_list) @scope

@@ -1,0 +1,3 @@
+(source_file) @scope
+(block) @scope
+(field_declaration_list) @scope

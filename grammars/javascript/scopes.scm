@@ -1,0 +1,4 @@
+(program) @scope
+(statement_block) @scope
+(class_body) @scope
+(switch_body) @scope

@@ -1,0 +1,4 @@
+(source_file) @scope
+(block) @scope
+(declaration_list) @scope
+(match_block) @scope

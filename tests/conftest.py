@@ -17,9 +17,11 @@ from lsp_server.inference import models
 from lsp_server.inference.engine import EngineConfig, LlamaEngine
 
 # Counting, one number a line: both built-in models go on for as long as they
-# are allowed to (a list literal, the default model closes after 100).
+# are allowed to (in a list literal, the default model closes it after 100).
 ENDLESS = "".join(f"{i}\n" for i in range(1, 40))
-ENDLESS_END = {"line": 39, "character": 0}
+# The same on one line, for the server, which wants one line there: a few
+# hundred tokens on either model, so minutes here.
+ENDLESS_LINE = "numbers = [" + ", ".join(str(i) for i in range(1, 40)) + ","
 
 
 def decoding_probe(decoding: threading.Event) -> Callable[[str], bool]:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from lsprotocol import types
 
 from lsp_server import documents, postprocess
+from lsp_server.context import languages
 from lsp_server.inference.cancel import CancelToken
 from lsp_server.inference.engine import Engine, Generation, Sampling
 from lsp_server.inference.scheduler import Cancelled, EngineUnavailable, Priority
@@ -79,15 +80,18 @@ async def suggest(
     if stale():
         return None
     prefix, suffix = cursor.split(document.source)
+    plan = postprocess.Plan.at(prefix, suffix)
     sampling = Sampling(
         max_tokens=settings.max_tokens,
         temperature=settings.temperature,
         time_budget=(settings.invoked_timeout_ms if invoked else settings.timeout_ms) / 1000,
-        stop_when=partial(postprocess.written_past_the_hole, prefix=prefix, suffix=suffix),
+        stop_when=plan.done,
     )
     try:
         ticket = server.scheduler.submit(
-            partial(_generate, prefix, suffix, sampling, settings.prompt_tokens),
+            partial(
+                _generate, plan.prompt_prefix, plan.prompt_suffix, sampling, settings.prompt_tokens
+            ),
             priority=Priority.INLINE,
             uri=uri,
             version=version,
@@ -98,7 +102,8 @@ async def suggest(
         log.info("inline %s v%s: no suggestion (%s)", uri, version, reason)
         return None
     stats = generation.stats
-    text = postprocess.trim(generation, prefix, suffix)
+    spec = languages.spec_for(document.language_id or "")
+    text = plan.finish(generation, spec.name if spec else None)
     log.info(
         "inline %s v%s: %d ms, prompt %d tokens (%d reused), %d decoded, %d chars, %s",
         uri,

@@ -2,67 +2,162 @@
 
 from __future__ import annotations
 
+import pytest
+
+from lsp_server.context.syntax import parse_damage
 from lsp_server.inference.engine import Generation, StopReason
-from lsp_server.postprocess import trim, written_past_the_hole
+from lsp_server.postprocess import Cursor, Plan, fit_syntax, heal, trim, unheal
 
 
 def generated(text: str, reason: StopReason = "end") -> Generation:
     return Generation(text, reason)
 
 
+# --- one line or a block ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("prefix", "suffix", "block"),
+    [
+        ("def cheapest(items):\n    ", "\n\n\ndef other():\n    pass\n", True),  # empty body
+        ("def cheapest(items):", "\n\n\ndef other():\n", True),  # end of the opening line
+        ("function f() {\n  ", "\n}\n", True),  # an empty body in braces
+        ("def f(x):\n    y = 1\n    ", "\n    return y\n", False),  # inside a block
+        ("def f(x):\n    ", "\n    return x\n", False),  # the body has code below
+        ("total = compute(", ")\n", False),  # the middle of an expression
+        ("value = 1\n", "\nprint(value)\n", False),  # after a plain statement
+        ("", "", True),  # an empty file
+    ],
+)
+def test_a_block_only_for_an_empty_body(prefix: str, suffix: str, block: bool) -> None:
+    assert Cursor(prefix, suffix).wants_block() is block
+
+
+def test_one_line_keeps_only_the_first_line() -> None:
+    cursor = Cursor("def f(x):\n    y = 1\n    ", "\n    return y\n")
+    assert trim(generated("z = y * 2\n    w = 3\n"), cursor, block=False) == "z = y * 2"
+
+
+# --- the end of the block ------------------------------------------------------
+
+
 def test_block_ends_where_indentation_drops() -> None:
-    prefix = "def cheapest(items):\n    if not items:\n        return None\n    "
+    cursor = Cursor("def cheapest(items):\n    if not items:\n        return None\n    ", "\n")
     text = 'return min(items, key=lambda item: item.price)\n\n\ndef main():\n    """Main."""\n'
-    assert trim(generated(text), prefix, "\n") == "return min(items, key=lambda item: item.price)"
-
-
-def test_rest_of_a_line_then_the_model_writes_an_example() -> None:
-    prefix = "def average(values):\n    return sum(values) / len(value"
-    text = "s)\n\n# Example usage:\nvalues = [1.0, 2.0]\nprint(average(values))"
-    assert trim(generated(text, "length"), prefix, "") == "s)"
-
-
-def test_nested_block_is_kept_whole() -> None:
-    prefix = "def total(rows):\n    result = 0\n    "
-    text = "for row in rows:\n        result += row.amount\n    return result\n\nprint(1)"
-    assert trim(generated(text), prefix, "\n") == (
-        "for row in rows:\n        result += row.amount\n    return result"
+    assert trim(generated(text), cursor, block=True) == (
+        "return min(items, key=lambda item: item.price)"
     )
 
 
-def test_stops_before_repeating_the_code_after_the_cursor() -> None:
-    prefix = "def area(w, h):\n    "
-    suffix = "\n    return result\n"
+def test_nested_block_is_kept_whole() -> None:
+    cursor = Cursor("def total(rows):\n    ", "\n")
+    text = (
+        "result = 0\n    for row in rows:\n        result += row.amount\n    return result\n\nx = 1"
+    )
+    assert trim(generated(text), cursor, block=True) == (
+        "result = 0\n    for row in rows:\n        result += row.amount\n    return result"
+    )
+
+
+def test_body_of_the_line_the_cursor_ends() -> None:
+    cursor = Cursor("def area(w, h):", "\n\n\nprint(area(2, 3))\n")
+    text = "\n    return w * h\n\n\ndef volume(w, h, d):\n"
+    assert trim(generated(text), cursor, block=True) == "\n    return w * h"
+
+
+def test_stops_before_repeating_any_of_the_next_lines() -> None:
+    cursor = Cursor("def area(w, h):\n    ", "\n    check(w)\n    return  result\n")
     text = "result = w * h\n    return result\n"
-    assert trim(generated(text), prefix, suffix) == "result = w * h"
+    assert trim(generated(text), cursor, block=True) == "result = w * h"
 
 
 def test_markdown_explanations_are_dropped() -> None:
-    prefix = "x = "
-    text = "compute()\n```\n\nThis code calls compute."
-    assert trim(generated(text), prefix, "") == "compute()"
+    cursor = Cursor("def f():\n    ", "\n")
+    text = "return compute()\n```\n\nThis code calls compute."
+    assert trim(generated(text), cursor, block=True) == "return compute()"
 
 
 def test_a_line_cut_by_the_token_limit_is_dropped() -> None:
-    prefix = "items = [\n    "
-    text = '"apple",\n    "banana",\n    "cher'
-    assert trim(generated(text, "length"), prefix, "") == '"apple",\n    "banana",'
+    cursor = Cursor("def f():\n    items = [\n        ", "\n")
+    text = '"apple",\n        "banana",\n        "cher'
+    assert trim(generated(text, "length"), cursor, block=True) == '"apple",\n        "banana",'
     # Not when it is the only line: a partial line is still the start of the answer.
-    assert trim(generated('"apple", "ban', "length"), prefix, "") == '"apple", "ban'
+    assert trim(generated('"apple", "ban', "length"), cursor, block=True) == '"apple", "ban'
 
 
 def test_repeating_the_rest_of_the_line_is_nothing() -> None:
-    assert trim(generated("):"), "def f(x", "):\n    pass\n") == ""
+    assert trim(generated("):"), Cursor("def f(x", "):\n    pass\n"), block=False) == ""
 
 
 def test_trailing_whitespace_goes() -> None:
-    assert trim(generated("value  \n\n"), "x = ", "\n") == "value"
+    assert trim(generated("value  \n\n"), Cursor("x = ", "\n"), block=False) == "value"
 
 
-def test_generation_can_stop_once_it_writes_past_the_hole() -> None:
-    prefix = "def cheapest(items):\n    "
-    assert not written_past_the_hole("return min(items)", prefix, "\n")
-    assert not written_past_the_hole("return min(items)\n", prefix, "\n")
-    assert not written_past_the_hole("if items:\n        return", prefix, "\n")
-    assert written_past_the_hole("return min(items)\n\n\ndef", prefix, "\n")
-    assert written_past_the_hole("return min(items)\n```", prefix, "\n")
+# --- token healing ---------------------------------------------------------------
+
+
+def test_healing_cuts_indentation_and_half_words() -> None:
+    assert heal("def f():\n    ") == ("def f():\n", "    ")
+    assert heal("x = self.whitesp") == ("x = self.", "whitesp")
+    assert heal("x = (") == ("x = (", "")
+
+
+def test_unhealing_keeps_what_follows_the_cursor() -> None:
+    assert unheal("ace = ' \\t'", "whitesp") is None  # another identifier: no suggestion
+    assert unheal("whitespace = ' \\t'", "whitesp") == "ace = ' \\t'"
+    # The user's indentation stands; the model's for the first line is dropped.
+    assert unheal("        return x", "    ") == "return x"
+
+
+def test_plan_heals_the_prompt_and_shapes_the_answer() -> None:
+    plan = Plan.at("class Lexer:\n    def __init__(self):\n        self.whitesp", "\n")
+    assert plan.prompt_prefix.endswith("self.")
+    assert not plan.block
+    assert plan.finish(generated("whitespace = ' \\t\\r\\n'\n        self.x = 1")) == (
+        "ace = ' \\t\\r\\n'"
+    )
+    assert plan.finish(generated("wordchars = 'abc'")) == ""
+    assert not plan.done("whi")
+    assert plan.done("wordch"), "another identifier: stop at once"
+    assert plan.done("whitespace = 1\n"), "one line wanted: stop at its end"
+
+
+def test_a_line_that_copies_the_next_one_is_dropped() -> None:
+    cursor = Cursor(
+        "    def __init__(self):\n        self.whitesp", "\n        self.whitespace_split = False\n"
+    )
+    assert trim(generated("ace_split = False"), cursor, block=False) == ""
+    assert trim(generated("ace = ' '"), cursor, block=False) == "ace = ' '"
+
+
+def test_the_hole_ends_with_the_line_break() -> None:
+    plan = Plan.at("def f(x):\n    ", "\n    return x\n")
+    assert plan.prompt_suffix == "    return x\n"
+    assert Plan.at("f(", ")\n").prompt_suffix == ")\n"
+
+
+# --- the parse must not get worse ------------------------------------------------
+
+
+def test_a_suggestion_that_breaks_the_parse_is_dropped() -> None:
+    cursor = Cursor(
+        "class Wrapper:\n    def __init__(self, width):\n        ", "\n        self.x = 1\n"
+    )
+    assert fit_syntax("python", cursor, "self.width = compute(width, [") == ""
+    assert fit_syntax("python", cursor, "self.width = width") == "self.width = width"
+
+
+def test_a_block_is_cut_back_to_the_lines_that_parse() -> None:
+    cursor = Cursor("function f(items) {\n  ", "\n}\n")
+    text = "const total = items.length;\n  return total;\n  }\n  else {"
+    assert fit_syntax("javascript", cursor, text) == "const total = items.length;\n  return total;"
+
+
+def test_no_grammar_no_check() -> None:
+    assert fit_syntax(None, Cursor("x = ", ""), "((((") == "(((("
+
+
+def test_parse_damage_counts_error_and_missing_nodes() -> None:
+    assert parse_damage("python", "def f(x):\n    return x\n") == 0
+    assert parse_damage("python", "def f(x:\n    return x\n") > 0
+    assert parse_damage("c", "int f() { return 1 }") > 0  # a missing ';'

@@ -1,0 +1,261 @@
+"""Quality benchmark: fill-in-the-middle tasks cut from CPython's standard library.
+
+Task kinds, drawn with a fixed seed from a fixed set of stdlib modules:
+- line:  a line inside a function is masked; the cursor sits after its indentation;
+- block: 2-5 consecutive lines inside a function are masked, from the first one's indentation;
+- rest:  a line is cut at a random column; the rest of it is masked.
+
+Hearth is asked over LSP exactly as an editor asks (inlineCompletion, first
+item applied with its range). The baseline is llama-cpp-python called
+directly with a plain prefix-suffix-middle prompt of the same file, cut to
+the same token budget, its output cut at the first line break (line, rest)
+or the first blank line (block): what a plain FIM client shows.
+
+Scores per system and kind: exact match (the masked lines, and the line
+after them, come back as they were), edit similarity of the filled-in text,
+the share of files that no longer parse, and the share of suggestions that
+repeat the line after the cursor. Results go to benchmarks/results/.
+
+    python benchmarks/quality.py [--tasks N] [--presets default,small]
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import asyncio
+import difflib
+import logging
+import random
+import statistics
+import sysconfig
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lsprotocol import types
+
+from lsp_server.editor_client import EditorClient
+from lsp_server.inference import models
+from lsp_server.inference.cancel import CancelToken
+from lsp_server.inference.engine import EngineConfig, LlamaEngine, Sampling
+from lsp_server.settings import CompletionSettings
+
+STDLIB = Path(sysconfig.get_paths()["stdlib"])
+MODULES = (
+    "textwrap.py",
+    "shlex.py",
+    "fractions.py",
+    "csv.py",
+    "calendar.py",
+    "difflib.py",
+    "heapq.py",
+    "bisect.py",
+    "ipaddress.py",
+    "string.py",
+    "operator.py",
+    "dataclasses.py",
+)
+KINDS = ("line", "block", "rest")
+RESULTS = Path(__file__).parent / "results"
+
+
+@dataclass(frozen=True)
+class Task:
+    kind: str
+    module: str
+    source: str  # the original file
+    line: int  # first masked line (0-based)
+    count: int  # masked lines
+    column: int  # where the cursor is on the first masked line
+
+    @property
+    def lines(self) -> list[str]:
+        return self.source.split("\n")
+
+    def document(self) -> str:
+        """The file with the masked text removed."""
+        lines = self.lines
+        head = lines[self.line][: self.column]
+        return "\n".join([*lines[: self.line], head, *lines[self.line + self.count :]])
+
+    def expected(self) -> str:
+        lines = self.lines
+        masked = [lines[self.line][self.column :], *lines[self.line + 1 : self.line + self.count]]
+        return "\n".join(masked)
+
+    def split(self) -> tuple[str, str]:
+        """The masked document as the text before and after the cursor."""
+        document = self.document()
+        before = len("\n".join([*self.lines[: self.line], self.lines[self.line][: self.column]]))
+        return document[:before], document[before:]
+
+    def position(self) -> types.Position:
+        return types.Position(line=self.line, character=self.column)
+
+
+def function_body_lines(source: str) -> list[int]:
+    """0-based lines of simple statements inside functions (no docstrings, no blanks)."""
+    tree = ast.parse(source)
+    lines: list[int] = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        for statement in node.body:
+            if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant):
+                continue  # the docstring
+            if statement.lineno == statement.end_lineno:
+                lines.append(statement.lineno - 1)
+    return sorted(set(lines))
+
+
+def make_tasks(per_kind: int, seed: int = 1234) -> list[Task]:
+    rng = random.Random(seed)
+    sources = {name: (STDLIB / name).read_text() for name in MODULES if (STDLIB / name).exists()}
+    tasks: list[Task] = []
+    for kind in KINDS:
+        made = 0
+        while made < per_kind:
+            module = rng.choice(sorted(sources))
+            source = sources[module]
+            lines = source.split("\n")
+            candidates = function_body_lines(source)
+            line = rng.choice(candidates)
+            text = lines[line]
+            indent = len(text) - len(text.lstrip())
+            if kind == "line":
+                task = Task(kind, module, source, line, 1, indent)
+            elif kind == "block":
+                count = rng.randint(2, 5)
+                block = lines[line : line + count]
+                if any(not b.strip() for b in block) or len(block) < count:
+                    continue
+                task = Task(kind, module, source, line, count, indent)
+            else:
+                if len(text) - indent < 12:
+                    continue
+                column = rng.randint(indent + 4, len(text) - 4)
+                task = Task(kind, module, source, line, 1, column)
+            tasks.append(task)
+            made += 1
+    return tasks
+
+
+@dataclass
+class Score:
+    exact: list[bool] = field(default_factory=list)
+    similarity: list[float] = field(default_factory=list)
+    broken: list[bool] = field(default_factory=list)
+    repeats: list[bool] = field(default_factory=list)
+    empty: list[bool] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+
+
+def score(task: Task, filled: str | None, seconds: float, into: Score) -> None:
+    """Score the document after the suggestion `filled` was applied (None: no suggestion)."""
+    prefix, suffix = task.split()
+    original = task.lines
+    after = filled if filled is not None else prefix + suffix
+    # The masked lines and the line after them must come back as they were.
+    span = slice(task.line, task.line + task.count + 1)
+    result = after.split("\n")[span]
+    into.exact.append([r.rstrip() for r in result] == [o.rstrip() for o in original[span]])
+    inserted = after[len(prefix) :]
+    written = inserted[: len(inserted) - len(suffix)] if inserted.endswith(suffix) else inserted
+    expected = task.expected()
+    into.similarity.append(difflib.SequenceMatcher(None, written, expected).ratio())
+    try:
+        ast.parse(after)
+        into.broken.append(False)
+    except SyntaxError:
+        into.broken.append(True)
+    next_line = next((line for line in original[task.line + task.count :] if line.strip()), "")
+    written_lines = [line.strip() for line in written.split("\n")[1:]]
+    into.repeats.append(bool(next_line.strip()) and next_line.strip() in written_lines)
+    into.empty.append(filled is None)
+    into.seconds.append(seconds)
+
+
+async def run_hearth(model: str, tasks: list[Task]) -> dict[str, Score]:
+    scores = {kind: Score() for kind in KINDS}
+    settings = {"completion": {"maxTokens": 96, "debounceMs": 0}}
+    async with EditorClient(model, settings) as editor:
+        for number, task in enumerate(tasks):
+            uri = f"file:///quality/{number}/{task.module}"
+            document = task.document()
+            editor.open(uri, document, "python")
+            started = time.monotonic()
+            suggestion = await editor.suggest(uri, task.position())
+            seconds = time.monotonic() - started
+            filled = suggestion.apply(document) if suggestion else None
+            score(task, filled, seconds, scores[task.kind])
+            editor.close(uri)
+    return scores
+
+
+def run_baseline(model: str, tasks: list[Task]) -> dict[str, Score]:
+    scores = {kind: Score() for kind in KINDS}
+    path = models.locate(models.ModelChoice(model, "benchmark"))
+    engine = LlamaEngine(path, EngineConfig())
+    budget = CompletionSettings().prompt_tokens
+    for task in tasks:
+        prefix, suffix = task.split()
+        started = time.monotonic()
+        result = engine.infill(
+            prefix, suffix, Sampling(max_tokens=96), CancelToken(), budget=budget
+        )
+        seconds = time.monotonic() - started
+        text = result.text
+        text = text.split("\n\n")[0] if task.kind == "block" else text.split("\n")[0]
+        text = text.rstrip()
+        filled = prefix + text + suffix if text.strip() else None
+        score(task, filled, seconds, scores[task.kind])
+    engine.close()
+    return scores
+
+
+def table(rows: list[tuple[str, str, str, Score]]) -> str:
+    out = [
+        "| model | system | kind | tasks | exact | edit sim | no suggestion | breaks parse "
+        "| repeats next line | median s |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for model, system, kind, s in rows:
+        n = len(s.exact)
+        out.append(
+            f"| {model} | {system} | {kind} | {n} | {sum(s.exact)}/{n} "
+            f"| {statistics.mean(s.similarity):.2f} | {sum(s.empty)} "
+            f"| {100 * sum(s.broken) / n:.0f}% | {sum(s.repeats)} "
+            f"| {statistics.median(s.seconds):.2f} |"
+        )
+    return "\n".join(out)
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.ERROR)
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--tasks", type=int, default=8, help="tasks per kind")
+    parser.add_argument("--presets", default="default,small")
+    args = parser.parse_args()
+    tasks = make_tasks(args.tasks)
+    rows: list[tuple[str, str, str, Score]] = []
+    for preset in args.presets.split(","):
+        if not models.preset_installed(models.PRESETS[preset]):
+            print(f"(skipping {preset}: pip install 'hearth-lsp[{models.PRESETS[preset].extra}]')")
+            continue
+        hearth = asyncio.run(run_hearth(preset, tasks))
+        baseline = run_baseline(preset, tasks)
+        for kind in KINDS:
+            rows.append((preset, "hearth", kind, hearth[kind]))
+            rows.append((preset, "baseline", kind, baseline[kind]))
+    report = (
+        f"quality benchmark: {args.tasks} tasks per kind from {len(MODULES)} stdlib modules "
+        f"(seed 1234), prompt budget {CompletionSettings().prompt_tokens} tokens\n\n" + table(rows)
+    )
+    print(report)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "quality.md").write_text(report + "\n")
+
+
+if __name__ == "__main__":
+    main()

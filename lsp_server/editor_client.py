@@ -1,0 +1,149 @@
+"""An LSP client that drives the real `hearth` server the way an editor does.
+
+Used by `hearth demo` and by the benchmarks: start the server as a
+subprocess, initialize with an editor's capabilities, open documents, ask
+for inline completions, and apply the first suggestion with its range.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from lsprotocol import types
+from pygls.lsp.client import LanguageClient
+
+from lsp_server import __version__, documents
+
+LANGUAGE_IDS = {
+    ".py": "python",
+    ".js": "javascript",
+    ".ts": "typescript",
+    ".tsx": "typescriptreact",
+    ".rs": "rust",
+    ".go": "go",
+    ".c": "c",
+    ".h": "c",
+    ".cpp": "cpp",
+    ".java": "java",
+}
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    text: str
+    range: types.Range
+
+    def apply(self, document: str, encoding: str = "utf-16") -> str:
+        """The document after accepting the suggestion (its range replaced by its text)."""
+        start = documents.resolve(document, self.range.start, encoding).offset
+        end = documents.resolve(document, self.range.end, encoding).offset
+        return document[:start] + self.text + document[end:]
+
+
+class EditorClient:
+    """`async with EditorClient(...) as editor:` runs a server for the block's duration."""
+
+    def __init__(
+        self,
+        model: str | None = None,
+        settings: dict[str, Any] | None = None,
+        progress: bool = False,
+    ) -> None:
+        self.command = [sys.executable, "-m", "lsp_server", "--stdio"]
+        if model:
+            self.command += ["--model", model]
+        self.settings = settings
+        self.messages: list[str] = []
+        self.progress = progress
+        self._client = LanguageClient("hearth-editor-client", __version__)
+        self._versions: dict[str, int] = {}
+
+        @self._client.feature(types.WINDOW_SHOW_MESSAGE)
+        def show_message(params: types.ShowMessageParams) -> None:
+            self.messages.append(params.message)
+            print(f"[server] {params.message}", file=sys.stderr)
+
+        @self._client.feature(types.WINDOW_WORK_DONE_PROGRESS_CREATE)
+        def create_progress(params: types.WorkDoneProgressCreateParams) -> None:
+            return None
+
+        @self._client.feature(types.PROGRESS)
+        def on_progress(params: types.ProgressParams) -> None:
+            if not self.progress:
+                return
+            value: Any = params.value
+            message = getattr(value, "message", None) or getattr(value, "title", None)
+            percent = getattr(value, "percentage", None)
+            if message:
+                suffix = f" {percent}%" if percent is not None else ""
+                print(f"\r[progress] {message}{suffix}\x1b[K", end="", file=sys.stderr, flush=True)
+            if isinstance(value, types.WorkDoneProgressEnd):
+                print(file=sys.stderr)
+
+    async def __aenter__(self) -> EditorClient:
+        await self._client.start_io(*self.command)
+        await self._client.initialize_async(
+            types.InitializeParams(
+                process_id=None,
+                capabilities=types.ClientCapabilities(
+                    window=types.WindowClientCapabilities(work_done_progress=True),
+                    general=types.GeneralClientCapabilities(
+                        position_encodings=[types.PositionEncodingKind.Utf16]
+                    ),
+                ),
+                initialization_options=self.settings,
+            )
+        )
+        self._client.initialized(types.InitializedParams())
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self._client.shutdown_async(None)
+        self._client.exit(None)
+        await self._client.stop()
+
+    def open(self, uri: str, text: str, language_id: str) -> None:
+        self._versions[uri] = 1
+        self._client.text_document_did_open(
+            types.DidOpenTextDocumentParams(
+                text_document=types.TextDocumentItem(
+                    uri=uri, language_id=language_id, version=1, text=text
+                )
+            )
+        )
+
+    def close(self, uri: str) -> None:
+        self._client.text_document_did_close(
+            types.DidCloseTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri))
+        )
+
+    async def suggest(
+        self, uri: str, position: types.Position, invoked: bool = True
+    ) -> Suggestion | None:
+        """The first inline suggestion at `position`, or None."""
+        kind = (
+            types.InlineCompletionTriggerKind.Invoked
+            if invoked
+            else types.InlineCompletionTriggerKind.Automatic
+        )
+        result = await self._client.text_document_inline_completion_async(
+            types.InlineCompletionParams(
+                text_document=types.TextDocumentIdentifier(uri=uri),
+                position=position,
+                context=types.InlineCompletionContext(trigger_kind=kind),
+            )
+        )
+        items = getattr(result, "items", None) or []
+        if not items:
+            return None
+        item = items[0]
+        text = item.insert_text if isinstance(item.insert_text, str) else item.insert_text.value
+        return Suggestion(text, item.range or types.Range(start=position, end=position))
+
+    async def stats(self) -> dict[str, Any]:
+        result = await self._client.workspace_execute_command_async(
+            types.ExecuteCommandParams(command="hearth.stats")
+        )
+        return dict(result or {})

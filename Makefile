@@ -36,8 +36,10 @@ lint: $(VENV)/.dev
 test: lint
 	$(BIN)/pytest
 
+# Benchmarks print tables and keep them in benchmarks/results/ (both presets; ~30 min here).
 bench: $(VENV)/.model
 	$(BIN)/python benchmarks/engine.py
+	$(BIN)/python benchmarks/quality.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -25,6 +25,7 @@ from lsp_server.inference.cancel import CancelToken
 from lsp_server.inference.engine import EngineConfig, Generation, LlamaEngine, Sampling
 
 # Counting, a number a line: both built-in models go on as long as allowed.
+RESULTS = Path(__file__).parent / "results"
 ENDLESS = "".join(f"{i}\n" for i in range(1, 40))
 
 
@@ -119,21 +120,21 @@ def bench(preset: str, runs: int) -> Row:
     )
 
 
-def print_table(rows: list[Row]) -> None:
+def table(rows: list[Row]) -> str:
     header = (
         "| model | load s | prompt tok | cold FIM s | same prompt: read ms "
         "| +1 char: read s (tokens) | prompt tok/s | decode tok/s | cancel->stop ms "
         "| tok after cancel |"
     )
-    print(header)
-    print("|---" * (header.count("|") - 1) + "|")
+    lines = [header, "|---" * (header.count("|") - 1) + "|"]
     for r in rows:
-        print(
+        lines.append(
             f"| {r.preset} | {r.load_s:.2f} | {r.prompt_tokens} | {r.cold_s:.2f} "
             f"| {r.warm_read_s * 1000:.0f} "
             f"| {r.edit_read_s:.2f} ({r.edit_evaluated}) | {r.prompt_tps:.0f} | {r.decode_tps:.1f} "
             f"| {r.cancel_ms:.0f} | {r.after_cancel} |"
         )
+    return "\n".join(lines)
 
 
 def main() -> None:
@@ -148,11 +149,14 @@ def main() -> None:
             print(f"(skipping {name}: pip install 'hearth-lsp[{models.PRESETS[name].extra}]')")
             continue
         rows.append(bench(name, args.runs))
-    print(
+    report = (
         f"engine micro-benchmark, medians of {args.runs} runs; cold FIM: a new ~800-token "
-        "prompt and 16 new tokens; +1 char: one character typed at the end of the prefix"
+        "prompt and 16 new tokens; +1 char: one character typed at the end of the prefix\n\n"
+        + table(rows)
     )
-    print_table(rows)
+    print(report)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "engine.md").write_text(report + "\n")
 
 
 if __name__ == "__main__":

@@ -100,12 +100,18 @@ def unheal(text: str, cut: str) -> str | None:
     return text[len(cut) :]
 
 
+def _opens_block(cursor: Cursor, first_line: str) -> bool:
+    """The suggestion's first line ends a line that opens a block (`for x in y:`),
+    which needs its body: a one-line suggestion becomes a block."""
+    return (cursor.line_before + first_line).rstrip().endswith(BLOCK_OPENERS)
+
+
 def written_past_the_hole(text: str, cursor: Cursor, block: bool) -> bool:
     """True once the model has begun a line that `trim` would cut: the rest is waste."""
     lines = text.split("\n")
     if len(lines) < 2:
         return False
-    if not block:
+    if not block and not _opens_block(cursor, lines[0]):
         return True
     return bool(lines[-1].strip()) and len(_keep_block(lines, cursor)) < len(lines)
 
@@ -115,8 +121,8 @@ def _keep_block(lines: list[str], cursor: Cursor) -> list[str]:
     # The first line continues the cursor's line; its indentation is the block's.
     first = current + lines[0]
     block_indent = _indent(first) if first.strip() else 0
-    if current.strip() and current.rstrip().endswith(BLOCK_OPENERS):
-        block_indent += 1  # the body of the line the cursor ends goes deeper
+    if first.rstrip().endswith(BLOCK_OPENERS):
+        block_indent += 1  # the body of the line that opens a block goes deeper
     coming = [_squash(line) for line in cursor.lines_after()[:_REPEAT_WINDOW]]
     kept = [lines[0]]
     for line in lines[1:]:
@@ -136,7 +142,7 @@ def trim(generation: Generation, cursor: Cursor, block: bool) -> str:
     if generation.stop_reason in ("length", "time") and len(lines) > 1:
         # The last line was cut off mid-way by a limit: not worth showing.
         lines = lines[:-1]
-    kept = _keep_block(lines, cursor) if block else lines[:1]
+    kept = _keep_block(lines, cursor) if block or _opens_block(cursor, lines[0]) else lines[:1]
     text = "\n".join(kept).rstrip()
     # A suggestion that only repeats what follows the cursor on its line adds nothing.
     if cursor.line_after.strip() and text.strip() == cursor.line_after.strip():

@@ -161,3 +161,13 @@ def test_parse_damage_counts_error_and_missing_nodes() -> None:
     assert parse_damage("python", "def f(x):\n    return x\n") == 0
     assert parse_damage("python", "def f(x:\n    return x\n") > 0
     assert parse_damage("c", "int f() { return 1 }") > 0  # a missing ';'
+
+
+def test_a_line_that_opens_a_block_brings_its_body() -> None:
+    cursor = Cursor("def days(n):\n    x = 1\n        ", "\n    after = 2\n")
+    text = "for d in range(n):\n            yield d\n    after = 2\n"
+    assert trim(generated(text), cursor, block=False) == "for d in range(n):\n            yield d"
+    plan = Plan.at("def days(n):\n    x = 1\n    ", "\n    after = 2\n")
+    assert not plan.block
+    assert not plan.done("    for d in range(n):\n"), "the body is still to come"
+    assert plan.done("    x = 2\n"), "a plain line ends at its line break"

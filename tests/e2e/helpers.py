@@ -38,12 +38,17 @@ def insert(client: LanguageClient, uri: str, at: types.Position, text: str) -> i
     return version
 
 
-def inline_params(uri: str, position: types.Position) -> types.InlineCompletionParams:
+def inline_params(
+    uri: str, position: types.Position, invoked: bool = True
+) -> types.InlineCompletionParams:
+    """Invoked by default: the tests check what is suggested, not how fast, so they
+    get the patient time budget of a suggestion the user asked for."""
+    kind = types.InlineCompletionTriggerKind
     return types.InlineCompletionParams(
         text_document=types.TextDocumentIdentifier(uri=uri),
         position=position,
         context=types.InlineCompletionContext(
-            trigger_kind=types.InlineCompletionTriggerKind.Automatic
+            trigger_kind=kind.Invoked if invoked else kind.Automatic
         ),
     )
 

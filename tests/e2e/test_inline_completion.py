@@ -72,7 +72,9 @@ async def test_typing_burst_only_the_last_request_gets_a_suggestion(
         cursor = types.Position(line=1, character=column + i + 1)
         requests.append(
             asyncio.ensure_future(
-                client.text_document_inline_completion_async(inline_params(URI, cursor))
+                client.text_document_inline_completion_async(
+                    inline_params(URI, cursor, invoked=False)
+                )
             )
         )
     results = await asyncio.gather(*requests, return_exceptions=True)

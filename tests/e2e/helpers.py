@@ -80,10 +80,3 @@ async def wait_until(condition: Any, timeout: float = 30.0) -> None:
         if asyncio.get_running_loop().time() > deadline:
             raise TimeoutError("condition not reached")
         await asyncio.sleep(0.05)
-
-
-def apply(text: str, item: types.InlineCompletionItem, offset_of: Any) -> str:
-    """The document after accepting `item` (its range replaced by its text)."""
-    assert item.range is not None
-    start, end = offset_of(item.range.start), offset_of(item.range.end)
-    return text[:start] + text_of(item) + text[end:]

@@ -10,10 +10,9 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 from pytest_lsp import LanguageClient
 
-from lsp_server import documents
+from lsp_server.editor_client import Suggestion
 from tests.conftest import ENDLESS_LINE
 from tests.e2e.helpers import (
-    apply,
     inline_params,
     insert,
     open_document,
@@ -34,10 +33,6 @@ print(total_price([1.0, 2.5], 0.2))
 '''
 
 
-def offset_in(text: str):  # type: ignore[no-untyped-def]
-    return lambda position: documents.resolve(text, position, "utf-16").offset
-
-
 async def test_inline_completion_is_advertised(client: LanguageClient) -> None:
     capabilities = client.initialize_result.capabilities  # type: ignore[attr-defined]
     assert capabilities.inline_completion_provider is not None
@@ -54,7 +49,7 @@ async def test_suggestion_in_a_function_is_inserted_at_the_cursor_and_parses(
     item = items[0]
     assert text_of(item).strip(), "empty suggestion"
     assert item.range == types.Range(start=cursor, end=cursor)
-    completed = apply(SHOP, item, offset_in(SHOP))
+    completed = Suggestion(text_of(item), item.range).apply(SHOP)
     ast.parse(completed)
     assert completed.startswith(SHOP[: SHOP.index("return") + 6])
 

@@ -21,6 +21,11 @@ _UNITS: dict[str, Callable[[str], int]] = {
 }
 
 
+def _units(encoding: str) -> Callable[[str], int]:
+    """Code units per character in `encoding`; utf-16, LSP's default, for unknown ones."""
+    return _UNITS.get(encoding, _UNITS[types.PositionEncodingKind.Utf16])
+
+
 class BadPosition(ValueError):
     """A position that does not exist in the document."""
 
@@ -61,7 +66,7 @@ def resolve(text: str, position: types.Position, encoding: str) -> Cursor:
             f"({text.count(chr(10)) + 1} lines)"
         )
     start, end = bounds
-    units = _UNITS.get(encoding, _UNITS[types.PositionEncodingKind.Utf16])
+    units = _units(encoding)
     counted = 0
     column = 0
     # Past the end of the line means the end of the line (LSP 3.17).
@@ -76,6 +81,6 @@ def resolve(text: str, position: types.Position, encoding: str) -> Cursor:
 
 def position_of(text: str, cursor: Cursor, encoding: str) -> types.Position:
     """The LSP position of `cursor` in `encoding` code units (after clamping, the true one)."""
-    units = _UNITS.get(encoding, _UNITS[types.PositionEncodingKind.Utf16])
+    units = _units(encoding)
     line_text = text[cursor.offset - cursor.column : cursor.offset]
     return types.Position(line=cursor.line, character=sum(units(c) for c in line_text))

@@ -1,18 +1,29 @@
-"""Positions in documents, in the encoding the client negotiated.
+"""Open documents, and positions in them in the encoding the client negotiated.
 
-pygls keeps the text of open documents and applies incremental changes; this
-module turns an LSP position into an offset into that text, strictly: a line
-past the end of the document is an error the client should hear about, while
-a character past the end of its line means the end of the line, as the LSP
-specification says.
+Hearth keeps its own copy of each open document rather than pygls's: pygls
+splits lines with `str.splitlines`, which also breaks at form feeds and other
+separators that LSP positions do not count, and its text then drifts from the
+editor's. Here only \n, \r\n and \r end a line, as LSP says. Each
+document of a known language also keeps its tree-sitter tree, edited in step
+with the text.
+
+Positions resolve strictly: a line past the end of the document is an error
+the client should hear about, while a character past the end of its line
+means the end of the line, as the LSP specification says.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 
 from lsprotocol import types
+
+from lsp_server.context import languages
+from lsp_server.context.syntax import SYNTAX_LIMIT, SyntaxTree
+
+log = logging.getLogger(__name__)
 
 _UNITS: dict[str, Callable[[str], int]] = {
     types.PositionEncodingKind.Utf8: lambda c: len(c.encode("utf-8", "surrogatepass")),
@@ -84,3 +95,85 @@ def position_of(text: str, cursor: Cursor, encoding: str) -> types.Position:
     units = _units(encoding)
     line_text = text[cursor.offset - cursor.column : cursor.offset]
     return types.Position(line=cursor.line, character=sum(units(c) for c in line_text))
+
+
+def _clamped(text: str, position: types.Position, encoding: str) -> int:
+    """The offset of `position`, a line past the end meaning the end of the text."""
+    try:
+        return resolve(text, position, encoding).offset
+    except BadPosition:
+        return 0 if position.line < 0 else len(text)
+
+
+@dataclass
+class Document:
+    uri: str
+    language_id: str
+    version: int
+    text: str
+    syntax: SyntaxTree | None = field(default=None, repr=False)
+
+    @property
+    def language(self) -> str | None:
+        """The tree-sitter language of the document, None for plain text."""
+        spec = languages.spec_for(self.language_id)
+        return spec.name if spec else None
+
+    def __post_init__(self) -> None:
+        self._track_syntax()
+
+    def _track_syntax(self) -> None:
+        language = self.language
+        if language is None or len(self.text) > SYNTAX_LIMIT:
+            self.syntax = None
+        elif self.syntax is None:
+            self.syntax = SyntaxTree(language, self.text)
+
+    def apply(self, change: types.TextDocumentContentChangeEvent, encoding: str) -> None:
+        """One content change of a didChange notification."""
+        if isinstance(change, types.TextDocumentContentChangeWholeDocument):
+            self.text = change.text
+            if self.syntax is not None:
+                self.syntax.reset(change.text)
+            self._track_syntax()
+            return
+        start = _clamped(self.text, change.range.start, encoding)
+        end = _clamped(self.text, change.range.end, encoding)
+        if end < start:
+            log.warning("%s: a change whose range ends before it starts; swapped", self.uri)
+            start, end = end, start
+        old = self.text
+        self.text = old[:start] + change.text + old[end:]
+        if self.syntax is not None:
+            self.syntax.edit(old, start, end, change.text, self.text)
+        self._track_syntax()
+
+
+class DocumentStore:
+    """The documents the editor has open, by URI."""
+
+    def __init__(self) -> None:
+        self._documents: dict[str, Document] = {}
+
+    def open(self, item: types.TextDocumentItem) -> Document:
+        document = Document(item.uri, item.language_id, item.version, item.text)
+        self._documents[item.uri] = document
+        return document
+
+    def change(self, params: types.DidChangeTextDocumentParams, encoding: str) -> None:
+        document = self._documents.get(params.text_document.uri)
+        if document is None:
+            log.warning("didChange for %s, which is not open", params.text_document.uri)
+            return
+        for change in params.content_changes:
+            document.apply(change, encoding)
+        document.version = params.text_document.version
+
+    def close(self, uri: str) -> None:
+        self._documents.pop(uri, None)
+
+    def get(self, uri: str) -> Document | None:
+        return self._documents.get(uri)
+
+    def __iter__(self) -> Iterator[Document]:
+        return iter(list(self._documents.values()))

@@ -14,9 +14,9 @@ from typing import Any
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
-from pygls.workspace import TextDocument
 
 from lsp_server import __version__, settings
+from lsp_server.documents import Document, DocumentStore
 from lsp_server.features import inline_completion
 from lsp_server.inference.scheduler import Scheduler
 from lsp_server.model_host import LoadRequest, ModelHost
@@ -64,6 +64,7 @@ class HearthServer(LanguageServer):
         self.scheduler = Scheduler()
         self.model = ModelHost(self.scheduler)
         self.requests = RequestTracker()
+        self.documents = DocumentStore()
         self._told: set[str] = set()
 
     # --- talking to the user -------------------------------------------------
@@ -86,10 +87,21 @@ class HearthServer(LanguageServer):
 
     # --- documents -----------------------------------------------------------
 
-    def open_document(self, uri: str) -> TextDocument:
-        if uri not in self.workspace.text_documents:
+    @property
+    def position_encoding(self) -> str:
+        return self.workspace.position_encoding or types.PositionEncodingKind.Utf16
+
+    def workspace_roots(self) -> list[str]:
+        """The workspace folders' URIs (the root URI for clients without folders)."""
+        roots = [folder.uri for folder in self.workspace.folders.values()]
+        root = self.workspace.root_uri
+        return roots or ([root] if root else [])
+
+    def open_document(self, uri: str) -> Document:
+        document = self.documents.get(uri)
+        if document is None:
             raise self.invalid_params(f"{uri} is not open: send textDocument/didOpen first")
-        return self.workspace.get_text_document(uri)
+        return document
 
     # --- settings and the model ----------------------------------------------
 
@@ -205,10 +217,12 @@ def create_server(
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: HearthServer, params: types.DidOpenTextDocumentParams) -> None:
+        ls.documents.open(params.text_document)
         ls.scheduler.cancel_document(params.text_document.uri, params.text_document.version)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: HearthServer, params: types.DidChangeTextDocumentParams) -> None:
+        ls.documents.change(params, ls.position_encoding)
         # Work for the versions before this one is stale: it stops at its next token.
         ls.scheduler.cancel_document(params.text_document.uri, params.text_document.version)
 
@@ -216,6 +230,7 @@ def create_server(
     def did_close(ls: HearthServer, params: types.DidCloseTextDocumentParams) -> None:
         ls.scheduler.cancel_document(params.text_document.uri, 2**63)
         ls.requests.forget(params.text_document.uri)
+        ls.documents.close(params.text_document.uri)
 
     @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
     async def on_inline_completion(

@@ -1,23 +1,121 @@
-"""Parsing text with tree-sitter, and judging how broken a parse is."""
+"""Parsing text with tree-sitter, keeping trees up to date, and judging how
+broken a parse is."""
 
 from __future__ import annotations
 
-from tree_sitter import Node, Parser
+from collections.abc import Callable
+
+from tree_sitter import Node, Parser, Point, Tree
 
 from lsp_server.context import languages
+from lsp_server.context.outline import Outline, outline
+
+SYNTAX_LIMIT = 1_000_000  # characters; bigger documents are not parsed at all
+
+
+def _encode(text: str) -> bytes:
+    # Lone surrogates can arrive over JSON; they must not stop the parse.
+    return text.encode("utf-8", "surrogatepass")
+
+
+def _locate(text: str, offset: int) -> tuple[int, Point]:
+    """The byte offset and tree-sitter point (row, byte column) of `offset` in `text`."""
+    line_start = text.rfind("\n", 0, offset) + 1
+    row = text.count("\n", 0, offset)
+    column = len(_encode(text[line_start:offset]))
+    return len(_encode(text[:line_start])) + column, Point(row, column)
+
+
+def _advance(start: tuple[int, Point], inserted: str) -> tuple[int, Point]:
+    """Where `inserted`, written at `start`, ends."""
+    byte, point = start
+    lines = inserted.split("\n")
+    last = len(_encode(lines[-1]))
+    if len(lines) == 1:
+        return byte + last, Point(point.row, point.column + last)
+    return byte + len(_encode(inserted)), Point(point.row + len(lines) - 1, last)
 
 
 def parse_damage(language: str, text: str) -> int:
     """ERROR and MISSING nodes in the parse of `text` (0 for code that parses cleanly)."""
-    root = (
-        Parser(languages.language(language)).parse(text.encode("utf-8", "surrogatepass")).root_node
-    )
-    return _damage(root)
+    return damage(Parser(languages.language(language)).parse(_encode(text)).root_node)
 
 
-def _damage(node: Node) -> int:
+def damage(node: Node) -> int:
+    """ERROR and MISSING nodes under `node`."""
     if not node.has_error:
         return 0
     count = 1 if node.is_error or node.is_missing else 0
     # Only broken subtrees are walked: a clean file costs one check.
-    return count + sum(_damage(child) for child in node.children)
+    return count + sum(damage(child) for child in node.children)
+
+
+class SyntaxTree:
+    """One document's tree. Edits are applied to the old tree as they arrive
+    (`Tree.edit`); the re-parse happens when the tree is next read, and reuses
+    everything the edits did not touch."""
+
+    def __init__(self, language: str, text: str) -> None:
+        self.language = language
+        self._parser = Parser(languages.language(language))
+        self._tree: Tree | None = None  # with every edit so far applied
+        self._dirty = True  # edits since the last parse
+        self._text = text
+        self._source = b""  # the text of the last parse
+        self._outline: Outline | None = None
+
+    def edit(self, old_text: str, start: int, end: int, inserted: str, new_text: str) -> None:
+        """`old_text[start:end]` was replaced by `inserted`, giving `new_text`."""
+        if self._tree is not None:
+            begin = _locate(old_text, start)
+            old_end = _locate(old_text, end)
+            new_end = _advance(begin, inserted)
+            self._tree.edit(begin[0], old_end[0], new_end[0], begin[1], old_end[1], new_end[1])
+        self._text = new_text
+        self._dirty = True
+
+    def reset(self, text: str) -> None:
+        """The whole text was replaced: the next read parses from scratch."""
+        self._tree, self._text, self._dirty = None, text, True
+
+    def tree(self) -> Tree:
+        if self._dirty or self._tree is None:
+            source = _encode(self._text)
+            old = self._tree
+            self._tree = self._parser.parse(source, old) if old else self._parser.parse(source)
+            self._source, self._outline, self._dirty = source, None, False
+        return self._tree
+
+    def outline(self) -> Outline:
+        """Definitions and imports of the current text (computed once per parse)."""
+        tree = self.tree()
+        if self._outline is None:
+            self._outline = outline(self.language, tree, self._source)
+        return self._outline
+
+    def byte_offset(self, offset: int) -> int:
+        """The byte offset of a character offset into the current text."""
+        return len(_encode(self._text[:offset]))
+
+    def parses_no_worse(self, offset: int) -> Callable[[str, int], bool]:
+        """A test for text to be written at `offset`, replacing so many characters
+        after it: does the document parse no worse (no more ERROR and MISSING
+        nodes) with it than without?"""
+        before = damage(self.tree().root_node)
+        return lambda text, replaces: self.damage_with(offset, text, replaces) <= before
+
+    def damage_with(self, offset: int, inserted: str, replaces: int = 0) -> int:
+        """ERROR and MISSING nodes once `inserted` is written at `offset` over the
+        `replaces` characters after it, re-parsing only around the change: the
+        document's own tree stays as it is."""
+        tree = self.tree()
+        if not inserted and not replaces:
+            return damage(tree.root_node)
+        text = self._text
+        candidate = tree.copy()
+        begin = _locate(text, offset)
+        old_end = _locate(text, offset + replaces)
+        end = _advance(begin, inserted)
+        candidate.edit(begin[0], old_end[0], end[0], begin[1], old_end[1], end[1])
+        edited = text[:offset] + inserted + text[offset + replaces :]
+        return damage(self._parser.parse(_encode(edited), candidate).root_node)

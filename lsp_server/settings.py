@@ -42,7 +42,10 @@ class ModelSettings:
 class CompletionSettings:
     enabled: bool = True
     max_tokens: int = 64  # tokens generated per suggestion
-    prompt_tokens: int = 768  # budget for the prompt around the cursor
+    prompt_tokens: int = 768  # budget for the whole prompt
+    # of which at most this much (and at most half) for definitions, imports and
+    # other open files; what they leave goes to the code around the cursor
+    context_tokens: int = 256
     debounce_ms: int = 30  # wait for more keystrokes before starting the model
     timeout_ms: int = 3000  # wall-clock budget of one suggestion while typing
     invoked_timeout_ms: int = 30000  # ... when the user asked for one explicitly
@@ -54,6 +57,7 @@ class CompletionSettings:
     def __post_init__(self) -> None:
         _at_least(self, "max_tokens", 1)
         _at_least(self, "prompt_tokens", 64)
+        _at_least(self, "context_tokens", 0)
         _at_least(self, "debounce_ms", 0)
         _at_least(self, "timeout_ms", 50)
         _at_least(self, "invoked_timeout_ms", 50)

@@ -10,7 +10,7 @@ llama-cpp-python hard-codes token ids that are wrong for many models.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -85,6 +85,24 @@ FAMILIES: tuple[Family, ...] = (
 
 
 @dataclass(frozen=True)
+class FileContext:
+    """What a prompt may hold besides the code around the cursor.
+
+    `header`: parts of the current file outside the window around the cursor
+    (imports, the enclosing signatures, definitions the code refers to), in
+    file order; it goes right before the local prefix. `files`: snippets of
+    other files as (path, text). With a repository-level format
+    (`<|repo_name|>`, `<|file_sep|>`) they are files before the current one,
+    whose path is given; otherwise their code goes above the header.
+    """
+
+    repo: str = ""
+    path: str = ""
+    header: str = ""
+    files: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class FimFormat:
     """The token ids of one model's FIM format (prefix-suffix-middle order)."""
 
@@ -97,6 +115,19 @@ class FimFormat:
     file_sep: int | None
     stops: frozenset[int]
     source: str  # "gguf" when the ids came from the vocab, "family table" otherwise
+
+    def repo_context(self, context: FileContext, tokenize: Callable[[str], list[int]]) -> list[int]:
+        """The repository-level part of the prompt: the repo, other files, and the
+        current file's path (Qwen2.5-Coder and StarCoder2 were trained on this).
+        Empty for models without it."""
+        if self.file_sep is None or not context.path:
+            return []
+        ids: list[int] = []
+        if self.repo is not None:
+            ids += [self.repo, *tokenize(f"{context.repo or 'workspace'}\n")]
+        for path, text in context.files:
+            ids += [self.file_sep, *tokenize(f"{path}\n{text.rstrip()}\n")]
+        return [*ids, self.file_sep, *tokenize(f"{context.path}\n")]
 
     def prompt(
         self,

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from lsp_server.inference.cancel import CancelToken
 from lsp_server.inference.engine import ChatMessage, EngineConfig, LlamaEngine, Sampling
+from lsp_server.inference.fim import FileContext
 from tests.conftest import ENDLESS, decoding_probe
 
 PREFIX = '''def is_even(number: int) -> bool:
@@ -157,3 +158,36 @@ def test_more_tokens_than_the_window_holds_end_at_its_edge(model_path: Path) -> 
     assert result.stats.prompt_tokens > 100, "the prompt keeps its room"
     assert result.stats.prompt_tokens + result.stats.decoded_tokens <= 512 + 1
     engine.close()
+
+
+def test_healing_makes_the_first_tokens_agree_with_the_cut_text(engine: LlamaEngine) -> None:
+    prefix = "class Reader:\n    def close(self):\n        self."
+    suffix = "\n\n    def open(self):\n        self.instream = open(self.path)\n"
+    # Left to itself after `self.`, the model names something else first;
+    # healed with the half-typed `inst`, it must start with it.
+    sampling = Sampling(max_tokens=8, starts_with="inst")
+    result = engine.infill(prefix, suffix, sampling, CancelToken())
+    assert result.text.startswith("inst"), result.text
+    spaced = engine.infill(
+        "total = price", "\n", Sampling(max_tokens=4, starts_with=" "), CancelToken()
+    )
+    assert spaced.text.startswith(" "), spaced.text
+
+
+def test_context_comes_first_and_within_half_the_budget(engine: LlamaEngine) -> None:
+    context = FileContext(
+        repo="shop",
+        path="cart.py",
+        header="import os\n" * 300,
+        files=(("rates.py", "RATE = 2\n" * 300), ("tax.py", "def tax(x):\n    return x\n")),
+    )
+    sampling = Sampling(max_tokens=1)
+    bare = engine.infill(PREFIX, SUFFIX, sampling, CancelToken(), budget=300)
+    full = engine.infill(PREFIX, SUFFIX, sampling, CancelToken(), budget=300, context=context)
+    assert full.stats.prompt_tokens <= 300 + 8  # the budget, plus the FIM markers
+    assert full.stats.prompt_tokens > bare.stats.prompt_tokens, "the header took its half"
+    # The same context again: everything before the window is still cached.
+    again = engine.infill(
+        PREFIX + "x", SUFFIX, sampling, CancelToken(), budget=300, context=context
+    )
+    assert again.stats.reused_tokens >= 150

@@ -1,0 +1,189 @@
+"""What the model is shown for one suggestion.
+
+The code around the cursor first; then, within the context budget and in
+this order of priority, what that window leaves out and the code needs:
+the signatures of the definitions the cursor is in, the file's imports,
+definitions of this file that the code near the cursor uses, and
+definitions in other open documents of the same language that it uses.
+
+The window starts at a line boundary and moves in steps of WINDOW_STEP
+lines, so that while the user types, the start of the prompt (other
+files, header, the window's first lines) stays the same and stays in the
+model's KV cache.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from urllib.parse import unquote, urlparse
+
+from lsp_server.context.outline import Definition, Outline
+from lsp_server.documents import Document
+from lsp_server.inference.fim import FileContext
+
+CHARS_PER_TOKEN = 3.5  # a low estimate for code, so the window rarely needs the engine's exact cut
+WINDOW_STEP = 8  # lines
+NEAR_BEFORE = 30  # lines before the cursor whose names count as used near it
+NEAR_AFTER = 10  # ... and after it
+# Names that are called, have members, or are types (capitalised): a local
+# variable that shares a definition's name is not worth its prompt tokens.
+_USED_NAME = re.compile(r"\b([A-Za-z_][A-Za-z0-9_]*)\s*[(.]|\b([A-Z][A-Za-z0-9_]*)")
+
+
+@dataclass(frozen=True)
+class Prompt:
+    prefix: str  # the window's part before the cursor
+    suffix: str  # ... and after it
+    context: FileContext
+
+
+def relative_path(uri: str, roots: Iterable[str]) -> tuple[str, str]:
+    """The repository name and the document's path in it, for the prompt: the
+    workspace folder that holds it, else just the file's name."""
+    path = PurePosixPath(unquote(urlparse(uri).path) or uri)
+    for root in roots:
+        folder = PurePosixPath(unquote(urlparse(root).path))
+        if path.is_relative_to(folder) and folder != path:
+            return folder.name, str(path.relative_to(folder))
+    return "", path.name
+
+
+def _window_start(prefix: str, allowance: int) -> int:
+    """Where the window's prefix starts: the first line within `allowance`
+    characters of the cursor, moved on to a multiple of WINDOW_STEP lines."""
+    if len(prefix) <= allowance:
+        return 0
+    start = prefix.find("\n", len(prefix) - allowance) + 1
+    if start == 0:
+        return len(prefix) - allowance  # one huge line
+    line = prefix.count("\n", 0, start)
+    snapped = start
+    for _ in range(-line % WINDOW_STEP):
+        newline = prefix.find("\n", snapped)
+        if newline < 0:
+            return start  # the step lies past the cursor's line
+        snapped = newline + 1
+    return snapped
+
+
+def _window_end(suffix: str, allowance: int) -> int:
+    if len(suffix) <= allowance:
+        return len(suffix)
+    end = suffix.rfind("\n", 0, allowance)
+    return end if end > 0 else allowance
+
+
+def _names_near(prefix: str, suffix: str) -> set[str]:
+    before = prefix.rsplit("\n", NEAR_BEFORE)[-NEAR_BEFORE:]
+    after = suffix.split("\n", NEAR_AFTER)[:NEAR_AFTER]
+    found = _USED_NAME.findall("\n".join([*before, *after]))
+    return {called or typed for called, typed in found}
+
+
+@dataclass
+class _Pieces:
+    """Parts of one file chosen for the prompt, within a character budget."""
+
+    room: int
+    chosen: list[tuple[int, str]]
+
+    def add(self, start: int, text: str) -> bool:
+        if len(text) + 1 > self.room:
+            return False
+        self.room -= len(text) + 1
+        self.chosen.append((start, text))
+        return True
+
+    def text(self) -> str:
+        return "".join(text + "\n" for _, text in sorted(self.chosen))
+
+
+def _header(
+    outline: Outline, window: tuple[int, int], cursor: int, names: set[str], room: int
+) -> _Pieces:
+    """What of the current file, outside `window` (byte offsets), goes first."""
+    start, end = window
+    pieces = _Pieces(room, [])
+    for definition in outline.definitions:
+        if definition.start < start and definition.contains(cursor):
+            pieces.add(definition.start, outline.signature(definition))
+    imports = [(s, outline.text(s, e)) for s, e in outline.imports if e <= start]
+    if imports and sum(len(text) + 1 for _, text in imports) <= pieces.room:
+        for s, text in imports:
+            pieces.add(s, text)
+    outside = [
+        d
+        for d in outline.definitions
+        if d.name in names and not d.contains(cursor) and (d.end <= start or d.start >= end)
+    ]
+    _add_definitions(pieces, outline, sorted(outside, key=lambda d: abs(d.start - cursor)))
+    return pieces
+
+
+def _add_definitions(pieces: _Pieces, outline: Outline, definitions: list[Definition]) -> None:
+    taken: list[Definition] = []
+    for definition in definitions:
+        if any(t.start <= definition.start and definition.end <= t.end for t in taken):
+            continue  # already shown within a class's outline
+        if pieces.add(definition.start, outline.short_form(definition)):
+            taken.append(definition)
+
+
+def assemble(
+    document: Document,
+    offset: int,
+    prefix: str,
+    suffix: str,
+    others: Iterable[Document],
+    prompt_tokens: int,
+    context_tokens: int,
+    roots: Iterable[str] = (),
+) -> Prompt:
+    """The prompt for a suggestion at `offset` in `document`.
+
+    `prefix` and `suffix` are the text to prompt with before and after the
+    cursor (healed: `prefix` may stop short of `offset`); `others` are the
+    other open documents; `roots` the workspace folders' URIs, which name
+    the repository and the files' paths in it.
+    """
+    roots = list(roots)
+    syntax = document.syntax
+    room = int(prompt_tokens * CHARS_PER_TOKEN)
+    context_room = int(min(context_tokens, prompt_tokens // 2) * CHARS_PER_TOKEN)
+    header = _Pieces(0, [])
+    names = _names_near(prefix, suffix)
+    for _ in range(2):
+        # First with the whole budget for the window; if the header takes some,
+        # once more with the window that leaves.
+        local = room - (context_room - header.room if header.chosen else 0)
+        suffix_end = _window_end(suffix, max(local // 4, local - len(prefix)))
+        start = _window_start(prefix, local - suffix_end)
+        if syntax is None or (start == 0 and suffix_end == len(suffix)):
+            break
+        window = (syntax.byte_offset(start), syntax.byte_offset(offset + suffix_end + 1))
+        header = _header(syntax.outline(), window, syntax.byte_offset(offset), names, context_room)
+        if not header.chosen:
+            break
+    files: list[tuple[str, str]] = []
+    remaining = _Pieces(header.room if header.chosen else context_room, [])
+    for other in sorted(others, key=lambda d: d.uri):
+        if other.uri == document.uri or other.syntax is None:
+            continue
+        if syntax is None or other.syntax.language != syntax.language:
+            continue
+        outline = other.syntax.outline()
+        before = len(remaining.chosen)
+        used = [d for d in outline.definitions if d.name in names]
+        _add_definitions(remaining, outline, used)
+        if len(remaining.chosen) > before:
+            snippet = _Pieces(0, remaining.chosen[before:]).text()
+            files.append((relative_path(other.uri, roots)[1], snippet))
+    repo, path = relative_path(document.uri, roots)
+    return Prompt(
+        prefix=prefix[start:],
+        suffix=suffix[:suffix_end],
+        context=FileContext(repo=repo, path=path, header=header.text(), files=tuple(files)),
+    )

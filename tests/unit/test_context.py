@@ -1,0 +1,148 @@
+"""What the model is shown: the window around the cursor and, within the
+context budget, what the window leaves out that the code near the cursor uses."""
+
+from __future__ import annotations
+
+from lsp_server.context.prompt import Prompt, assemble, relative_path
+from lsp_server.context.syntax import SyntaxTree
+from lsp_server.documents import Document
+
+FILLER = "".join(f"def filler_{n}(a):\n    return a + {n}\n\n\n" for n in range(120))
+
+STORE = f'''import os
+from decimal import Decimal
+
+
+def parse_price(text):
+    """Read a price such as "12.50" or "12,50 EUR".
+
+    Commas count as decimal points, and a currency after the number is dropped.
+
+    Raises ValueError for text without a number.
+    """
+    number = text.strip().split()[0]
+    number = number.replace(",", ".")
+    if not number:
+        raise ValueError(text)
+    value = Decimal(number)
+    return value
+
+
+{FILLER}
+class Store:
+    def __init__(self, root):
+        self.root = root
+
+    def total(self, lines):
+{FILLER.replace("def ", "    def _").replace("    return", "        return")}
+        prices = [parse_price(line) for line in lines]
+        path = os.path.join(self.root, "total.txt")
+        CURSOR
+        return sum(prices)
+'''
+
+
+def store_prompt(
+    text: str = STORE, others: tuple[Document, ...] = (), context_tokens: int = 160
+) -> tuple[Prompt, int]:
+    offset = text.index("CURSOR")
+    text = text.replace("CURSOR", "")
+    document = Document("file:///shop/store.py", "python", 1, text)
+    prompt = assemble(
+        document,
+        offset,
+        text[:offset],
+        text[offset:],
+        [document, *others],
+        prompt_tokens=400,
+        context_tokens=context_tokens,
+        roots=["file:///shop"],
+    )
+    return prompt, offset
+
+
+def test_the_window_is_whole_lines_and_the_header_what_it_needs_from_outside() -> None:
+    prompt, offset = store_prompt()
+    text = STORE.replace("CURSOR", "")
+    assert text[: offset - len(prompt.prefix)].endswith("\n"), "the window starts a line"
+    assert "def total" not in prompt.prefix, "the enclosing method starts outside the window"
+    header = prompt.context.header
+    # In file order: imports, the definition used near the cursor, the enclosing signatures.
+    assert header.index("import os") < header.index("def parse_price(text):")
+    assert header.index("def parse_price(text):") < header.index("class Store:")
+    assert header.index("class Store:") < header.index("    def total(self, lines):")
+    # A long definition is shown short: signature, the docstring's first paragraph, `...`.
+    assert '    """Read a price such as "12.50" or "12,50 EUR".\n    """\n    ...\n' in header
+    assert "Decimal(number)" not in header
+    assert "filler_" not in header, "definitions the code does not use stay out"
+    assert (prompt.context.repo, prompt.context.path) == ("shop", "store.py")
+
+
+def test_the_prompt_start_moves_in_steps_while_the_user_types() -> None:
+    typed = "result = sum(prices) + len(path.split(os.sep)) * 2"
+    starts: list[str] = []
+    for end in range(len(typed) + 1):
+        prompt, _ = store_prompt(STORE.replace("CURSOR", typed[:end] + "CURSOR"))
+        assert prompt.context.header == store_prompt()[0].context.header
+        starts.append(prompt.prefix[:80])
+    # The window's start moves by whole steps of lines, not with every key.
+    assert len(set(starts)) <= 2
+
+
+def test_definitions_from_other_open_documents_of_the_language() -> None:
+    rates = Document(
+        "file:///shop/rates.py",
+        "python",
+        1,
+        "def vat_rate(country):\n    return 0.2\n\n\ndef unused():\n    pass\n",
+    )
+    script = Document("file:///shop/vat.js", "javascript", 1, "function vat_rate() {}\n")
+    typed = STORE.replace("CURSOR", "vat = vat_rate(self.country)\n        CURSOR")
+    prompt, _ = store_prompt(typed, others=(rates, script))
+    assert prompt.context.files == (("rates.py", "def vat_rate(country):\n    return 0.2\n"),)
+
+
+def test_the_context_budget_bounds_the_header_and_files() -> None:
+    prompt, _ = store_prompt(context_tokens=0)
+    assert prompt.context.header == ""
+    assert prompt.context.files == ()
+    small, _ = store_prompt(context_tokens=20)
+    assert 0 < len(small.context.header) <= 20 * 3.5
+    assert "class Store:" in small.context.header, "the enclosing signature comes first"
+
+
+def test_a_short_file_is_its_own_window() -> None:
+    text = "import os\n\ndef f():\n    return os.getcwd()\n"
+    document = Document("file:///a.py", "python", 1, text)
+    prompt = assemble(document, 20, text[:20], text[20:], [document], 400, 100)
+    assert (prompt.prefix, prompt.suffix, prompt.context.header) == (text[:20], text[20:], "")
+    plain = Document("file:///notes.txt", "plaintext", 1, "x" * 5000)
+    prompt = assemble(plain, 4000, "x" * 4000, "x" * 1000, [plain], 400, 100)
+    assert prompt.context.header == ""
+    assert len(prompt.prefix) + len(prompt.suffix) <= 400 * 3.5
+
+
+def test_relative_paths_come_from_the_workspace_folder() -> None:
+    assert relative_path("file:///home/me/app/src/main.py", ["file:///home/me/app"]) == (
+        "app",
+        "src/main.py",
+    )
+    assert relative_path("file:///elsewhere/x.py", ["file:///home/me/app"]) == ("", "x.py")
+
+
+def test_short_forms_elide_bodies_the_way_each_language_writes_an_empty_one() -> None:
+    body = "".join(f"  step{n}();\n" for n in range(8))
+    source = f"/** Adds. */\nfunction add(a, b) {{\n{body}  return a + b;\n}}\n"
+    outline = SyntaxTree("javascript", source).outline()
+    (add,) = outline.definitions
+    assert outline.short_form(add) == "/** Adds. */\nfunction add(a, b) { ... }"
+    python = "class Cart:\n    '''A cart.'''\n" + "".join(
+        f"    def item{n}(self, x):\n        return x\n" for n in range(4)
+    )
+    outline = SyntaxTree("python", python).outline()
+    cart = outline.definitions[0]
+    assert outline.short_form(cart) == (
+        "class Cart:\n    '''A cart.'''\n"
+        + "".join(f"    def item{n}(self, x): ...\n" for n in range(4))
+        + "    ..."
+    )

@@ -15,13 +15,13 @@ explanation. These rules keep the part that belongs at the cursor:
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
-from lsp_server.context.syntax import parse_damage
 from lsp_server.inference.engine import Generation
 
 BLOCK_OPENERS = (":", "{")
-SYNTAX_CHECK_LIMIT = 1_000_000  # characters; bigger files skip the parse check
 _WORD_TAIL = re.compile(r"[A-Za-z0-9_]+$")
 _REPEAT_WINDOW = 3  # how many of the lines after the cursor a suggestion must not repeat
 
@@ -53,6 +53,16 @@ class Cursor:
         """The non-blank lines after the cursor's line."""
         return [line for line in self.suffix.split("\n")[1:] if line.strip()]
 
+    @property
+    def fresh_line(self) -> bool:
+        """The cursor is on a line with nothing but indentation."""
+        return not self.line_before.strip() and not self.line_after.strip()
+
+    @cached_property
+    def between_statements(self) -> bool:
+        """On a fresh line that is not an empty body: more code follows in the block."""
+        return self.fresh_line and not self.wants_block()
+
     def wants_block(self) -> bool:
         """A block fits only an empty body: after a line that opens one (`:` or `{`),
         with nothing indented deeper below. Everywhere else, one line."""
@@ -76,12 +86,15 @@ def heal(prefix: str) -> tuple[str, str]:
     """Cut the prompt back to a clean token boundary.
 
     Returns the prefix to prompt with and the text cut off, which the model
-    is to write again: the indentation of an otherwise empty line, or the
-    start of an identifier.
+    is to write again: the indentation of an otherwise empty line, the start
+    of an identifier, or the spaces after code (` =` is one token).
     """
     line = prefix[prefix.rfind("\n") + 1 :]
     if line and not line.strip():
         return prefix[: -len(line)], line
+    spaces = len(line) - len(line.rstrip(" \t"))
+    if spaces:
+        return prefix[:-spaces], line[-spaces:]
     word = _WORD_TAIL.search(line)
     if word is not None:
         return prefix[: -len(word.group())], word.group()
@@ -93,11 +106,74 @@ def unheal(text: str, cut: str) -> str | None:
     if not cut:
         return text
     if not cut.strip():
-        # Indentation: the user's stands; the model's own for this line is dropped.
-        return text.lstrip(" \t")
+        # Indentation: the user's stands, and the model's lines move with it.
+        first = text.split("\n", 1)[0]
+        own = first[: len(first) - len(first.lstrip(" \t"))]
+        return _shift(text[len(own) :], own, cut) if own != cut else text[len(own) :]
     if not text.startswith(cut):
         return None
     return text[len(cut) :]
+
+
+def _shift(text: str, old: str, new: str) -> str:
+    """Lines after the first that start with the `old` indentation start with `new`."""
+    first, *rest = text.split("\n")
+    moved = [
+        new + line[len(old) :] if line.startswith(old) and line.strip() else line for line in rest
+    ]
+    return "\n".join([first, *moved])
+
+
+def indent_unit(text: str) -> str:
+    """The file's indentation step: a tab, or its smallest indentation in spaces."""
+    tabs = spaces = 0
+    smallest = 0
+    for line in text.split("\n")[-400:]:
+        if line.startswith("\t"):
+            tabs += 1
+        elif line.startswith(" ") and line.strip():
+            spaces += 1
+            width = _indent(line)
+            smallest = width if not smallest else min(smallest, width)
+    if tabs > spaces:
+        return "\t"
+    return " " * (smallest or 4)
+
+
+def restyle(text: str, unit: str) -> str:
+    """Indentation of the lines after the first in the file's style (tabs or spaces)."""
+    first, *rest = text.split("\n")
+    styled = [first]
+    for line in rest:
+        body = line.lstrip(" \t")
+        leading = line[: len(line) - len(body)]
+        if unit == "\t" and " " in leading:
+            width = len(leading.expandtabs(4))
+            leading = "\t" * (width // 4) + " " * (width % 4)
+        elif unit != "\t" and "\t" in leading:
+            leading = leading.replace("\t", unit)
+        styled.append(leading + body)
+    return "\n".join(styled)
+
+
+CLOSERS = frozenset(")]}\"'`")
+
+
+def closers_replaced(cursor: Cursor, text: str) -> int:
+    """How many characters after the cursor the suggestion replaces: the closing
+    brackets and quotes the editor auto-inserted there, when the suggestion's
+    first line writes them itself (in order). 0: it is inserted before them."""
+    rest = cursor.line_after
+    closers = rest.strip()
+    if not closers or not CLOSERS.issuperset(closers):
+        return 0
+    first = text.split("\n", 1)[0]
+    found = 0
+    for char in closers:
+        found = first.find(char, found) + 1
+        if not found:
+            return 0
+    return len(rest)
 
 
 def _opens_block(cursor: Cursor, first_line: str) -> bool:
@@ -117,6 +193,8 @@ def written_past_the_hole(text: str, cursor: Cursor, block: bool) -> bool:
 
 
 def _keep_block(lines: list[str], cursor: Cursor) -> list[str]:
+    # Between statements, a blank line ends what the model fills in.
+    between = cursor.between_statements
     current = cursor.line_before
     # The first line continues the cursor's line; its indentation is the block's.
     first = current + lines[0]
@@ -128,6 +206,8 @@ def _keep_block(lines: list[str], cursor: Cursor) -> list[str]:
     for line in lines[1:]:
         if line.lstrip().startswith("```"):
             break  # the model has started explaining itself in Markdown
+        if between and not line.strip():
+            break
         if line.strip() and _indent(line) < block_indent:
             break  # the block at the cursor has ended
         if line.strip() and _squash(line) in coming:
@@ -174,7 +254,17 @@ class Plan:
         # break, the shape FIM training cuts; with the break left in the suffix
         # the model often fills the hole with the next line again.
         prompt_suffix = suffix[1:] if suffix.startswith("\n") else suffix
-        return cls(cursor, cursor.wants_block(), prompt_prefix, prompt_suffix, cut)
+        # A block for an empty body, and on a fresh line between statements (where
+        # a blank line, a dedent or the code below ends it); elsewhere one line.
+        block = cursor.wants_block() or cursor.fresh_line
+        return cls(cursor, block, prompt_prefix, prompt_suffix, cut)
+
+    @property
+    def starts_with(self) -> str:
+        """What the model's text must begin with (token healing in the engine):
+        the cut within a line; not the indentation of an empty one, where the
+        model's own indentation is dropped instead."""
+        return self.cut if self.cursor.line_before.strip() else ""
 
     def done(self, text: str) -> bool:
         """For the engine's `stop_when`: nothing more the model writes can be shown."""
@@ -184,30 +274,37 @@ class Plan:
         healed = unheal(text, self.cut)
         return healed is not None and written_past_the_hole(healed, self.cursor, self.block)
 
-    def finish(self, generation: Generation, language: str | None = None) -> str:
-        """The text to show after the cursor ("" for nothing). With a tree-sitter
-        `language`, a suggestion that breaks the parse is cut back or dropped."""
+    def finish(self, generation: Generation, parses: ParseCheck | None = None) -> Fill:
+        """What to show at the cursor (empty text for nothing). With `parses`
+        (does the file parse no worse with this text written at the cursor,
+        replacing so many characters after it?), a suggestion that breaks the
+        parse is cut back or dropped."""
         healed = unheal(generation.text, self.cut)
         if healed is None:
-            return ""
+            return Fill("")
         text = trim(Generation(healed, generation.stop_reason), self.cursor, self.block)
-        return fit_syntax(language, self.cursor, text)
+        text = restyle(text, indent_unit(self.cursor.prefix[-20_000:]))
+        replaces = closers_replaced(self.cursor, text)
+        return Fill(fit_syntax(text, parses, replaces), replaces)
 
 
-def fit_syntax(language: str | None, cursor: Cursor, text: str) -> str:
-    """`text`, or its longest run of whole lines, that does not parse worse than the
-    file without it; "" when even its first line makes the parse worse."""
-    if not text or language is None:
+ParseCheck = Callable[[str, int], bool]
+
+
+@dataclass(frozen=True)
+class Fill:
+    text: str  # written at the cursor
+    replaces: int = 0  # characters after the cursor it replaces (auto-inserted closers)
+
+
+def fit_syntax(text: str, parses: ParseCheck | None, replaces: int = 0) -> str:
+    """`text`, or its longest run of whole lines, for which `parses` holds;
+    "" when even its first line fails. Without a check, `text` as it is."""
+    if not text or parses is None:
         return text
-    if len(cursor.prefix) + len(cursor.suffix) > SYNTAX_CHECK_LIMIT:
-        return text
-    before = parse_damage(language, cursor.prefix + cursor.suffix)
     lines = text.split("\n")
     for end in range(len(lines), 0, -1):
         candidate = "\n".join(lines[:end])
-        if (
-            candidate.strip()
-            and parse_damage(language, cursor.prefix + candidate + cursor.suffix) <= before
-        ):
+        if candidate.strip() and parses(candidate, replaces):
             return candidate
     return ""

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from lsprotocol import types
 
 from lsp_server import documents, postprocess
-from lsp_server.context import languages
+from lsp_server.context.prompt import Prompt, assemble
 from lsp_server.inference.cancel import CancelToken
 from lsp_server.inference.engine import Engine, Generation, Sampling
 from lsp_server.inference.scheduler import Cancelled, EngineUnavailable, Priority
@@ -35,18 +35,15 @@ NO_SUGGESTION = types.InlineCompletionList(items=[])
 @dataclass(frozen=True)
 class Suggestion:
     text: str
-    position: types.Position
+    range: types.Range  # what it replaces: the cursor, or the closers after it
 
 
 def _generate(
-    prefix: str,
-    suffix: str,
-    sampling: Sampling,
-    budget: int,
-    engine: Engine,
-    cancel: CancelToken,
+    prompt: Prompt, sampling: Sampling, budget: int, engine: Engine, cancel: CancelToken
 ) -> Generation:
-    return engine.infill(prefix, suffix, sampling, cancel, budget=budget)
+    return engine.infill(
+        prompt.prefix, prompt.suffix, sampling, cancel, budget=budget, context=prompt.context
+    )
 
 
 async def suggest(
@@ -62,9 +59,9 @@ async def suggest(
         return None
     document = server.open_document(uri)
     version = document.version
-    encoding = server.workspace.position_encoding or types.PositionEncodingKind.Utf16
+    encoding = server.position_encoding
     try:
-        cursor = documents.resolve(document.source, position, encoding)
+        cursor = documents.resolve(document.text, position, encoding)
     except documents.BadPosition as error:
         raise server.invalid_params(f"{uri}: {error}") from error
     request = server.requests.begin(uri)
@@ -79,19 +76,28 @@ async def suggest(
         return None
     if stale():
         return None
-    prefix, suffix = cursor.split(document.source)
+    prefix, suffix = cursor.split(document.text)
     plan = postprocess.Plan.at(prefix, suffix)
+    prompt = assemble(
+        document,
+        cursor.offset,
+        plan.prompt_prefix,
+        plan.prompt_suffix,
+        server.documents,
+        settings.prompt_tokens,
+        settings.context_tokens,
+        server.workspace_roots(),
+    )
     sampling = Sampling(
         max_tokens=settings.max_tokens,
         temperature=settings.temperature,
         time_budget=(settings.invoked_timeout_ms if invoked else settings.timeout_ms) / 1000,
         stop_when=plan.done,
+        starts_with=plan.starts_with,
     )
     try:
         ticket = server.scheduler.submit(
-            partial(
-                _generate, plan.prompt_prefix, plan.prompt_suffix, sampling, settings.prompt_tokens
-            ),
+            partial(_generate, prompt, sampling, settings.prompt_tokens),
             priority=Priority.INLINE,
             uri=uri,
             version=version,
@@ -102,8 +108,11 @@ async def suggest(
         log.info("inline %s v%s: no suggestion (%s)", uri, version, reason)
         return None
     stats = generation.stats
-    spec = languages.spec_for(document.language_id or "")
-    text = plan.finish(generation, spec.name if spec else None)
+    if stale():
+        return None
+    syntax = document.syntax
+    fill = plan.finish(generation, syntax.parses_no_worse(cursor.offset) if syntax else None)
+    text = fill.text
     log.info(
         "inline %s v%s: %d ms, prompt %d tokens (%d reused), %d decoded, %d chars, %s",
         uri,
@@ -119,7 +128,16 @@ async def suggest(
         log.debug("inline %s suggestion: %r", uri, text)
     if stale() or not text.strip():
         return None
-    return Suggestion(text, documents.position_of(document.source, cursor, encoding))
+    end = documents.Cursor(
+        cursor.offset + fill.replaces, cursor.line, cursor.column + fill.replaces
+    )
+    return Suggestion(
+        text,
+        types.Range(
+            start=documents.position_of(document.text, cursor, encoding),
+            end=documents.position_of(document.text, end, encoding),
+        ),
+    )
 
 
 async def inline_completion(
@@ -130,12 +148,7 @@ async def inline_completion(
     if suggestion is None:
         return NO_SUGGESTION
     return types.InlineCompletionList(
-        items=[
-            types.InlineCompletionItem(
-                insert_text=suggestion.text,
-                range=types.Range(start=suggestion.position, end=suggestion.position),
-            )
-        ]
+        items=[types.InlineCompletionItem(insert_text=suggestion.text, range=suggestion.range)]
     )
 
 
@@ -151,7 +164,6 @@ async def completion(
     if suggestion is None:
         return types.CompletionList(is_incomplete=True, items=[])
     first_line = suggestion.text.strip().splitlines()[0]
-    edit_range = types.Range(start=suggestion.position, end=suggestion.position)
     return types.CompletionList(
         # Incomplete: the next keystroke asks again rather than filtering a stale item.
         is_incomplete=True,
@@ -164,7 +176,7 @@ async def completion(
                     kind=types.MarkupKind.Markdown, value=f"```\n{suggestion.text}\n```"
                 ),
                 filter_text=first_line,
-                text_edit=types.TextEdit(range=edit_range, new_text=suggestion.text),
+                text_edit=types.TextEdit(range=suggestion.range, new_text=suggestion.text),
                 insert_text_format=types.InsertTextFormat.PlainText,
             )
         ],

@@ -54,6 +54,26 @@ async def test_suggestion_in_a_function_is_inserted_at_the_cursor_and_parses(
     assert completed.startswith(SHOP[: SHOP.index("return") + 6])
 
 
+async def test_brackets_the_editor_closed_are_not_doubled(client: LanguageClient) -> None:
+    # The user typed `max(` and the editor added `)` after the cursor.
+    text = (
+        "def tallest(people: list[dict]) -> dict:\n"
+        '    """The person with the greatest height."""\n'
+        "    return max()\n"
+    )
+    open_document(client, URI, text)
+    cursor = types.Position(line=2, character=len("    return max("))
+    items = await suggest(client, URI, cursor)
+    assert items, "no suggestion"
+    item = items[0]
+    completed = Suggestion(text_of(item), item.range).apply(text)
+    ast.parse(completed)  # a doubled `)` would not parse
+    line = completed.split("\n")[2]
+    assert line.count("(") == line.count(")"), line
+    if text_of(item).rstrip().endswith(")"):
+        assert item.range.end.character == cursor.character + 1, "the range covers the `)`"
+
+
 async def test_typing_burst_only_the_last_request_gets_a_suggestion(
     client: LanguageClient,
 ) -> None:

@@ -4,9 +4,20 @@ from __future__ import annotations
 
 import pytest
 
-from lsp_server.context.syntax import parse_damage
+from lsp_server.context.syntax import SyntaxTree, parse_damage
 from lsp_server.inference.engine import Generation, StopReason
-from lsp_server.postprocess import Cursor, Plan, fit_syntax, heal, trim, unheal
+from lsp_server.postprocess import (
+    Cursor,
+    ParseCheck,
+    Plan,
+    closers_replaced,
+    fit_syntax,
+    heal,
+    indent_unit,
+    restyle,
+    trim,
+    unheal,
+)
 
 
 def generated(text: str, reason: StopReason = "end") -> Generation:
@@ -100,6 +111,8 @@ def test_healing_cuts_indentation_and_half_words() -> None:
     assert heal("def f():\n    ") == ("def f():\n", "    ")
     assert heal("x = self.whitesp") == ("x = self.", "whitesp")
     assert heal("x = (") == ("x = (", "")
+    # ` =` is one token: a prompt ending in the space asks for a split the model never saw.
+    assert heal("        self.token ") == ("        self.token", " ")
 
 
 def test_unhealing_keeps_what_follows_the_cursor() -> None:
@@ -107,16 +120,57 @@ def test_unhealing_keeps_what_follows_the_cursor() -> None:
     assert unheal("whitespace = ' \\t'", "whitesp") == "ace = ' \\t'"
     # The user's indentation stands; the model's for the first line is dropped.
     assert unheal("        return x", "    ") == "return x"
+    assert unheal(" = ''", " ") == "= ''"
+
+
+def test_the_models_block_moves_to_the_users_indentation() -> None:
+    # The user's line is indented 8; the model wrote its block at 4.
+    text = "    if ready:\n        start()\n    done()\nafter()"
+    assert unheal(text, "        ") == "if ready:\n            start()\n        done()\nafter()"
+    plan = Plan.at("def f():\n    while True:\n        ", "\n")
+    fill = plan.finish(generated("    for x in y:\n        go(x)\n"))
+    assert fill.text == "for x in y:\n            go(x)"
+
+
+def test_indentation_follows_the_files_style() -> None:
+    assert indent_unit("def f():\n\tif x:\n\t\treturn 1\n") == "\t"
+    assert indent_unit("def f():\n  if x:\n    return 1\n") == "  "
+    assert indent_unit("x = 1\n") == "    "
+    assert restyle("if x:\n        go()\n    end()", "\t") == "if x:\n\t\tgo()\n\tend()"
+    assert restyle("if x:\n\t\tgo()", "  ") == "if x:\n    go()"
+    tabs = Plan.at("def f():\n\tif ready:\n\t\t", "\n")
+    assert tabs.finish(generated("        for x in y:\n            go(x)\n")).text == (
+        "for x in y:\n\t\t\tgo(x)"
+    )
+
+
+# --- closing brackets the editor inserted ------------------------------------------
+
+
+def test_auto_closed_brackets_are_replaced_not_doubled() -> None:
+    call = Cursor("total = compute(", ")\n")
+    assert closers_replaced(call, "price, tax)") == 1, "it closes the call itself"
+    assert closers_replaced(call, "price, tax") == 0, "it leaves the editor's closer"
+    assert closers_replaced(call, "price) + fee(tax)") == 1
+    quoted = Cursor('print("total: ', '")  \n')
+    assert closers_replaced(quoted, '{total}")') == 4, "the whole rest of the line"
+    assert closers_replaced(quoted, "{total}") == 0
+    assert closers_replaced(Cursor("x = f(", ") + 1\n"), "a)") == 0, "not only closers"
+    plan = Plan.at("    total = compute(", ")\n    return total\n")
+    parses = parses_at("python", "    total = compute(", ")\n    return total\n")
+    fill = plan.finish(generated("price, tax)\n"), parses)
+    assert (fill.text, fill.replaces) == ("price, tax)", 1), "and the file still parses"
 
 
 def test_plan_heals_the_prompt_and_shapes_the_answer() -> None:
     plan = Plan.at("class Lexer:\n    def __init__(self):\n        self.whitesp", "\n")
     assert plan.prompt_prefix.endswith("self.")
     assert not plan.block
-    assert plan.finish(generated("whitespace = ' \\t\\r\\n'\n        self.x = 1")) == (
+    assert plan.starts_with == "whitesp", "the engine heals the half word"
+    assert plan.finish(generated("whitespace = ' \\t\\r\\n'\n        self.x = 1")).text == (
         "ace = ' \\t\\r\\n'"
     )
-    assert plan.finish(generated("wordchars = 'abc'")) == ""
+    assert plan.finish(generated("wordchars = 'abc'")).text == ""
     assert not plan.done("whi")
     assert plan.done("wordch"), "another identifier: stop at once"
     assert plan.done("whitespace = 1\n"), "one line wanted: stop at its end"
@@ -139,22 +193,29 @@ def test_the_hole_ends_with_the_line_break() -> None:
 # --- the parse must not get worse ------------------------------------------------
 
 
+def parses_at(language: str, prefix: str, suffix: str) -> ParseCheck:
+    return SyntaxTree(language, prefix + suffix).parses_no_worse(len(prefix))
+
+
 def test_a_suggestion_that_breaks_the_parse_is_dropped() -> None:
-    cursor = Cursor(
-        "class Wrapper:\n    def __init__(self, width):\n        ", "\n        self.x = 1\n"
+    parses = parses_at(
+        "python",
+        "class Wrapper:\n    def __init__(self, width):\n        ",
+        "\n        self.x = 1\n",
     )
-    assert fit_syntax("python", cursor, "self.width = compute(width, [") == ""
-    assert fit_syntax("python", cursor, "self.width = width") == "self.width = width"
+    assert fit_syntax("self.width = compute(width, [", parses) == ""
+    assert fit_syntax("self.width = compute(width, [", None) == "self.width = compute(width, ["
+    assert fit_syntax("self.width = width", parses) == "self.width = width"
 
 
 def test_a_block_is_cut_back_to_the_lines_that_parse() -> None:
-    cursor = Cursor("function f(items) {\n  ", "\n}\n")
+    parses = parses_at("javascript", "function f(items) {\n  ", "\n}\n")
     text = "const total = items.length;\n  return total;\n  }\n  else {"
-    assert fit_syntax("javascript", cursor, text) == "const total = items.length;\n  return total;"
+    assert fit_syntax(text, parses) == "const total = items.length;\n  return total;"
 
 
 def test_no_grammar_no_check() -> None:
-    assert fit_syntax(None, Cursor("x = ", ""), "((((") == "(((("
+    assert fit_syntax("((((", None) == "(((("
 
 
 def test_parse_damage_counts_error_and_missing_nodes() -> None:
@@ -167,7 +228,18 @@ def test_a_line_that_opens_a_block_brings_its_body() -> None:
     cursor = Cursor("def days(n):\n    x = 1\n        ", "\n    after = 2\n")
     text = "for d in range(n):\n            yield d\n    after = 2\n"
     assert trim(generated(text), cursor, block=False) == "for d in range(n):\n            yield d"
-    plan = Plan.at("def days(n):\n    x = 1\n    ", "\n    after = 2\n")
+    plan = Plan.at("def days(n):\n    x = 1\n    y = ", "\n    after = 2\n")
     assert not plan.block
-    assert not plan.done("    for d in range(n):\n"), "the body is still to come"
-    assert plan.done("    x = 2\n"), "a plain line ends at its line break"
+    assert plan.done("2\n"), "a plain line ends at its line break"
+    opener = Plan.at("def days(n):\n    x = 1\n    for d in ", "\n    after = 2\n")
+    assert not opener.done("range(n):\n"), "the body is still to come"
+
+
+def test_between_statements_a_block_ends_at_a_blank_line() -> None:
+    plan = Plan.at("def days(n):\n    x = 1\n    ", "\n    return after\n")
+    assert plan.block, "a fresh line between statements may take several"
+    assert not plan.done("    y = 2\n    z = 3\n")
+    assert plan.done("    y = 2\n\n    w"), "the model has moved on past a blank line"
+    fill = plan.finish(generated("    y = 2\n    z = 3\n\n    w = 4\n"))
+    assert fill.text == "y = 2\n    z = 3"
+    assert plan.finish(generated("    y = 2\n    return after\n")).text == "y = 2"

@@ -16,7 +16,15 @@ from pathlib import Path
 
 from tree_sitter import Language, Query
 
-GRAMMARS = Path(__file__).resolve().parents[2] / "grammars"
+
+def _grammars() -> Path:
+    # In a wheel, grammars/ is installed as the package lsp_server.grammars; in a
+    # checkout (and an editable install) it is at the top of the repository.
+    installed = Path(__file__).resolve().parents[1] / "grammars"
+    return installed if installed.is_dir() else Path(__file__).resolve().parents[2] / "grammars"
+
+
+GRAMMARS = _grammars()
 QUERY_KINDS = ("definitions", "imports", "scopes")
 
 

@@ -13,7 +13,8 @@ or the first blank line (block): what a plain FIM client shows.
 
 Scores per system and kind: exact match (the masked lines, and the line
 after them, come back as they were), edit similarity of the filled-in text,
-the share of files that no longer parse, and the share of suggestions that
+the share of suggestions that break the parse (the file parsed with the hole
+and does not with the suggestion), and the share of suggestions that
 repeat the line after the cursor. Results go to benchmarks/results/.
 
     python benchmarks/quality.py [--tasks N] [--presets default,small]
@@ -164,16 +165,22 @@ def score(task: Task, filled: str | None, seconds: float, into: Score) -> None:
     written = inserted[: len(inserted) - len(suffix)] if inserted.endswith(suffix) else inserted
     expected = task.expected()
     into.similarity.append(difflib.SequenceMatcher(None, written, expected).ratio())
-    try:
-        ast.parse(after)
-        into.broken.append(False)
-    except SyntaxError:
-        into.broken.append(True)
+    # A suggestion breaks the parse when the file parsed with the hole and does not
+    # with the suggestion (with a masked block the rest of the file may not parse).
+    into.broken.append(parses(prefix + suffix) and not parses(after))
     next_line = next((line for line in original[task.line + task.count :] if line.strip()), "")
     written_lines = [line.strip() for line in written.split("\n")[1:]]
     into.repeats.append(bool(next_line.strip()) and next_line.strip() in written_lines)
     into.empty.append(filled is None)
     into.seconds.append(seconds)
+
+
+def parses(source: str) -> bool:
+    try:
+        ast.parse(source)
+    except SyntaxError:
+        return False
+    return True
 
 
 async def run_hearth(model: str, tasks: list[Task]) -> dict[str, Score]:
@@ -234,7 +241,7 @@ def table(rows: list[tuple[str, str, str, Score]]) -> str:
 def main() -> None:
     logging.basicConfig(level=logging.ERROR)
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--tasks", type=int, default=8, help="tasks per kind")
+    parser.add_argument("--tasks", type=int, default=20, help="tasks per kind")
     parser.add_argument("--presets", default="default,small")
     args = parser.parse_args()
     tasks = make_tasks(args.tasks)

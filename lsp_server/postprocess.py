@@ -4,12 +4,16 @@ Small instruct models do not stop where the hole ends: after the missing
 code they go on to write the rest of the file, a `main()`, or a Markdown
 explanation. These rules keep the part that belongs at the cursor:
 
-- one line, or a block only where the syntax asks for one (an empty body);
+- the rest of the line inside a line; a block on a fresh line (an empty
+  body, or between statements, where a blank line ends it);
 - stop where the model repeats the code after the cursor, dedents out of the
   cursor's block, or starts explaining itself in Markdown;
 - token healing: the prompt never ends mid-token (half an identifier, the
-  indentation of the cursor's line); the model writes that token whole and
-  only what follows the cursor is kept.
+  spaces after code, the indentation of the cursor's line); the model writes
+  that token whole and only what follows the cursor is kept;
+- the block moves to the cursor's indentation, in the file's tabs or spaces;
+- closers the editor auto-inserted after the cursor are replaced, not doubled;
+- nothing that makes the file parse worse.
 """
 
 from __future__ import annotations

@@ -108,6 +108,8 @@ async def suggest(
         log.info("inline %s v%s: no suggestion (%s)", uri, version, reason)
         return None
     stats = generation.stats
+    # The parse check and the range need the text the cursor was resolved in;
+    # from here on nothing awaits, so the document cannot move on.
     if stale():
         return None
     syntax = document.syntax
@@ -126,7 +128,7 @@ async def suggest(
     )
     if server.settings.current.log.include_code:
         log.debug("inline %s suggestion: %r", uri, text)
-    if stale() or not text.strip():
+    if not text.strip():
         return None
     end = documents.Cursor(
         cursor.offset + fill.replaces, cursor.line, cursor.column + fill.replaces

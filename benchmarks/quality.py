@@ -18,6 +18,10 @@ and does not with the suggestion), and the share of suggestions that
 repeat the line after the cursor. Results go to benchmarks/results/.
 
     python benchmarks/quality.py [--tasks N] [--presets default,small]
+        [--kinds line,block,rest] [--systems hearth,baseline] [--dump FILE]
+
+`--dump` writes every task's expected and suggested text as JSON lines, to
+see what a change moved.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import argparse
 import ast
 import asyncio
 import difflib
+import json
 import logging
 import random
 import statistics
@@ -150,6 +155,7 @@ class Score:
     repeats: list[bool] = field(default_factory=list)
     empty: list[bool] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
+    written: list[str | None] = field(default_factory=list)
 
 
 def score(task: Task, filled: str | None, seconds: float, into: Score) -> None:
@@ -173,6 +179,7 @@ def score(task: Task, filled: str | None, seconds: float, into: Score) -> None:
     into.repeats.append(bool(next_line.strip()) and next_line.strip() in written_lines)
     into.empty.append(filled is None)
     into.seconds.append(seconds)
+    into.written.append(None if filled is None else written)
 
 
 def parses(source: str) -> bool:
@@ -207,10 +214,10 @@ def run_baseline(model: str, tasks: list[Task]) -> dict[str, Score]:
     budget = CompletionSettings().prompt_tokens
     for task in tasks:
         prefix, suffix = task.split()
+        # Generation stops where the output is cut anyway.
+        sampling = Sampling(max_tokens=96, stop=("\n\n",) if task.kind == "block" else ("\n",))
         started = time.monotonic()
-        result = engine.infill(
-            prefix, suffix, Sampling(max_tokens=96), CancelToken(), budget=budget
-        )
+        result = engine.infill(prefix, suffix, sampling, CancelToken(), budget=budget)
         seconds = time.monotonic() - started
         text = result.text
         text = text.split("\n\n")[0] if task.kind == "block" else text.split("\n")[0]
@@ -219,6 +226,16 @@ def run_baseline(model: str, tasks: list[Task]) -> dict[str, Score]:
         score(task, filled, seconds, scores[task.kind])
     engine.close()
     return scores
+
+
+def _each(score: Score) -> list[dict[str, object]]:
+    """One task's results at a time, for --dump."""
+    return [
+        {"written": w, "exact": e, "broken": b, "repeats": r, "seconds": round(t, 2)}
+        for w, e, b, r, t in zip(
+            score.written, score.exact, score.broken, score.repeats, score.seconds, strict=True
+        )
+    ]
 
 
 def table(rows: list[tuple[str, str, str, Score]]) -> str:
@@ -243,25 +260,42 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--tasks", type=int, default=20, help="tasks per kind")
     parser.add_argument("--presets", default="default,small")
+    parser.add_argument("--kinds", default=",".join(KINDS))
+    parser.add_argument("--systems", default="hearth,baseline")
+    parser.add_argument("--dump", type=Path, help="write each task's suggestions here (JSON lines)")
     args = parser.parse_args()
-    tasks = make_tasks(args.tasks)
+    kinds = args.kinds.split(",")
+    tasks = [task for task in make_tasks(args.tasks) if task.kind in kinds]
+    runners = {
+        "hearth": lambda preset: asyncio.run(run_hearth(preset, tasks)),
+        "baseline": lambda preset: run_baseline(preset, tasks),
+    }
     rows: list[tuple[str, str, str, Score]] = []
+    scores: dict[str, dict[str, Score]] = {}
     for preset in args.presets.split(","):
         if not models.preset_installed(models.PRESETS[preset]):
             print(f"(skipping {preset}: pip install 'hearth-lsp[{models.PRESETS[preset].extra}]')")
             continue
-        hearth = asyncio.run(run_hearth(preset, tasks))
-        baseline = run_baseline(preset, tasks)
-        for kind in KINDS:
-            rows.append((preset, "hearth", kind, hearth[kind]))
-            rows.append((preset, "baseline", kind, baseline[kind]))
+        scores = {system: runners[system](preset) for system in args.systems.split(",")}
+        for kind in kinds:
+            rows.extend((preset, system, kind, scores[system][kind]) for system in scores)
+        if args.dump:
+            with args.dump.open("a") as out:
+                for system, by_kind in scores.items():
+                    for kind in kinds:
+                        of_kind = [task for task in tasks if task.kind == kind]
+                        for task, s in zip(of_kind, _each(by_kind[kind]), strict=True):
+                            record = {"preset": preset, "system": system, "kind": kind}
+                            record |= {"module": task.module, "line": task.line + 1}
+                            out.write(json.dumps(record | {"expected": task.expected()} | s) + "\n")
     report = (
         f"quality benchmark: {args.tasks} tasks per kind from {len(MODULES)} stdlib modules "
         f"(seed 1234), prompt budget {CompletionSettings().prompt_tokens} tokens\n\n" + table(rows)
     )
     print(report)
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "quality.md").write_text(report + "\n")
+    if len(kinds) == len(KINDS) and len(scores) == len(runners):
+        RESULTS.mkdir(exist_ok=True)
+        (RESULTS / "quality.md").write_text(report + "\n")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ broken a parse is."""
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Callable
 
 from tree_sitter import Node, Parser, Point, Tree
@@ -48,6 +49,34 @@ def damage(node: Node) -> int:
     count = 1 if node.is_error or node.is_missing else 0
     # Only broken subtrees are walked: a clean file costs one check.
     return count + sum(damage(child) for child in node.children)
+
+
+def _python_parses(source: bytes) -> bool:
+    """Python's own parser, stricter than tree-sitter's about indentation and
+    blocks without a body. It only parses: nothing from the document runs."""
+    try:
+        ast.parse(source)
+    except (SyntaxError, ValueError):  # ValueError: a null byte
+        return False
+    return True
+
+
+# Languages whose own parser is at hand: a suggestion must satisfy it too.
+STRICT_PARSERS: dict[str, Callable[[bytes], bool]] = {"python": _python_parses}
+
+
+def _top_level_span(root: Node, at: int) -> tuple[int, int]:
+    """The bytes from the top-level statement at (or before) byte `at` to the
+    end of the one after it: enough for a strict parser to judge an insertion
+    at `at`, without reading the whole file."""
+    children = root.children
+    before = [child for child in children if child.start_byte <= at]
+    start = before[-1].start_byte if before else 0
+    if before and before[-1].start_point.column != 0:
+        start = 0  # not a statement of its own: judge from the top
+    following = len(before)
+    end = children[following].end_byte if following < len(children) else root.end_byte
+    return start, max(end, at)
 
 
 class SyntaxTree:
@@ -102,7 +131,34 @@ class SyntaxTree:
         after it: does the document parse no worse (no more ERROR and MISSING
         nodes) with it than without?"""
         before = damage(self.tree().root_node)
-        return lambda text, replaces: self.damage_with(offset, text, replaces) <= before
+        strict = self._strictly_parses(offset)
+
+        def no_worse(text: str, replaces: int) -> bool:
+            if self.damage_with(offset, text, replaces) > before:
+                return False
+            return strict is None or strict(text, replaces)
+
+        return no_worse
+
+    def _strictly_parses(self, offset: int) -> Callable[[str, int], bool] | None:
+        """The language's own parser as a test of text written at `offset`, for
+        the top-level statements around it; None when there is no such parser
+        or those statements do not parse as they are."""
+        parse = STRICT_PARSERS.get(self.language)
+        if parse is None:
+            return None
+        root = self.tree().root_node
+        source = self._source
+        at = _locate(self._text, offset)[0]
+        start, end = _top_level_span(root, at)
+        if not parse(source[start:end]):
+            return None
+
+        def strictly(text: str, replaces: int) -> bool:
+            after = _locate(self._text, offset + replaces)[0]
+            return parse(source[start:at] + _encode(text) + source[after:end])
+
+        return strictly
 
     def damage_with(self, offset: int, inserted: str, replaces: int = 0) -> int:
         """ERROR and MISSING nodes once `inserted` is written at `offset` over the

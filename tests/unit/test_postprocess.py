@@ -243,3 +243,26 @@ def test_between_statements_a_block_ends_at_a_blank_line() -> None:
     fill = plan.finish(generated("    y = 2\n    z = 3\n\n    w = 4\n"))
     assert fill.text == "y = 2\n    z = 3"
     assert plan.finish(generated("    y = 2\n    return after\n")).text == "y = 2"
+
+
+def test_python_suggestions_must_satisfy_pythons_own_parser() -> None:
+    # tree-sitter accepts both of these; Python does not.
+    prefix = "import os\n\n\ndef f(addresses):\n    nets = []\n    "
+    suffix = "\n    nets.append(1)\n    return nets\n\n\ndef g():\n    return 2\n"
+    parses = parses_at("python", prefix, suffix)
+    assert not parses("for ip in addresses:", 0), "a block opener without its body"
+    assert not parses("x = 1\n        y = 2", 0), "an unexpected indent"
+    assert parses("for ip in addresses:\n        nets.append(ip)", 0)
+
+
+def test_code_broken_elsewhere_does_not_block_the_strict_check() -> None:
+    broken_above = "def broken(:\n    pass\n\n\n"
+    prefix = broken_above + "def f(addresses):\n    nets = []\n    "
+    parses = parses_at("python", prefix, "\n    return nets\n")
+    assert not parses("for ip in addresses:", 0)
+    assert parses("nets.append(1)", 0)
+
+
+def test_code_already_broken_at_the_cursor_is_judged_by_tree_sitter_alone() -> None:
+    parses = parses_at("python", "def f(x):\n    if x:\n    ", "\n    return x\n")
+    assert parses("y = 1", 0)

@@ -35,6 +35,9 @@ class LanguageSpec:
     module: str  # the grammar wheel
     function: str  # its function returning the language pointer
     line_comment: str
+    # A block ends where the indentation does (Python), not at a closing token:
+    # a fresh indented line after a block's last statement is still inside it.
+    indented_blocks: bool = False
 
     def load(self) -> Language:
         loader: Callable[[], object] = getattr(importlib.import_module(self.module), self.function)
@@ -42,7 +45,7 @@ class LanguageSpec:
 
 
 LANGUAGES: tuple[LanguageSpec, ...] = (
-    LanguageSpec("python", ("python",), "tree_sitter_python", "language", "#"),
+    LanguageSpec("python", ("python",), "tree_sitter_python", "language", "#", True),
     LanguageSpec(
         "javascript",
         ("javascript", "javascriptreact"),
@@ -67,6 +70,10 @@ _BY_LANGUAGE_ID = {language_id: spec for spec in LANGUAGES for language_id in sp
 def spec_for(language_id: str) -> LanguageSpec | None:
     """The language an LSP languageId names, or None for plain text."""
     return _BY_LANGUAGE_ID.get(language_id)
+
+
+def spec_named(name: str) -> LanguageSpec:
+    return _BY_NAME[name]
 
 
 @cache

@@ -35,6 +35,21 @@ class Outline:
     source: bytes
     definitions: tuple[Definition, ...]
     imports: tuple[tuple[int, int], ...]  # whole lines, as byte offsets
+    indented_blocks: bool = False  # the language's blocks end where their indentation does
+
+    def encloses(self, definition: Definition, offset: int) -> bool:
+        """Whether code written at `offset` is part of `definition`: inside it, or,
+        where blocks end by indentation, on an indented line after its last
+        statement with nothing but blank lines in between."""
+        if definition.contains(offset):
+            return True
+        if not self.indented_blocks or offset < definition.end:
+            return False
+        if self.source[definition.end : offset].strip():
+            return False
+        line = self.source[definition.start : self.source.find(b"\n", definition.start)]
+        indentation = len(line) - len(line.lstrip(b" \t"))
+        return _column(self.source, offset) > indentation
 
     def text(self, start: int, end: int) -> str:
         return self.source[start:end].decode("utf-8", "surrogatepass")
@@ -142,7 +157,8 @@ def outline(language: str, tree: Tree, source: bytes) -> Outline:
         (_line_start(source, node.start_byte), node.end_byte) for node in imports.get("import", [])
     )
     ordered = tuple(sorted(definitions.values(), key=lambda d: d.start))
-    return Outline(source, ordered, tuple(import_spans))
+    indented = languages.spec_named(language).indented_blocks
+    return Outline(source, ordered, tuple(import_spans), indented)
 
 
 def _node_text(node: Node) -> str:

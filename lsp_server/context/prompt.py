@@ -15,7 +15,7 @@ model's KV cache.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from urllib.parse import unquote, urlparse
@@ -104,12 +104,17 @@ class _Pieces:
 def _header(
     outline: Outline, window: tuple[int, int], cursor: int, names: set[str], room: int
 ) -> _Pieces:
-    """What of the current file, outside `window` (byte offsets), goes first."""
+    """What of the current file, outside `window` (byte offsets), goes first.
+
+    In file order, except that what lies after the window goes into the
+    enclosing definition it is part of, before the next deeper signature:
+    the last line of the header is the signature of the innermost definition
+    around the cursor, which the window continues."""
     start, end = window
     pieces = _Pieces(room, [])
-    for definition in outline.definitions:
-        if definition.start < start and definition.contains(cursor):
-            pieces.add(definition.start, outline.signature(definition))
+    chain = [d for d in outline.definitions if d.start < start and outline.encloses(d, cursor)]
+    for definition in chain:
+        pieces.add(definition.start, outline.signature(definition))
     imports = [(s, outline.text(s, e)) for s, e in outline.imports if e <= start]
     if imports and sum(len(text) + 1 for _, text in imports) <= pieces.room:
         for s, text in imports:
@@ -117,18 +122,35 @@ def _header(
     outside = [
         d
         for d in outline.definitions
-        if d.name in names and not d.contains(cursor) and (d.end <= start or d.start >= end)
+        if d.name in names
+        and not outline.encloses(d, cursor)
+        and (d.end <= start or d.start >= end)
     ]
-    _add_definitions(pieces, outline, sorted(outside, key=lambda d: abs(d.start - cursor)))
+    nearest_first = sorted(outside, key=lambda d: abs(d.start - cursor))
+    _add_definitions(pieces, outline, nearest_first, lambda d: _place(d, chain, start))
     return pieces
 
 
-def _add_definitions(pieces: _Pieces, outline: Outline, definitions: list[Definition]) -> None:
+def _place(definition: Definition, chain: list[Definition], window_start: int) -> int:
+    """Where a definition goes in the header, as a byte offset to sort by."""
+    if definition.start < window_start or not chain:
+        return definition.start
+    containers = [c for c in chain if c.contains(definition.start)]
+    # Right after its container's signature, else before the outermost one.
+    return containers[-1].start + 1 if containers else chain[0].start - 1
+
+
+def _add_definitions(
+    pieces: _Pieces,
+    outline: Outline,
+    definitions: list[Definition],
+    place: Callable[[Definition], int] = lambda d: d.start,
+) -> None:
     taken: list[Definition] = []
     for definition in definitions:
         if any(t.start <= definition.start and definition.end <= t.end for t in taken):
             continue  # already shown within a class's outline
-        if pieces.add(definition.start, outline.short_form(definition)):
+        if pieces.add(place(definition), outline.short_form(definition)):
             taken.append(definition)
 
 

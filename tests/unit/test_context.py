@@ -89,6 +89,36 @@ def test_the_prompt_start_moves_in_steps_while_the_user_types() -> None:
     assert len(set(starts)) <= 2
 
 
+def test_a_fresh_line_after_the_last_statement_is_still_inside_the_method() -> None:
+    # Python's blocks end by indentation: tree-sitter's method node ends at its
+    # last statement, but an indented line below it belongs to the method.
+    long_body = "".join(f"        x{n} = {n}\n" for n in range(200))
+    method = f"class Store:\n    def total(self, lines):\n{long_body}\n"
+    after = "\n    def other(self):\n        return 1\n"
+    header = store_prompt(method + "        CURSOR\n" + after)[0].context.header
+    assert header == "class Store:\n    def total(self, lines):\n"
+    # A line at the class's indentation is not in the method any more.
+    header = store_prompt(method + "    CURSOR\n" + after)[0].context.header
+    assert header == "class Store:\n"
+
+
+def test_the_header_ends_with_the_signature_the_window_continues() -> None:
+    long_body = "".join(f"        x{n} = {n}\n" for n in range(200))
+    text = (
+        "import os\n\n\nclass Store:\n    def total(self, lines):\n"
+        f"{long_body}        CURSOR\n        return self.round(x0)\n"
+        + "".join(f"\n    def filler{n}(self):\n        return {n}\n" for n in range(40))
+        + "\n    def round(self, value):\n        return int(value)\n"
+    )
+    header = store_prompt(text)[0].context.header
+    assert header == (
+        "import os\n"
+        "class Store:\n"
+        "    def round(self, value):\n        return int(value)\n"
+        "    def total(self, lines):\n"
+    ), "a method after the window goes into its class, before the enclosing signature"
+
+
 def test_definitions_from_other_open_documents_of_the_language() -> None:
     rates = Document(
         "file:///shop/rates.py",

@@ -266,9 +266,9 @@ class Plan:
     @property
     def starts_with(self) -> str:
         """What the model's text must begin with (token healing in the engine):
-        the cut within a line; not the indentation of an empty one, where the
-        model's own indentation is dropped instead."""
-        return self.cut if self.cursor.line_before.strip() else ""
+        the cut, be it half a word, the spaces after code, or the indentation
+        of an empty line (which the model then writes exactly, not deeper)."""
+        return self.cut
 
     def done(self, text: str) -> bool:
         """For the engine's `stop_when`: nothing more the model writes can be shown."""

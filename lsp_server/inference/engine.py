@@ -413,15 +413,12 @@ class LlamaEngine:
         stops = self._fim.stops if self._fim else frozenset()
         output = bytearray()
         reason: StopReason = "length"
-        to_heal = sampling.starts_with.encode()
+        healer = self._healer(sampling.starts_with.encode()) if sampling.starts_with else None
         try:
             while True:
-                step = self._heal_step(to_heal) if to_heal else None
-                if step is not None:
-                    token, to_heal = step
-                else:
-                    to_heal = b""  # no token agrees: the model chooses freely
-                    token = int(llm.sample())
+                chosen = self._heal(healer) if healer is not None and healer.active else None
+                # Once no token agrees, the model chooses freely.
+                token = chosen if chosen is not None else int(llm.sample())
                 if is_end(self._vocab, token) or token in stops:
                     reason = "end"
                     break
@@ -455,7 +452,7 @@ class LlamaEngine:
             return Generation("", reason, stats)
         return Generation(output.decode("utf-8", errors="ignore"), reason, stats)
 
-    def _heal_step(self, remaining: bytes) -> tuple[int, bytes] | None:
+    def _healer(self, cut: bytes) -> healing.Healer:
         if self._pieces is None:
             buffer = ctypes.create_string_buffer(256)
 
@@ -466,10 +463,13 @@ class LlamaEngine:
                 return buffer.raw[: max(0, length)]
 
             self._pieces = healing.TokenPieces([piece(t) for t in range(self._llm.n_vocab())])
+        return healing.Healer(self._pieces, cut)
+
+    def _heal(self, healer: healing.Healer) -> int | None:
         logits = np.ctypeslib.as_array(
             self._api.llama_get_logits_ith(self._llm._ctx.ctx, -1), shape=(self._llm.n_vocab(),)
         )
-        return healing.heal_step(self._pieces, remaining, logits)
+        return healer.choose(logits)
 
     def _reusable_prefix(self, prompt: Sequence[int]) -> int:
         """How many leading prompt tokens are already in the KV cache.

@@ -17,6 +17,8 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
+_BLANKS = (b" ", b"\t")
+
 
 class TokenPieces:
     """Every token's bytes, indexed to find those that agree with a text."""
@@ -30,27 +32,58 @@ class TokenPieces:
         self._exact: dict[bytes, list[int]] = defaultdict(list)
         for piece, token in ordered:
             self._exact[piece].append(token)
+        self.not_blank_led = np.array(
+            [token for piece, token in ordered if not piece.startswith(_BLANKS)], dtype=np.int64
+        )
 
     def piece(self, token: int) -> bytes:
         return self._by_id[token]
 
-    def agreeing(self, remaining: bytes) -> npt.NDArray[np.int64]:
-        """Tokens that start with `remaining`, or that `remaining` starts with."""
+    def agreeing(self, remaining: bytes, closed: bool = False) -> npt.NDArray[np.int64]:
+        """Tokens that start with `remaining`, or that `remaining` starts with.
+        `closed`: no more blanks may follow `remaining`."""
         low = bisect.bisect_left(self._sorted, remaining)
         high = low
         while high < len(self._sorted) and self._sorted[high].startswith(remaining):
             high += 1
+        longer = self._ids[low:high]
+        if closed:
+            longer = np.array(
+                [t for t in longer if not self._by_id[t][len(remaining) :].startswith(_BLANKS)],
+                dtype=np.int64,
+            )
         shorter = [t for k in range(1, len(remaining)) for t in self._exact.get(remaining[:k], [])]
-        return np.concatenate([self._ids[low:high], np.array(shorter, dtype=np.int64)])
+        return np.concatenate([longer, np.array(shorter, dtype=np.int64)])
 
 
-def heal_step(
-    pieces: TokenPieces, remaining: bytes, logits: npt.NDArray[np.float32]
-) -> tuple[int, bytes] | None:
-    """The likeliest token agreeing with `remaining`, and what is left of
-    `remaining` after it; None when no token agrees."""
-    allowed = pieces.agreeing(remaining)
-    if allowed.size == 0:
-        return None
-    token = int(allowed[int(np.argmax(logits[allowed]))])
-    return token, remaining[len(pieces.piece(token)) :]
+class Healer:
+    """The constraint on one generation's first tokens: they agree with the
+    cut-off text; when it ends in blanks (the indentation of the cursor's
+    line, the space after `=`), no more blanks follow, so the model writes
+    at the cursor's indentation and not deeper."""
+
+    def __init__(self, pieces: TokenPieces, cut: bytes) -> None:
+        self._pieces = pieces
+        self._remaining = cut
+        self._closed = cut.endswith(_BLANKS)
+        self._next_not_blank = False  # the cut is written, exactly: no blank may follow
+
+    @property
+    def active(self) -> bool:
+        return bool(self._remaining) or self._next_not_blank
+
+    def choose(self, logits: npt.NDArray[np.float32]) -> int | None:
+        """The likeliest allowed token, or None (healing given up) when none is."""
+        remaining = self._remaining
+        if remaining:
+            allowed = self._pieces.agreeing(remaining, self._closed)
+        else:
+            allowed = self._pieces.not_blank_led
+        if allowed.size == 0:
+            self._remaining, self._next_not_blank = b"", False
+            return None
+        token = int(allowed[int(np.argmax(logits[allowed]))])
+        written = len(self._pieces.piece(token))
+        self._remaining = remaining[written:]
+        self._next_not_blank = bool(remaining) and self._closed and written == len(remaining)
+        return token

@@ -172,6 +172,11 @@ def test_healing_makes_the_first_tokens_agree_with_the_cut_text(engine: LlamaEng
         "total = price", "\n", Sampling(max_tokens=4, starts_with=" "), CancelToken()
     )
     assert spaced.text.startswith(" "), spaced.text
+    # The indentation of an empty line is written exactly: the loop above has
+    # ended, the cursor is back at the function's level.
+    loop = "def total(items):\n    result = 0\n    for item in items:\n        result += item\n"
+    indented = engine.infill(loop, "\n", Sampling(max_tokens=6, starts_with="    "), CancelToken())
+    assert indented.text.startswith("    ") and not indented.text[4].isspace(), indented.text
 
 
 def test_context_comes_first_and_within_half_the_budget(engine: LlamaEngine) -> None:

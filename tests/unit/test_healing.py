@@ -4,24 +4,53 @@ from __future__ import annotations
 
 import numpy as np
 
-from lsp_server.inference.healing import TokenPieces, heal_step
+from lsp_server.inference.healing import Healer, TokenPieces
 
-VOCAB = [b"", b"in", b"inst", b"instream", b"ream", b"pop", b"i", b" =", b" ", b"=", b"insta"]
+VOCAB = [
+    b"", b"in", b"inst", b"instream", b"ream", b"pop", b"i", b" =", b" ", b"=", b"insta",
+    b"    ", b"        ", b"    return", b"return", b" return", b"       ",
+]  # fmt: skip
 
 
 def test_tokens_agree_by_starting_with_the_text_or_being_its_start() -> None:
     pieces = TokenPieces(VOCAB)
     assert sorted(pieces.agreeing(b"inst").tolist()) == [1, 2, 3, 6, 10]
-    assert sorted(pieces.agreeing(b" ").tolist()) == [7, 8]
+    assert sorted(pieces.agreeing(b" =").tolist()) == [7, 8]
     assert pieces.agreeing(b"xyz").size == 0
+    # Closed: what follows the text may not be another blank.
+    assert sorted(pieces.agreeing(b"    ", closed=True).tolist()) == [8, 11, 13]
+    assert sorted(pieces.agreeing(b"    ").tolist()) == [8, 11, 12, 13, 16]
 
 
-def test_the_likeliest_agreeing_token_wins_and_the_rest_is_left_to_write() -> None:
-    pieces = TokenPieces(VOCAB)
+def logits_favouring(*order: int) -> np.ndarray:
     logits = np.zeros(len(VOCAB), dtype=np.float32)
-    logits[5] = 9.0  # "pop" is what the model would say unconstrained
-    logits[1] = 2.0
-    assert heal_step(pieces, b"inst", logits) == (1, b"st")
-    logits[3] = 3.0
-    assert heal_step(pieces, b"inst", logits) == (3, b"")
-    assert heal_step(pieces, b"xyz", logits) is None
+    for rank, token in enumerate(order):
+        logits[token] = 10.0 - rank
+    return logits
+
+
+def test_the_likeliest_agreeing_token_wins_until_the_cut_text_is_written() -> None:
+    pieces = TokenPieces(VOCAB)
+    healer = Healer(pieces, b"inst")
+    # "pop" is what the model would say unconstrained; "in" agrees.
+    assert healer.choose(logits_favouring(5, 1)) == 1
+    assert healer.active, "`st` is still to write"
+    assert healer.choose(logits_favouring(5, 1)) is None, "no token agrees with `st`"
+    assert not healer.active, "the model then chooses freely"
+    healer = Healer(pieces, b"inst")
+    assert healer.choose(logits_favouring(5, 3)) == 3
+    assert not healer.active
+
+
+def test_healed_indentation_is_written_exactly_not_deeper() -> None:
+    pieces = TokenPieces(VOCAB)
+    deeper = logits_favouring(12, 11, 15, 14)  # the model wants to indent 8, then " return"
+    healer = Healer(pieces, b"    ")
+    assert healer.choose(deeper) == 11, "4 spaces, not 8"
+    assert healer.active
+    assert healer.choose(deeper) == 14, "then `return`, not ` return`"
+    assert not healer.active
+    # A token that writes the indentation and the code after it ends healing at once.
+    healer = Healer(pieces, b"    ")
+    assert healer.choose(logits_favouring(13, 11)) == 13
+    assert not healer.active

@@ -93,6 +93,17 @@ class Outline:
             return _brief(self.text(*definition.doc)) + "\n" + text
         return text
 
+    def owner(self, definition: Definition) -> Definition | None:
+        """The class a method belongs to."""
+        if definition.kind != "method":
+            return None
+        classes = [
+            d
+            for d in self.definitions
+            if d.kind == "class" and d.start < definition.start and definition.end <= d.end
+        ]
+        return classes[-1] if classes else None
+
     def _members(self, definition: Definition) -> list[Definition]:
         if definition.kind != "class":
             return []

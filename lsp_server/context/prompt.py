@@ -28,9 +28,9 @@ CHARS_PER_TOKEN = 3.5  # a low estimate for code, so the window rarely needs the
 WINDOW_STEP = 8  # lines
 NEAR_BEFORE = 30  # lines before the cursor whose names count as used near it
 NEAR_AFTER = 10  # ... and after it
-# Names that are called, have members, or are types (capitalised): a local
-# variable that shares a definition's name is not worth its prompt tokens.
-_USED_NAME = re.compile(r"\b([A-Za-z_][A-Za-z0-9_]*)\s*[(.]|\b([A-Z][A-Za-z0-9_]*)")
+# Names that are called, are members (after a dot), or are types (capitalised):
+# a local variable that shares a definition's name is not worth prompt tokens.
+_USED_NAME = re.compile(r"\b([A-Za-z_]\w*)\s*\(|\.\s*([A-Za-z_]\w*)|\b(_*[A-Z]\w*)")
 
 
 @dataclass(frozen=True)
@@ -76,11 +76,26 @@ def _window_end(suffix: str, allowance: int) -> int:
     return end if end > 0 else allowance
 
 
-def _names_near(prefix: str, suffix: str) -> set[str]:
-    before = prefix.rsplit("\n", NEAR_BEFORE)[-NEAR_BEFORE:]
-    after = suffix.split("\n", NEAR_AFTER)[:NEAR_AFTER]
-    found = _USED_NAME.findall("\n".join([*before, *after]))
-    return {called or typed for called, typed in found}
+def _names_near(document: Document, offset: int) -> set[str]:
+    """The names the code near `offset` uses (not its comments or strings)."""
+    text = document.text
+    start = offset
+    for _ in range(NEAR_BEFORE):
+        start = text.rfind("\n", 0, max(0, start - 1)) + 1
+        if start == 0:
+            break
+    end = offset
+    for _ in range(NEAR_AFTER):
+        end = text.find("\n", end + 1)
+        if end < 0:
+            end = len(text)
+            break
+    syntax = document.syntax
+    code = syntax.code_only(start, end) if syntax is not None else text[start:end]
+    return {name for match in _USED_NAME.findall(code) for name in match if name}
+
+
+Place = tuple[int, int]  # where a piece goes: sorted by this, then by text
 
 
 @dataclass
@@ -88,13 +103,16 @@ class _Pieces:
     """Parts of one file chosen for the prompt, within a character budget."""
 
     room: int
-    chosen: list[tuple[int, str]]
+    chosen: list[tuple[Place, str]]
 
-    def add(self, start: int, text: str) -> bool:
-        if len(text) + 1 > self.room:
+    def add(self, *pieces: tuple[Place, str]) -> bool:
+        """Add all of `pieces` (leaving out those already chosen), or none."""
+        new = [piece for piece in pieces if piece not in self.chosen]
+        size = sum(len(text) + 1 for _, text in new)
+        if size > self.room:
             return False
-        self.room -= len(text) + 1
-        self.chosen.append((start, text))
+        self.room -= size
+        self.chosen.extend(new)
         return True
 
     def text(self) -> str:
@@ -114,11 +132,8 @@ def _header(
     pieces = _Pieces(room, [])
     chain = [d for d in outline.definitions if d.start < start and outline.encloses(d, cursor)]
     for definition in chain:
-        pieces.add(definition.start, outline.signature(definition))
-    imports = [(s, outline.text(s, e)) for s, e in outline.imports if e <= start]
-    if imports and sum(len(text) + 1 for _, text in imports) <= pieces.room:
-        for s, text in imports:
-            pieces.add(s, text)
+        pieces.add(((definition.start, 0), outline.signature(definition)))
+    pieces.add(*(((s, 0), outline.text(s, e)) for s, e in outline.imports if e <= start))
     outside = [
         d
         for d in outline.definitions
@@ -131,26 +146,32 @@ def _header(
     return pieces
 
 
-def _place(definition: Definition, chain: list[Definition], window_start: int) -> int:
-    """Where a definition goes in the header, as a byte offset to sort by."""
+def _place(definition: Definition, chain: list[Definition], window_start: int) -> Place:
+    """Where a definition goes in the header."""
     if definition.start < window_start or not chain:
-        return definition.start
+        return definition.start, 0
     containers = [c for c in chain if c.contains(definition.start)]
     # Right after its container's signature, else before the outermost one.
-    return containers[-1].start + 1 if containers else chain[0].start - 1
+    place = containers[-1].start + 1 if containers else chain[0].start - 1
+    return place, definition.start
 
 
 def _add_definitions(
     pieces: _Pieces,
     outline: Outline,
     definitions: list[Definition],
-    place: Callable[[Definition], int] = lambda d: d.start,
+    place: Callable[[Definition], Place] = lambda d: (d.start, 0),
 ) -> None:
     taken: list[Definition] = []
     for definition in definitions:
         if any(t.start <= definition.start and definition.end <= t.end for t in taken):
             continue  # already shown within a class's outline
-        if pieces.add(place(definition), outline.short_form(definition)):
+        shown = [(place(definition), outline.short_form(definition))]
+        owner = outline.owner(definition)
+        if owner is not None:
+            # A method comes with its class's first line, not floating on its own.
+            shown.insert(0, (place(owner), outline.signature(owner)))
+        if pieces.add(*shown):
             taken.append(definition)
 
 
@@ -176,7 +197,7 @@ def assemble(
     room = int(prompt_tokens * CHARS_PER_TOKEN)
     context_room = int(min(context_tokens, prompt_tokens // 2) * CHARS_PER_TOKEN)
     header = _Pieces(0, [])
-    names = _names_near(prefix, suffix)
+    names = _names_near(document, offset)
     for _ in range(2):
         # First with the whole budget for the window; if the header takes some,
         # once more with the window that leaves.

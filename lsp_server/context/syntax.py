@@ -79,6 +79,16 @@ def _top_level_span(root: Node, at: int) -> tuple[int, int]:
     return start, max(end, at)
 
 
+def _prose(node: Node, start: int, end: int) -> list[tuple[int, int]]:
+    """Byte spans of the comments and string literals under `node` that
+    overlap `start`..`end` (node types are named so in every grammar here)."""
+    if node.end_byte <= start or node.start_byte >= end:
+        return []
+    if "comment" in node.type or "string" in node.type:
+        return [(node.start_byte, node.end_byte)]
+    return [span for child in node.children for span in _prose(child, start, end)]
+
+
 class SyntaxTree:
     """One document's tree. Edits are applied to the old tree as they arrive
     (`Tree.edit`); the re-parse happens when the tree is next read, and reuses
@@ -121,6 +131,17 @@ class SyntaxTree:
         if self._outline is None:
             self._outline = outline(self.language, tree, self._source)
         return self._outline
+
+    def code_only(self, start: int, end: int) -> str:
+        """The text from `start` to `end` (character offsets) with its comments
+        and string literals blanked out: the code's own words."""
+        first, last = self.byte_offset(start), self.byte_offset(end)
+        self.tree()
+        region = bytearray(self._source[first:last])
+        for span_start, span_end in _prose(self.tree().root_node, first, last):
+            begin, stop = max(span_start, first) - first, min(span_end, last) - first
+            region[begin:stop] = b" " * (stop - begin)
+        return region.decode("utf-8", "replace")
 
     def byte_offset(self, offset: int) -> int:
         """The byte offset of a character offset into the current text."""

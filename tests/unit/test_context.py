@@ -34,7 +34,7 @@ class Store:
         self.root = root
 
     def total(self, lines):
-{FILLER.replace("def ", "    def _").replace("    return", "        return")}
+{FILLER.replace("def ", "        def _").replace("    return", "            return")}
         prices = [parse_price(line) for line in lines]
         path = os.path.join(self.root, "total.txt")
         CURSOR
@@ -176,3 +176,23 @@ def test_short_forms_elide_bodies_the_way_each_language_writes_an_empty_one() ->
         + "".join(f"    def item{n}(self, x): ...\n" for n in range(4))
         + "    ..."
     )
+
+
+def test_only_the_codes_own_names_count_as_used() -> None:
+    long_body = "".join(f"    x{n} = {n}\n" for n in range(200))
+    text = (
+        "class Shape:\n    def area(self):\n        return 0\n\n"
+        "    def scale(self, factor):\n        return factor\n\n\n"
+        'def draw(canvas):\n    """Draws a Shape: see scale(), area()."""\n'
+        f"{long_body}    # the area of the canvas\n    area = canvas.size()\n"
+        "    print('scale(2)', area.real)\n    CURSOR\n"
+    )
+    header = store_prompt(text)[0].context.header
+    # Shape, scale and area appear only in the docstring, a comment, a string,
+    # and as a local variable with members: none is what the code uses.
+    assert header == "def draw(canvas):\n"
+    used = text.replace("    CURSOR", "    shape.scale(2)\n    CURSOR")
+    header = store_prompt(used)[0].context.header
+    assert header == (
+        "class Shape:\n    def scale(self, factor):\n        return factor\ndef draw(canvas):\n"
+    ), "a method comes with its class's first line"

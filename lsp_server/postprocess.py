@@ -27,6 +27,9 @@ from lsp_server.inference.engine import Generation
 
 BLOCK_OPENERS = (":", "{")
 _WORD_TAIL = re.compile(r"[A-Za-z0-9_]+$")
+# An opening quote, with a string prefix (`f"`, `rb'`): quotes merge with what
+# follows them into one token (`"\\n`, `'%`, `""`).
+_QUOTE_TAIL = re.compile(r"(?<![A-Za-z0-9_])[A-Za-z]{0,2}[\"'`]$")
 _REPEAT_WINDOW = 3  # how many of the lines after the cursor a suggestion must not repeat
 
 
@@ -91,7 +94,8 @@ def heal(prefix: str) -> tuple[str, str]:
 
     Returns the prefix to prompt with and the text cut off, which the model
     is to write again: the indentation of an otherwise empty line, the start
-    of an identifier, or the spaces after code (` =` is one token).
+    of an identifier, the spaces after code (` =` is one token), or an
+    opening quote.
     """
     line = prefix[prefix.rfind("\n") + 1 :]
     if line and not line.strip():
@@ -99,9 +103,9 @@ def heal(prefix: str) -> tuple[str, str]:
     spaces = len(line) - len(line.rstrip(" \t"))
     if spaces:
         return prefix[:-spaces], line[-spaces:]
-    word = _WORD_TAIL.search(line)
-    if word is not None:
-        return prefix[: -len(word.group())], word.group()
+    tail = _WORD_TAIL.search(line) or _QUOTE_TAIL.search(line)
+    if tail is not None:
+        return prefix[: -len(tail.group())], tail.group()
     return prefix, ""
 
 

@@ -176,7 +176,8 @@ def test_healing_makes_the_first_tokens_agree_with_the_cut_text(engine: LlamaEng
     # ended, the cursor is back at the function's level.
     loop = "def total(items):\n    result = 0\n    for item in items:\n        result += item\n"
     indented = engine.infill(loop, "\n", Sampling(max_tokens=6, starts_with="    "), CancelToken())
-    assert indented.text.startswith("    ") and not indented.text[4].isspace(), indented.text
+    assert indented.text.startswith("    "), indented.text
+    assert not indented.text[4].isspace(), indented.text
 
 
 def test_context_comes_first_and_within_half_the_budget(engine: LlamaEngine) -> None:

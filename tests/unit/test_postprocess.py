@@ -113,6 +113,9 @@ def test_healing_cuts_indentation_and_half_words() -> None:
     assert heal("x = (") == ("x = (", "")
     # ` =` is one token: a prompt ending in the space asks for a split the model never saw.
     assert heal("        self.token ") == ("        self.token", " ")
+    assert heal('print(f"') == ("print(", 'f"')
+    assert heal("x = '") == ("x = ", "'")
+    assert heal("x = f(a)") == ("x = f(a)", "")
 
 
 def test_unhealing_keeps_what_follows_the_cursor() -> None:

@@ -258,7 +258,7 @@ def table(rows: list[tuple[str, str, str, Score]]) -> str:
 def main() -> None:
     logging.basicConfig(level=logging.ERROR)
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--tasks", type=int, default=20, help="tasks per kind")
+    parser.add_argument("--tasks", type=int, default=40, help="tasks per kind")
     parser.add_argument("--presets", default="default,small")
     parser.add_argument("--kinds", default=",".join(KINDS))
     parser.add_argument("--systems", default="hearth,baseline")

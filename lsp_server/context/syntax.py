@@ -135,10 +135,10 @@ class SyntaxTree:
     def code_only(self, start: int, end: int) -> str:
         """The text from `start` to `end` (character offsets) with its comments
         and string literals blanked out: the code's own words."""
+        root = self.tree().root_node  # parsed first: `_source` is the current text
         first, last = self.byte_offset(start), self.byte_offset(end)
-        self.tree()
         region = bytearray(self._source[first:last])
-        for span_start, span_end in _prose(self.tree().root_node, first, last):
+        for span_start, span_end in _prose(root, first, last):
             begin, stop = max(span_start, first) - first, min(span_end, last) - first
             region[begin:stop] = b" " * (stop - begin)
         return region.decode("utf-8", "replace")

@@ -210,10 +210,32 @@ class LlamaEngine:
         # (settings, documents) never pay for loading the native library.
         llama_cpp = _prepare_llama_cpp()
 
+        self._api = llama_cpp
+        self.path = path
+        self.config = config
+        self._llm = self._load()
+        # Chat (hover, docstrings) runs in a context of its own, made on first
+        # use: its prompts would otherwise evict the completion prompt from the
+        # KV cache, and the next keystroke would pay to read it all again.
+        self._chat_llm: Any = None
+        self._vocab = self._llm._model.vocab
+        self._fim = fim.detect(_LlamaVocabulary(self._llm))
+        self._bos: list[int] = (
+            [int(self._llm.token_bos())] if llama_cpp.llama_vocab_get_add_bos(self._vocab) else []
+        )
+        metadata: dict[str, str] = self._llm.metadata
+        self._name = metadata.get("general.name") or path.stem
+        self._chat_template = metadata.get("tokenizer.chat_template")
+        self._pieces: healing.TokenPieces | None = None  # built on first use
+
+    def _load(self) -> Any:
+        """The model with a context of its own. The weights are memory-mapped,
+        so a second context shares them with the first."""
+        config = self.config
         threads = config.threads or os.cpu_count() or 1
         try:
-            self._llm = llama_cpp.Llama(
-                model_path=str(path),
+            return self._api.Llama(
+                model_path=str(self.path),
                 n_ctx=config.context_size,
                 n_batch=config.batch_size,
                 n_ubatch=config.batch_size,
@@ -225,21 +247,9 @@ class LlamaEngine:
             )
         except (ValueError, RuntimeError, OSError) as error:
             raise ModelError(
-                f"llama.cpp could not load {path}: {error}; the file may be damaged, "
+                f"llama.cpp could not load {self.path}: {error}; the file may be damaged, "
                 "or of a model architecture this llama-cpp-python does not support"
             ) from error
-        self._api = llama_cpp
-        self._vocab = self._llm._model.vocab
-        self.path = path
-        self.config = config
-        self._fim = fim.detect(_LlamaVocabulary(self._llm))
-        self._bos: list[int] = (
-            [int(self._llm.token_bos())] if llama_cpp.llama_vocab_get_add_bos(self._vocab) else []
-        )
-        metadata: dict[str, str] = self._llm.metadata
-        self._name = metadata.get("general.name") or path.stem
-        self._chat_template = metadata.get("tokenizer.chat_template")
-        self._pieces: healing.TokenPieces | None = None  # built on first use
 
     @property
     def model_name(self) -> str:
@@ -351,7 +361,9 @@ class LlamaEngine:
                 f"chat prompt of {len(prompt)} tokens leaves no room for "
                 f"{sampling.max_tokens} new tokens in a {self.context_size}-token context"
             )
-        return self.generate(prompt, sampling, cancel)
+        if self._chat_llm is None:
+            self._chat_llm = self._load()
+        return self._generate(self._chat_llm, prompt, sampling, cancel)
 
     def tokenize_chat(self, messages: Sequence[ChatMessage]) -> list[int]:
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
@@ -374,12 +386,16 @@ class LlamaEngine:
         self, prompt: Sequence[int], sampling: Sampling, cancel: CancelToken
     ) -> Generation:
         """Run the model on `prompt` token by token until a stop, a limit or a cancel."""
-        llm = self._llm
+        return self._generate(self._llm, prompt, sampling, cancel)
+
+    def _generate(
+        self, llm: Any, prompt: Sequence[int], sampling: Sampling, cancel: CancelToken
+    ) -> Generation:
         started = time.monotonic()
         deadline = started + sampling.time_budget if sampling.time_budget else None
         stats = GenerationStats(prompt_tokens=len(prompt))
 
-        reused = self._reusable_prefix(prompt)
+        reused = self._reusable_prefix(llm, prompt)
         stats.reused_tokens = reused
         llm.n_tokens = reused  # eval() drops the KV cache from here on
         rest = list(prompt[reused:])
@@ -416,7 +432,7 @@ class LlamaEngine:
         healer = self._healer(sampling.starts_with.encode()) if sampling.starts_with else None
         try:
             while True:
-                chosen = self._heal(healer) if healer is not None and healer.active else None
+                chosen = self._heal(llm, healer) if healer is not None and healer.active else None
                 # Once no token agrees, the model chooses freely.
                 token = chosen if chosen is not None else int(llm.sample())
                 if is_end(self._vocab, token) or token in stops:
@@ -465,19 +481,19 @@ class LlamaEngine:
             self._pieces = healing.TokenPieces([piece(t) for t in range(self._llm.n_vocab())])
         return healing.Healer(self._pieces, cut)
 
-    def _heal(self, healer: healing.Healer) -> int | None:
+    def _heal(self, llm: Any, healer: healing.Healer) -> int | None:
         logits = np.ctypeslib.as_array(
-            self._api.llama_get_logits_ith(self._llm._ctx.ctx, -1), shape=(self._llm.n_vocab(),)
+            self._api.llama_get_logits_ith(llm._ctx.ctx, -1), shape=(llm.n_vocab(),)
         )
         return healer.choose(logits)
 
-    def _reusable_prefix(self, prompt: Sequence[int]) -> int:
+    def _reusable_prefix(self, llm: Any, prompt: Sequence[int]) -> int:
         """How many leading prompt tokens are already in the KV cache.
 
         At least one token is always evaluated, because sampling needs the
         logits of the last prompt token.
         """
-        cached = self._llm.input_ids[: self._llm.n_tokens]
+        cached = llm.input_ids[: llm.n_tokens]
         same = 0
         for a, b in zip(cached, prompt, strict=False):
             if a != b:
@@ -486,6 +502,8 @@ class LlamaEngine:
         return min(same, len(prompt) - 1)
 
     def close(self) -> None:
+        if self._chat_llm is not None:
+            self._chat_llm.close()
         self._llm.close()
 
 

@@ -139,6 +139,16 @@ def test_chat_uses_the_models_template(engine: LlamaEngine) -> None:
     assert "<|im_end|>" not in result.text
 
 
+def test_chat_leaves_the_completion_prompt_in_the_cache(engine: LlamaEngine) -> None:
+    prefix = "".join(f"price_{i} = lookup({i}, rate={i * 2})\n" for i in range(20))
+    first = engine.infill(prefix, "\n", Sampling(max_tokens=4), CancelToken())
+    engine.chat([ChatMessage("user", "Say hello.")], Sampling(max_tokens=8), CancelToken())
+    again = engine.infill(prefix, "\n", Sampling(max_tokens=4), CancelToken())
+    # Everything but the last prompt token, whose logits sampling needs anew.
+    assert again.stats.reused_tokens == first.stats.prompt_tokens - 1
+    assert again.text == first.text
+
+
 def test_time_budget_stops_prompt_reading_and_keeps_what_was_read(engine: LlamaEngine) -> None:
     prefix = "".join(f"total_{i} = compute({i}, factor={i * 3})\n" for i in range(40))
     sampling = Sampling(max_tokens=4, time_budget=0.3)

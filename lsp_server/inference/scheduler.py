@@ -5,7 +5,9 @@ generation runs at a time. The asyncio side submits work and awaits a ticket;
 it never blocks on the model. Work that became stale (a newer request for
 the same document and purpose, a newer document version, an LSP cancel) is
 cancelled: if it has not started it never runs, and if it is running the
-engine stops before its next token.
+engine stops before its next token. More urgent work preempts less urgent
+running work, which stops at its next token and runs again afterwards: a
+hover never holds up the suggestion the user is typing towards.
 """
 
 from __future__ import annotations
@@ -64,6 +66,7 @@ class SchedulerStats:
     tokens_decoded_after_cancel_total: int = 0
     prompt_tokens_evaluated: int = 0
     prompt_tokens_reused: int = 0
+    preempted: int = 0  # runs stopped for more urgent work, then queued again
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -72,12 +75,24 @@ class SchedulerStats:
 @dataclass(eq=False)
 class _Job:
     work: Work
-    token: CancelToken
+    token: CancelToken  # of the current run: a preempted job runs again with a new one
     future: asyncio.Future[Generation]
     loop: asyncio.AbstractEventLoop
+    priority: int
+    order: int  # submission order, among jobs of one priority
     uri: str | None = None
     version: int | None = None
     purpose: str | None = None
+    withdrawn: str | None = None  # why it was cancelled for good
+
+    def cancel(self, reason: str) -> None:
+        if self.withdrawn is None:
+            self.withdrawn = reason
+        self.token.cancel(reason)
+
+    @property
+    def entry(self) -> tuple[int, int, _Job]:
+        return self.priority, self.order, self
 
 
 class Ticket:
@@ -87,11 +102,11 @@ class Ticket:
         self._job = job
 
     def cancel(self, reason: str = "cancelled") -> None:
-        self._job.token.cancel(reason)
+        self._job.cancel(reason)
 
     @property
     def cancelled(self) -> bool:
-        return self._job.token.cancelled
+        return self._job.withdrawn is not None
 
     async def result(self) -> Generation:
         """The generation, or raises Cancelled. Cancelling the awaiting task cancels the work."""
@@ -103,6 +118,7 @@ class Scheduler:
         self._engine = engine
         self._queue: list[tuple[int, int, _Job]] = []
         self._active: set[_Job] = set()  # queued or running, for cancel by document
+        self._current: _Job | None = None  # the running job
         self._lock = threading.Condition()
         self._sequence = itertools.count()
         self._closing = False
@@ -120,7 +136,7 @@ class Scheduler:
         with self._lock:
             old, self._engine = self._engine, engine
             for job in self._active:
-                job.token.cancel("model changed")
+                job.cancel("model changed")
             while self._running:
                 self._lock.wait()
         if old is not None and old is not engine:
@@ -142,6 +158,8 @@ class Scheduler:
             token=CancelToken(),
             future=loop.create_future(),
             loop=loop,
+            priority=int(priority),
+            order=next(self._sequence),
             uri=uri,
             version=version,
             purpose=purpose,
@@ -152,13 +170,16 @@ class Scheduler:
             if uri is not None and purpose is not None:
                 for other in self._active:
                     if other.uri == uri and other.purpose == purpose:
-                        other.token.cancel("superseded")
+                        other.cancel("superseded")
                         self.stats.superseded += 1
             self.stats.submitted += 1
             self._active.add(job)
-            heapq.heappush(self._queue, (int(priority), next(self._sequence), job))
+            heapq.heappush(self._queue, job.entry)
+            running = self._current
+            if running is not None and running.priority > job.priority:
+                running.token.cancel("preempted")
             self._lock.notify_all()
-        job.future.add_done_callback(partial(_on_done, job.token))
+        job.future.add_done_callback(partial(_on_done, job))
         return Ticket(job)
 
     def cancel_document(self, uri: str, before_version: int) -> int:
@@ -167,21 +188,21 @@ class Scheduler:
         with self._lock:
             for job in self._active:
                 if job.uri == uri and job.version is not None and job.version < before_version:
-                    job.token.cancel("document changed")
+                    job.cancel("document changed")
                     count += 1
         return count
 
     def cancel_all(self, reason: str = "cancelled") -> None:
         with self._lock:
             for job in self._active:
-                job.token.cancel(reason)
+                job.cancel(reason)
 
     def close(self, timeout: float = 10.0) -> None:
         """Stop the worker: running work stops at its next token, queued work never runs."""
         with self._lock:
             self._closing = True
             for job in self._active:
-                job.token.cancel("shutdown")
+                job.cancel("shutdown")
             self._lock.notify_all()
         if threading.current_thread() is not self._thread:
             self._thread.join(timeout)
@@ -204,6 +225,7 @@ class Scheduler:
                     self._finish(job, None, Cancelled(job.token.reason))
                 if self._queue:
                     job = heapq.heappop(self._queue)[2]
+                    self._current = job
                     self._running += 1
                     self.stats.started += 1
                     self.stats.running_max = max(self.stats.running_max, self._running)
@@ -226,8 +248,16 @@ class Scheduler:
                 error = exc
             with self._lock:
                 self._running -= 1
+                self._current = None
                 if result is not None:
                     self._account(result)
+                    if result.cancelled and job.withdrawn is None:
+                        # Preempted: it runs again once the more urgent work is done.
+                        self.stats.preempted += 1
+                        job.token = CancelToken()
+                        heapq.heappush(self._queue, job.entry)
+                        self._lock.notify_all()
+                        continue
                     if result.cancelled:
                         error, result = Cancelled(job.token.reason), None
                 elif error is None:
@@ -261,10 +291,10 @@ class Scheduler:
             job.loop.call_soon_threadsafe(_resolve, job.future, result, error)
 
 
-def _on_done(token: CancelToken, future: asyncio.Future[Generation]) -> None:
+def _on_done(job: _Job, future: asyncio.Future[Generation]) -> None:
     """An awaiting task that was cancelled cancels the work; unread errors are read."""
     if future.cancelled():
-        token.cancel("request cancelled")
+        job.cancel("request cancelled")
     else:
         future.exception()
 

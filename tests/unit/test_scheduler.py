@@ -70,6 +70,31 @@ async def test_urgent_work_runs_before_background_work(scheduler: Scheduler) -> 
     assert scheduler.stats.running_max == 1
 
 
+async def test_urgent_work_preempts_running_work_which_then_runs_again(
+    scheduler: Scheduler,
+) -> None:
+    started = threading.Event()
+    runs: list[str] = []
+    probe = decoding_probe(started)
+
+    def explain(engine: Engine, cancel: CancelToken) -> Generation:
+        runs.append("hover")
+        return engine.infill(ENDLESS, "", Sampling(max_tokens=200, stop_when=probe), cancel)
+
+    hover = scheduler.submit(explain, priority=Priority.INTERACTIVE)
+    await wait_for(started)
+    inline = scheduler.submit(recorded("inline", runs), priority=Priority.INLINE)
+    await inline.result()
+    finished = await hover.result()
+    assert finished.stop_reason == "length"
+    assert finished.stats.decoded_tokens == 200
+    # Stopped for the inline completion, then run again to its end.
+    assert runs == ["hover", "inline", "hover"]
+    assert scheduler.stats.preempted == 1
+    assert scheduler.stats.cancelled == 0
+    assert scheduler.stats.tokens_decoded_after_cancel_max <= 1
+
+
 async def test_superseded_request_never_runs(scheduler: Scheduler) -> None:
     started = threading.Event()
     running = scheduler.submit(long_generation(started), uri="file:///a.py", purpose="inline")

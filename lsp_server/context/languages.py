@@ -25,7 +25,7 @@ def _grammars() -> Path:
 
 
 GRAMMARS = _grammars()
-QUERY_KINDS = ("definitions", "imports", "scopes")
+QUERY_KINDS = ("definitions", "imports", "scopes", "references")
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ _KINDS = ("method", "function", "class")  # most specific first
 class Definition:
     kind: str  # "function", "method" or "class"
     name: str
+    name_span: tuple[int, int]  # byte offsets of the name where it is defined
     start: int  # byte offsets in the document: the definition's first line starts here
     end: int
     body_start: int | None  # None for a declaration without a body
@@ -158,6 +159,7 @@ def outline(language: str, tree: Tree, source: bytes) -> Outline:
         definitions[node.start_byte] = Definition(
             kind=kind,
             name=_node_text(captures["name"][0]),
+            name_span=(captures["name"][0].start_byte, captures["name"][0].end_byte),
             start=_line_start(source, node.start_byte),
             end=node.end_byte,
             body_start=captures["body"][0].start_byte if "body" in captures else None,

@@ -1,0 +1,4 @@
+; inherits: javascript
+; Types named in annotations, `extends` and `implements`.
+
+(type_identifier) @reference

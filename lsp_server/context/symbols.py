@@ -1,0 +1,87 @@
+"""Which definition a position in a document names: its own name where it is
+defined, or a call or type that refers to it (grammars/*/references.scm),
+found in the same document or in another open one of the same language."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from tree_sitter import QueryCursor
+
+from lsp_server.context import languages
+from lsp_server.context.outline import Definition, Outline
+from lsp_server.documents import Document
+
+
+@dataclass(frozen=True)
+class Symbol:
+    name: str
+    span: tuple[int, int]  # byte offsets of the name at the position
+    definition: Definition | None  # set when the position is on the name of a definition
+
+
+@dataclass(frozen=True)
+class Target:
+    """A definition, with the document and outline it is read from."""
+
+    document: Document
+    outline: Outline
+    definition: Definition
+
+
+def symbol_at(document: Document, offset: int) -> Symbol | None:
+    """The definition name or reference under `offset` (a character offset),
+    or None for anything else: whitespace, comments, literals, other names."""
+    syntax = document.syntax
+    if syntax is None:
+        return None
+    outline = syntax.outline()
+    at = syntax.byte_offset(offset)
+    for definition in outline.definitions:
+        start, end = definition.name_span
+        if start <= at < end:
+            return Symbol(definition.name, definition.name_span, definition)
+    cursor = QueryCursor(languages.query(syntax.language, "references"))
+    cursor.set_byte_range(at, at + 1)
+    for node in cursor.captures(syntax.tree().root_node).get("reference", []):
+        if node.start_byte <= at < node.end_byte:
+            name = (node.text or b"").decode("utf-8", "surrogatepass")
+            return Symbol(name, (node.start_byte, node.end_byte), None)
+    return None
+
+
+def resolve(document: Document, symbol: Symbol, others: Iterable[Document]) -> Target | None:
+    """The definition that `symbol`, a name in `document`, defines or refers to."""
+    syntax = document.syntax
+    if syntax is None:
+        return None
+    outline = syntax.outline()
+    if symbol.definition is not None:
+        return Target(document, outline, symbol.definition)
+    here = _best(outline, symbol.name, symbol.span[0])
+    if here is not None:
+        return Target(document, outline, here)
+    for other in sorted(others, key=lambda d: d.uri):
+        if other.uri == document.uri or other.syntax is None:
+            continue
+        if other.syntax.language != syntax.language:
+            continue
+        other_outline = other.syntax.outline()
+        there = _best(other_outline, symbol.name, None)
+        if there is not None:
+            return Target(other, other_outline, there)
+    return None
+
+
+def _best(outline: Outline, name: str, near: int | None) -> Definition | None:
+    """Of the definitions named `name`: the one in the class around `near`
+    (a method called on `self`), else the nearest, else the first."""
+    named = [d for d in outline.definitions if d.name == name]
+    if not named or near is None:
+        return named[0] if named else None
+    for definition in named:
+        owner = outline.owner(definition)
+        if owner is not None and owner.contains(near):
+            return definition
+    return min(named, key=lambda d: abs(d.start - near))

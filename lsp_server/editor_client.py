@@ -2,7 +2,8 @@
 
 Used by `hearth demo` and by the benchmarks: start the server as a
 subprocess, initialize with an editor's capabilities, open documents, ask
-for inline completions, and apply the first suggestion with its range.
+for inline completions (and apply the first suggestion with its range) and
+for hovers.
 """
 
 from __future__ import annotations
@@ -141,6 +142,16 @@ class EditorClient:
         item = items[0]
         text = item.insert_text if isinstance(item.insert_text, str) else item.insert_text.value
         return Suggestion(text, item.range or types.Range(start=position, end=position))
+
+    async def hover(self, uri: str, position: types.Position) -> str | None:
+        """The hover's Markdown at `position`, or None."""
+        result = await self._client.text_document_hover_async(
+            types.HoverParams(
+                text_document=types.TextDocumentIdentifier(uri=uri), position=position
+            )
+        )
+        contents = getattr(result, "contents", None)
+        return contents.value if isinstance(contents, types.MarkupContent) else None
 
     async def stats(self) -> dict[str, Any]:
         result = await self._client.workspace_execute_command_async(

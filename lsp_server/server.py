@@ -17,7 +17,7 @@ from pygls.lsp.server import LanguageServer
 
 from lsp_server import __version__, settings
 from lsp_server.documents import Document, DocumentStore
-from lsp_server.features import inline_completion
+from lsp_server.features import hover, inline_completion
 from lsp_server.inference.scheduler import Scheduler
 from lsp_server.model_host import LoadRequest, ModelHost
 
@@ -65,6 +65,7 @@ class HearthServer(LanguageServer):
         self.model = ModelHost(self.scheduler)
         self.requests = RequestTracker()
         self.documents = DocumentStore()
+        self.explanations = hover.Explanations()
         self._told: set[str] = set()
 
     # --- talking to the user -------------------------------------------------
@@ -182,6 +183,7 @@ class HearthServer(LanguageServer):
             "modelState": self.model.state.value,
             "modelError": self.model.error,
             "fimFormat": fim.family if fim is not None else None,
+            "explanations": len(self.explanations),
             "settings": settings.to_wire(self.settings.current),
         }
 
@@ -237,6 +239,10 @@ def create_server(
         ls: HearthServer, params: types.InlineCompletionParams
     ) -> types.InlineCompletionList:
         return await inline_completion.inline_completion(ls, params)
+
+    @server.feature(types.TEXT_DOCUMENT_HOVER)
+    async def on_hover(ls: HearthServer, params: types.HoverParams) -> types.Hover | None:
+        return await hover.hover(ls, params)
 
     @server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions())
     async def on_completion(

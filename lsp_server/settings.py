@@ -66,6 +66,21 @@ class CompletionSettings:
 
 
 @dataclass(frozen=True)
+class HoverSettings:
+    enabled: bool = True
+    max_tokens: int = 120  # tokens of explanation
+    prompt_tokens: int = 768  # budget for the definition shown to the model
+    # How long a hover waits for the model; after that it shows nothing and the
+    # explanation goes on in the background, ready for the next hover.
+    timeout_ms: int = 15000
+
+    def __post_init__(self) -> None:
+        _at_least(self, "max_tokens", 16)
+        _at_least(self, "prompt_tokens", 128)
+        _at_least(self, "timeout_ms", 0)
+
+
+@dataclass(frozen=True)
 class LogSettings:
     level: LogLevel = "info"
     # Code and prompts stay out of the log unless this is on.
@@ -76,6 +91,7 @@ class LogSettings:
 class Settings:
     model: ModelSettings = field(default_factory=ModelSettings)
     completion: CompletionSettings = field(default_factory=CompletionSettings)
+    hover: HoverSettings = field(default_factory=HoverSettings)
     log: LogSettings = field(default_factory=LogSettings)
 
 
@@ -121,7 +137,7 @@ def _make_converter() -> cattrs.Converter:
 
     for kind in (int, float, bool, str):
         converter.register_structure_hook(kind, strict(kind))
-    for cls in (ModelSettings, CompletionSettings, LogSettings, Settings):
+    for cls in (ModelSettings, CompletionSettings, HoverSettings, LogSettings, Settings):
         camel_case(cls)
     return converter
 

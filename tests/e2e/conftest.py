@@ -37,9 +37,10 @@ def initialize_params(client: str, **options: Any) -> types.InitializeParams:
 
 @pytest_lsp.fixture(config=SERVER, params=CLIENTS)
 async def client(request: pytest.FixtureRequest, lsp_client: LanguageClient) -> Any:
-    """A server initialized as VS Code or Neovim would, with fast-test settings."""
+    """A server initialized as VS Code or Neovim would, with settings for tests:
+    short suggestions, and hovers that wait for the model however slow the machine."""
     lsp_client.initialize_result = await lsp_client.initialize_session(  # type: ignore[attr-defined]
-        initialize_params(request.param, completion={"maxTokens": 48})
+        initialize_params(request.param, completion={"maxTokens": 48}, hover={"timeoutMs": 60000})
     )
     yield
     await lsp_client.shutdown_session()

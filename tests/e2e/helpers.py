@@ -73,6 +73,20 @@ async def stats(client: LanguageClient) -> dict[str, Any]:
     return result
 
 
+async def setting_is(client: LanguageClient, section: str, key: str, value: object) -> bool:
+    return bool((await stats(client))["settings"][section][key] == value)
+
+
+async def counter_at_least(client: LanguageClient, name: str, value: int) -> bool:
+    return bool((await stats(client))[name] >= value)
+
+
+def configure(client: LanguageClient, settings: dict[str, Any]) -> None:
+    """Change the settings as an editor does: the new values, then a change notification."""
+    client.set_configuration(settings, section="hearth")
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
+
+
 async def wait_until(condition: Any, timeout: float = 30.0) -> None:
     """Poll an async predicate until it holds (a guard against hangs, not a timing claim)."""
     deadline = asyncio.get_running_loop().time() + timeout

@@ -13,9 +13,12 @@ from pytest_lsp import LanguageClient
 from lsp_server.editor_client import Suggestion
 from tests.conftest import ENDLESS_LINE
 from tests.e2e.helpers import (
+    configure,
+    counter_at_least,
     inline_params,
     insert,
     open_document,
+    setting_is,
     stats,
     suggest,
     text_of,
@@ -106,12 +109,9 @@ async def test_typing_burst_only_the_last_request_gets_a_suggestion(
 
 
 async def test_cancel_request_stops_the_generation(client: LanguageClient) -> None:
-    client.set_configuration(
-        {"completion": {"maxTokens": 2000, "timeoutMs": 60000}}, section="hearth"
-    )
-    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
+    configure(client, {"completion": {"maxTokens": 2000, "timeoutMs": 60000}})
     await wait_until(
-        lambda: _setting(client, "completion", "maxTokens", 2000),
+        lambda: setting_is(client, "completion", "maxTokens", 2000),
     )
     open_document(client, URI, ENDLESS_LINE)
     params = inline_params(URI, types.Position(line=0, character=len(ENDLESS_LINE)))
@@ -120,7 +120,7 @@ async def test_cancel_request_stops_the_generation(client: LanguageClient) -> No
             types.TEXT_DOCUMENT_INLINE_COMPLETION, params, msg_id="long-one"
         )
     )
-    await wait_until(lambda: _counter_at_least(client, "started", 1))
+    await wait_until(lambda: counter_at_least(client, "started", 1))
     # Past the prompt (~120 tokens: under 2 s on either model here) and decoding;
     # the list goes on for hundreds of tokens, minutes at these rates.
     await asyncio.sleep(3)
@@ -130,7 +130,7 @@ async def test_cancel_request_stops_the_generation(client: LanguageClient) -> No
         assert outcome.code == types.LSPErrorCodes.RequestCancelled
     else:
         assert not outcome.items, "a cancelled request must not return a suggestion"
-    await wait_until(lambda: _counter_at_least(client, "cancelled", 1))
+    await wait_until(lambda: counter_at_least(client, "cancelled", 1))
     counters = await stats(client)
     assert counters["tokens_decoded_after_cancel_max"] <= 1
     assert counters["tokens_decoded"] < 2000, "stopped long before its limit"
@@ -139,17 +139,15 @@ async def test_cancel_request_stops_the_generation(client: LanguageClient) -> No
 async def test_settings_take_effect_and_bad_values_are_reported(client: LanguageClient) -> None:
     open_document(client, URI, ENDLESS_LINE)
     cursor = types.Position(line=0, character=len(ENDLESS_LINE))
-    client.set_configuration({"completion": {"maxTokens": 5, "debounceMs": 0}}, section="hearth")
-    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
-    await wait_until(lambda: _setting(client, "completion", "maxTokens", 5))
+    configure(client, {"completion": {"maxTokens": 5, "debounceMs": 0}})
+    await wait_until(lambda: setting_is(client, "completion", "maxTokens", 5))
     before = (await stats(client))["tokens_decoded"]
     await suggest(client, URI, cursor)
     assert (await stats(client))["tokens_decoded"] - before == 5
 
-    client.set_configuration({"completion": {"maxTokens": "many"}}, section="hearth")
-    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
+    configure(client, {"completion": {"maxTokens": "many"}})
     await wait_until(_message_containing(client, "maxTokens"))
-    assert await _setting(client, "completion", "maxTokens", 5), "the last good value stays"
+    assert await setting_is(client, "completion", "maxTokens", 5), "the last good value stays"
 
 
 @pytest.mark.parametrize(
@@ -198,14 +196,6 @@ async def test_empty_huge_and_emoji_documents(client: LanguageClient) -> None:
     for item in items:
         assert item.range == types.Range(start=end, end=end)
     assert await suggest(client, URI, types.Position(line=3, character=10)), "still serving"
-
-
-async def _setting(client: LanguageClient, section: str, key: str, value: object) -> bool:
-    return bool((await stats(client))["settings"][section][key] == value)
-
-
-async def _counter_at_least(client: LanguageClient, name: str, value: int) -> bool:
-    return bool((await stats(client))[name] >= value)
 
 
 def _message_containing(client: LanguageClient, text: str):  # type: ignore[no-untyped-def]

@@ -1,4 +1,5 @@
-; Definitions with their `///` doc lines (the line comments right before them).
+; Definitions with their `///` doc lines (the line comments right before them,
+; or before the attributes right before them).
 
 ((line_comment)* @doc
   .
@@ -10,6 +11,8 @@
         body: (block) @body) @definition.method)))
 
 ((line_comment)* @doc
+  .
+  (attribute_item)*
   .
   (function_item
     name: (identifier) @name
@@ -23,6 +26,8 @@
     parameters: (parameters) @parameters) @definition.method)
 
 ((line_comment)* @doc
+  .
+  (attribute_item)*
   .
   [(struct_item name: (_) @name body: (_)? @body)
    (enum_item name: (_) @name body: (_) @body)

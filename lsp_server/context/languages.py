@@ -25,7 +25,7 @@ def _grammars() -> Path:
 
 
 GRAMMARS = _grammars()
-QUERY_KINDS = ("definitions", "imports", "scopes", "references")
+QUERY_KINDS = ("definitions", "imports", "scopes", "references", "parameters")
 
 
 @dataclass(frozen=True)

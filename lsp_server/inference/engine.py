@@ -112,7 +112,12 @@ class Engine(Protocol):
     ) -> Generation: ...
 
     def chat(
-        self, messages: Sequence[ChatMessage], sampling: Sampling, cancel: CancelToken
+        self,
+        messages: Sequence[ChatMessage],
+        sampling: Sampling,
+        cancel: CancelToken,
+        *,
+        answer_prefix: str = "",
     ) -> Generation: ...
 
     def close(self) -> None: ...
@@ -352,10 +357,17 @@ class LlamaEngine:
             files.pop()  # the last file is the least wanted
 
     def chat(
-        self, messages: Sequence[ChatMessage], sampling: Sampling, cancel: CancelToken
+        self,
+        messages: Sequence[ChatMessage],
+        sampling: Sampling,
+        cancel: CancelToken,
+        *,
+        answer_prefix: str = "",
     ) -> Generation:
-        """Generate an assistant turn with the model's own chat template (from the GGUF)."""
-        prompt = self.tokenize_chat(messages)
+        """Generate an assistant turn with the model's own chat template (from the GGUF).
+        The turn begins with `answer_prefix` (not repeated in the result): a small
+        model keeps to an answer format it has already started."""
+        prompt = self.tokenize_chat(messages) + self.tokenize(answer_prefix)
         if len(prompt) + sampling.max_tokens > self.context_size:
             raise ValueError(
                 f"chat prompt of {len(prompt)} tokens leaves no room for "

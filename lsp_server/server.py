@@ -17,7 +17,7 @@ from pygls.lsp.server import LanguageServer
 
 from lsp_server import __version__, settings
 from lsp_server.documents import Document, DocumentStore
-from lsp_server.features import hover, inline_completion
+from lsp_server.features import docstrings, hover, inline_completion
 from lsp_server.inference.scheduler import Scheduler
 from lsp_server.model_host import LoadRequest, ModelHost
 
@@ -243,6 +243,21 @@ def create_server(
     @server.feature(types.TEXT_DOCUMENT_HOVER)
     async def on_hover(ls: HearthServer, params: types.HoverParams) -> types.Hover | None:
         return await hover.hover(ls, params)
+
+    @server.feature(
+        types.TEXT_DOCUMENT_CODE_ACTION,
+        types.CodeActionOptions(code_action_kinds=[docstrings.KIND], resolve_provider=True),
+    )
+    async def on_code_action(
+        ls: HearthServer, params: types.CodeActionParams
+    ) -> list[types.CodeAction] | None:
+        return await docstrings.code_actions(ls, params)
+
+    @server.feature(types.CODE_ACTION_RESOLVE)
+    async def on_code_action_resolve(
+        ls: HearthServer, action: types.CodeAction
+    ) -> types.CodeAction:
+        return await docstrings.resolve(ls, action)
 
     @server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions())
     async def on_completion(

@@ -81,6 +81,20 @@ class HoverSettings:
 
 
 @dataclass(frozen=True)
+class DocstringSettings:
+    enabled: bool = True
+    style: Literal["google", "numpy", "sphinx"] = "google"  # Python's docstring convention
+    max_tokens: int = 256  # tokens the model writes for one docstring
+    prompt_tokens: int = 768  # budget for the definition shown to the model
+    timeout_ms: int = 60000  # how long an edit waits for the model
+
+    def __post_init__(self) -> None:
+        _at_least(self, "max_tokens", 16)
+        _at_least(self, "prompt_tokens", 128)
+        _at_least(self, "timeout_ms", 100)
+
+
+@dataclass(frozen=True)
 class LogSettings:
     level: LogLevel = "info"
     # Code and prompts stay out of the log unless this is on.
@@ -92,6 +106,7 @@ class Settings:
     model: ModelSettings = field(default_factory=ModelSettings)
     completion: CompletionSettings = field(default_factory=CompletionSettings)
     hover: HoverSettings = field(default_factory=HoverSettings)
+    docstrings: DocstringSettings = field(default_factory=DocstringSettings)
     log: LogSettings = field(default_factory=LogSettings)
 
 
@@ -137,7 +152,14 @@ def _make_converter() -> cattrs.Converter:
 
     for kind in (int, float, bool, str):
         converter.register_structure_hook(kind, strict(kind))
-    for cls in (ModelSettings, CompletionSettings, HoverSettings, LogSettings, Settings):
+    for cls in (
+        ModelSettings,
+        CompletionSettings,
+        HoverSettings,
+        DocstringSettings,
+        LogSettings,
+        Settings,
+    ):
         camel_case(cls)
     return converter
 

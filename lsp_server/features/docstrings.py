@@ -1,0 +1,300 @@
+"""Code actions "Generate docstring" and "Update docstring".
+
+Offering one is cheap: the action names the definition and carries no edit;
+the model is asked only when the editor resolves it (`codeAction/resolve`),
+or at once for editors that cannot resolve edits. The parameters, the return
+and the exceptions come from the code, so each parameter is documented and
+none is invented; the model writes the summary and the descriptions. The
+edit touches only the docstring, in the file's line endings, and is made only
+if the file then parses no worse than before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from lsprotocol import types
+
+from lsp_server import documents
+from lsp_server.context import symbols
+from lsp_server.context.outline import Definition, Outline
+from lsp_server.context.prompt import CHARS_PER_TOKEN
+from lsp_server.features import docstring_style as style
+from lsp_server.features.hover import excerpt
+from lsp_server.inference.cancel import CancelToken
+from lsp_server.inference.engine import ChatMessage, Engine, Generation, Sampling
+from lsp_server.inference.scheduler import Cancelled, EngineUnavailable, Priority
+
+if TYPE_CHECKING:
+    from lsp_server.server import HearthServer
+
+log = logging.getLogger(__name__)
+
+KIND = types.CodeActionKind.RefactorRewrite
+SYSTEM = "You are Hearth, a coding assistant. You write precise, brief code documentation."
+ASK = (
+    "Write the documentation of the {kind} `{name}` below. Answer with exactly these "
+    "lines filled in, one line each, and nothing else:\n\n{form}\n\n```{fence}\n{code}\n```"
+)
+_ANSWER = re.compile(r"^\W*(SUMMARY|PARAM|RETURNS|RAISES)\b\s*`?([\w.*]*)`?\s*:\s*(.+)$")
+
+
+class DocstringError(Exception):
+    """No docstring could be made; the message says why, for the user."""
+
+
+def _definition_at(outline: Outline, at: int) -> Definition | None:
+    """The innermost definition around byte `at`."""
+    around = [d for d in outline.definitions if d.start <= at < d.end]
+    return around[-1] if around else None
+
+
+def _find(outline: Outline, name: str, start: int) -> Definition | None:
+    named = [d for d in outline.definitions if d.name == name]
+    return min(named, key=lambda d: abs(d.start - start)) if named else None
+
+
+def _resolves_edits(server: HearthServer) -> bool:
+    document = server.client_capabilities.text_document
+    code_action = document.code_action if document is not None else None
+    support = code_action.resolve_support if code_action is not None else None
+    return support is not None and "edit" in support.properties
+
+
+async def code_actions(
+    server: HearthServer, params: types.CodeActionParams
+) -> list[types.CodeAction] | None:
+    settings = server.settings.current.docstrings
+    only = params.context.only
+    if not settings.enabled or (only and not any(KIND.value.startswith(k) for k in only)):
+        return None
+    uri = params.text_document.uri
+    document = server.open_document(uri)
+    syntax = document.syntax
+    if syntax is None:
+        return None
+    try:
+        cursor = documents.resolve(document.text, params.range.start, server.position_encoding)
+    except documents.BadPosition as error:
+        raise server.invalid_params(f"{uri}: {error}") from error
+    outline = syntax.outline()
+    definition = _definition_at(outline, syntax.byte_offset(cursor.offset))
+    if definition is None or definition.body_start is None:
+        return None
+    verb = "Update" if definition.doc is not None else "Generate"
+    action = types.CodeAction(
+        title=f"{verb} docstring for {definition.name} (Hearth)",
+        kind=KIND,
+        data={"uri": uri, "name": definition.name, "start": definition.start},
+    )
+    if not _resolves_edits(server):
+        action = await resolve(server, action)
+        if action.edit is None:
+            return None
+    return [action]
+
+
+async def resolve(server: HearthServer, action: types.CodeAction) -> types.CodeAction:
+    """The action with its edit, computed now; without one (and a message) if it failed."""
+    data: Any = action.data
+    if not (
+        isinstance(data, dict)
+        and isinstance(data.get("uri"), str)
+        and isinstance(data.get("name"), str)
+        and isinstance(data.get("start"), int)
+    ):
+        raise server.invalid_params("codeAction/resolve: not a Hearth docstring action")
+    document = server.open_document(data["uri"])
+    try:
+        action.edit = await docstring_edit(server, document, data["name"], data["start"])
+    except DocstringError as error:
+        server.window_show_message(
+            types.ShowMessageParams(type=types.MessageType.Warning, message=f"Hearth: {error}")
+        )
+    return action
+
+
+ANSWER_START = "SUMMARY:"
+
+
+def _chat(
+    messages: list[ChatMessage], sampling: Sampling, engine: Engine, cancel: CancelToken
+) -> Generation:
+    return engine.chat(messages, sampling, cancel, answer_prefix=ANSWER_START)
+
+
+async def docstring_edit(
+    server: HearthServer, document: documents.Document, name: str, start: int
+) -> types.WorkspaceEdit:
+    """The edit that writes (or rewrites) the docstring of the definition
+    `name` that starts at byte `start` (or the one of that name nearest it)."""
+    settings = server.settings.current.docstrings
+    syntax = document.syntax
+    if syntax is None:
+        raise DocstringError(f"{document.uri}: no grammar for this language")
+    outline = syntax.outline()
+    definition = _find(outline, name, start)
+    if definition is None:
+        raise DocstringError(f"{name} is no longer defined in {document.uri}")
+    what = style.facts(syntax.language, syntax.tree().root_node, outline, definition)
+    target = symbols.Target(document, outline, definition)
+    code = excerpt(target, int(settings.prompt_tokens * CHARS_PER_TOKEN))
+    if not await server.model.wait():
+        raise DocstringError("no model is loaded")
+    messages = [
+        ChatMessage("system", SYSTEM),
+        ChatMessage(
+            "user",
+            ASK.format(
+                kind=definition.kind,
+                name=definition.name,
+                form="\n".join(_form(what)),
+                fence=syntax.language,
+                code=code,
+            ),
+        ),
+    ]
+    ticket = server.scheduler.submit(
+        partial(_chat, messages, Sampling(max_tokens=settings.max_tokens)),
+        priority=Priority.INTERACTIVE,
+        uri=document.uri,
+        purpose="docstring",
+    )
+    try:
+        generation = await asyncio.wait_for(ticket.result(), settings.timeout_ms / 1000)
+    except TimeoutError as error:
+        raise DocstringError(
+            f"the model did not finish the docstring of {name} within "
+            f"docstrings.timeoutMs ({settings.timeout_ms} ms)"
+        ) from error
+    except (Cancelled, EngineUnavailable) as error:
+        raise DocstringError(f"the docstring of {name} was not written: {error}") from error
+    prose = parse_answer(ANSWER_START + generation.text, what)
+    if prose is None:
+        raise DocstringError(f"the model's answer for {name} had no summary; try again")
+    # The document may have changed while the model wrote: place it in the text as it is now.
+    outline = syntax.outline()
+    definition = _find(outline, name, definition.start)
+    if definition is None:
+        raise DocstringError(f"{name} is no longer defined in {document.uri}")
+    begin, end, text = placement(
+        document.text, outline, definition, syntax.language, name, prose, what, settings.style
+    )
+    if syntax.damage_with(begin, text, end - begin) > syntax.damage_with(begin, ""):
+        raise DocstringError(f"the docstring would break the parse of {document.uri}; not written")
+    encoding = server.position_encoding
+    text_range = types.Range(
+        start=documents.position_of(document.text, _cursor(document.text, begin), encoding),
+        end=documents.position_of(document.text, _cursor(document.text, end), encoding),
+    )
+    return types.WorkspaceEdit(
+        document_changes=[
+            types.TextDocumentEdit(
+                text_document=types.OptionalVersionedTextDocumentIdentifier(
+                    uri=document.uri, version=document.version
+                ),
+                edits=[types.TextEdit(range=text_range, new_text=text)],
+            )
+        ]
+    )
+
+
+def _form(what: style.Facts) -> list[str]:
+    """The lines the model fills in."""
+    lines = ["SUMMARY: <one sentence: what it does>"]
+    lines += [f"PARAM {p}: <what {p} is>" for p in what.parameters]
+    if what.returns:
+        lines.append("RETURNS: <what it returns>")
+    lines += [f"RAISES {r}: <when it is raised>" for r in what.raises]
+    return lines
+
+
+def parse_answer(text: str, what: style.Facts) -> style.Prose | None:
+    """The model's filled-in lines as prose, only for what the code has: a
+    parameter it invents is dropped, one it leaves out is described by name."""
+    summary, returns = "", ""
+    params: dict[str, str] = {}
+    raises: dict[str, str] = {}
+    for line in text.splitlines():
+        match = _ANSWER.match(line.strip())
+        if match is None:
+            continue
+        tag, name, value = match.groups()
+        value = value.strip().strip("<>").strip()
+        if tag == "SUMMARY" and not summary:
+            summary = value
+        elif tag == "PARAM" and name in what.parameters:
+            params.setdefault(name, value)
+        elif tag == "RETURNS" and not returns:
+            returns = value
+        elif tag == "RAISES" and name in what.raises:
+            raises.setdefault(name, value)
+    if not summary:
+        return None
+    for name in what.parameters:
+        params.setdefault(name, f"the {_words(name)}")
+    for name in what.raises:
+        raises.setdefault(name, "on failure")
+    return style.Prose(summary, params, returns or "the result", raises)
+
+
+def _words(name: str) -> str:
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name.strip("*_"))
+    return spaced.replace("_", " ").lower() or name
+
+
+def placement(
+    text: str,
+    outline: Outline,
+    definition: Definition,
+    language: str,
+    name: str,
+    prose: style.Prose,
+    what: style.Facts,
+    python_style: str,
+) -> tuple[int, int, str]:
+    """Where the docstring goes in `text` (character offsets: the span it
+    replaces, empty for a new one) and its text."""
+    newline = "\r\n" if "\r\n" in text else "\n"
+
+    def chars(byte: int) -> int:
+        return len(outline.text(0, byte))
+
+    assert definition.body_start is not None
+    if language == "python":
+        body = chars(definition.body_start)
+        line_start = text.rfind("\n", 0, body) + 1
+        if text[line_start:body].strip():
+            raise DocstringError(f"{name} has its body on the line of its signature")
+        indent = text[line_start:body]
+        lines = style.python_docstring(prose, what, python_style, indent)
+        doc = definition.doc
+        if doc is not None and doc[1] > definition.body_start:  # a docstring to replace
+            return chars(doc[0]), chars(doc[1]), newline.join(lines)
+        return line_start, line_start, newline.join(lines) + newline
+    # The start of its line: above `export`, `pub` and the like too.
+    start = text.rfind("\n", 0, chars(definition.start)) + 1
+    indent = re.match(r"[ \t]*", text[start:]).group()  # type: ignore[union-attr]
+    lines = style.comment_docstring(language, definition.name, prose, what, indent)
+    if definition.doc is not None and definition.doc[1] <= definition.start:
+        begin, end = chars(definition.doc[0]), chars(definition.doc[1])
+        while end > begin and text[end - 1] in "\r\n":
+            end -= 1  # a `///` comment node holds its line break; the break stays
+        return begin, end, newline.join(lines)
+    # Above the attributes that belong to it (Rust's #[...]).
+    while True:
+        above = text.rfind("\n", 0, max(0, start - 1)) + 1
+        if start == 0 or not text[above:start].strip().startswith("#["):
+            break
+        start = above
+    return start, start, newline.join(lines) + newline
+
+
+def _cursor(text: str, offset: int) -> documents.Cursor:
+    line_start = max(text.rfind("\n", 0, offset), text.rfind("\r", 0, offset)) + 1
+    line = len(re.findall(r"\r\n|\r|\n", text[:line_start]))
+    return documents.Cursor(offset, line, offset - line_start)

@@ -24,6 +24,7 @@ from lsp_server.model_host import LoadRequest, ModelHost
 log = logging.getLogger(__name__)
 
 STATS_COMMAND = "hearth.stats"
+DOCSTRINGS_COMMAND = "hearth.generateDocstrings"
 
 
 class RequestTracker:
@@ -129,7 +130,7 @@ class HearthServer(LanguageServer):
         request = self.load_request()
         if not self.model.needs_reload(request):
             return
-        token = await self._begin_progress("Hearth: loading the model")
+        token = await self.begin_progress("Hearth: loading the model")
 
         def report(message: str, percent: int | None) -> None:
             if token is not None:
@@ -145,7 +146,8 @@ class HearthServer(LanguageServer):
         if self.model.error is not None:
             self.tell(self.model.error)
 
-    async def _begin_progress(self, title: str) -> str | None:
+    async def begin_progress(self, title: str, cancellable: bool = False) -> str | None:
+        """A progress bar in the editor, if it has them: its token, else None."""
         window = self.client_capabilities.window
         if window is None or not window.work_done_progress:
             return None
@@ -156,7 +158,8 @@ class HearthServer(LanguageServer):
             log.warning("work done progress refused: %s", error)
             return None
         self.work_done_progress.begin(
-            token, types.WorkDoneProgressBegin(title=title, percentage=0, cancellable=False)
+            token,
+            types.WorkDoneProgressBegin(title=title, percentage=0, cancellable=cancellable),
         )
         return token
 
@@ -268,6 +271,15 @@ def create_server(
     @server.command(STATS_COMMAND)
     def stats(ls: HearthServer, *args: Any) -> dict[str, Any]:
         return ls.stats()
+
+    @server.command(DOCSTRINGS_COMMAND)
+    async def generate_docstrings(ls: HearthServer, *args: Any) -> dict[str, Any]:
+        uri = args[0] if args else None
+        if isinstance(uri, Mapping):
+            uri = uri.get("uri")
+        if not isinstance(uri, str):
+            raise ls.invalid_params(f"{DOCSTRINGS_COMMAND} takes a document URI, not {args!r}")
+        return await docstrings.document_all(ls, uri)
 
     @server.feature(types.SHUTDOWN)
     async def shutdown(ls: HearthServer, *args: Any) -> None:

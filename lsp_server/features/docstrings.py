@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -127,11 +128,21 @@ def _chat(
     return engine.chat(messages, sampling, cancel, answer_prefix=ANSWER_START)
 
 
-async def docstring_edit(
+@dataclass(frozen=True)
+class Written:
+    """A docstring's content, before it is placed in the text."""
+
+    name: str
+    start: int  # byte offset of the definition when it was written
+    facts: style.Facts
+    prose: style.Prose
+
+
+async def write(
     server: HearthServer, document: documents.Document, name: str, start: int
-) -> types.WorkspaceEdit:
-    """The edit that writes (or rewrites) the docstring of the definition
-    `name` that starts at byte `start` (or the one of that name nearest it)."""
+) -> Written:
+    """The model's prose for the docstring of the definition `name` that
+    starts at byte `start` (or the one of that name nearest it)."""
     settings = server.settings.current.docstrings
     syntax = document.syntax
     if syntax is None:
@@ -158,13 +169,13 @@ async def docstring_edit(
             ),
         ),
     ]
-    ticket = server.scheduler.submit(
-        partial(_chat, messages, Sampling(max_tokens=settings.max_tokens)),
-        priority=Priority.INTERACTIVE,
-        uri=document.uri,
-        purpose="docstring",
-    )
     try:
+        ticket = server.scheduler.submit(
+            partial(_chat, messages, Sampling(max_tokens=settings.max_tokens)),
+            priority=Priority.INTERACTIVE,
+            uri=f"{document.uri}#{name}",  # one docstring does not supersede another
+            purpose="docstring",
+        )
         generation = await asyncio.wait_for(ticket.result(), settings.timeout_ms / 1000)
     except TimeoutError as error:
         raise DocstringError(
@@ -176,31 +187,132 @@ async def docstring_edit(
     prose = parse_answer(ANSWER_START + generation.text, what)
     if prose is None:
         raise DocstringError(f"the model's answer for {name} had no summary; try again")
-    # The document may have changed while the model wrote: place it in the text as it is now.
+    return Written(name, definition.start, what, prose)
+
+
+def text_edit(
+    server: HearthServer, document: documents.Document, written: Written
+) -> types.TextEdit:
+    """Where `written` goes in the document as it is now (it may have changed
+    while the model wrote), as an edit that parses no worse."""
+    syntax = document.syntax
+    assert syntax is not None
     outline = syntax.outline()
-    definition = _find(outline, name, definition.start)
+    definition = _find(outline, written.name, written.start)
     if definition is None:
-        raise DocstringError(f"{name} is no longer defined in {document.uri}")
+        raise DocstringError(f"{written.name} is no longer defined in {document.uri}")
     begin, end, text = placement(
-        document.text, outline, definition, syntax.language, name, prose, what, settings.style
+        document.text,
+        outline,
+        definition,
+        syntax.language,
+        written.name,
+        written.prose,
+        written.facts,
+        server.settings.current.docstrings.style,
     )
     if syntax.damage_with(begin, text, end - begin) > syntax.damage_with(begin, ""):
-        raise DocstringError(f"the docstring would break the parse of {document.uri}; not written")
+        raise DocstringError(
+            f"the docstring of {written.name} would break the parse of {document.uri}"
+        )
     encoding = server.position_encoding
-    text_range = types.Range(
-        start=documents.position_of(document.text, _cursor(document.text, begin), encoding),
-        end=documents.position_of(document.text, _cursor(document.text, end), encoding),
+    return types.TextEdit(
+        range=types.Range(
+            start=documents.position_of(document.text, _cursor(document.text, begin), encoding),
+            end=documents.position_of(document.text, _cursor(document.text, end), encoding),
+        ),
+        new_text=text,
     )
+
+
+def workspace_edit(
+    document: documents.Document, edits: list[types.TextEdit]
+) -> types.WorkspaceEdit:
+    """`edits` of the document's current version (clients refuse it once the text moved on)."""
     return types.WorkspaceEdit(
         document_changes=[
             types.TextDocumentEdit(
                 text_document=types.OptionalVersionedTextDocumentIdentifier(
                     uri=document.uri, version=document.version
                 ),
-                edits=[types.TextEdit(range=text_range, new_text=text)],
+                edits=list(edits),
             )
         ]
     )
+
+
+async def docstring_edit(
+    server: HearthServer, document: documents.Document, name: str, start: int
+) -> types.WorkspaceEdit:
+    """The edit that writes (or rewrites) the docstring of one definition."""
+    written = await write(server, document, name, start)
+    return workspace_edit(document, [text_edit(server, document, written)])
+
+
+async def document_all(server: HearthServer, uri: str) -> dict[str, Any]:
+    """`hearth.generateDocstrings`: a docstring for every definition in `uri`
+    that has none, with progress the user can cancel; what was written up to
+    a cancel is applied. Returns what was done."""
+    document = server.open_document(uri)
+    syntax = document.syntax
+    if syntax is None:
+        raise server.invalid_params(f"{uri}: no grammar for this language, nothing to document")
+    wanted = [
+        (d.name, d.start)
+        for d in syntax.outline().definitions
+        if d.doc is None and d.body_start is not None
+    ]
+    token = await server.begin_progress("Hearth: writing docstrings", cancellable=True)
+    cancel = server.work_done_progress.tokens.get(token) if token is not None else None
+    # Done when the user cancels the progress (pygls cancels the token's future).
+    stop = asyncio.wrap_future(cancel) if cancel is not None else None
+    written: list[Written] = []
+    failed: list[str] = []
+    cancelled = False
+    for number, (name, start) in enumerate(wanted):
+        if stop is not None and stop.done():
+            cancelled = True
+            break
+        if token is not None:
+            server.work_done_progress.report(
+                token,
+                types.WorkDoneProgressReport(
+                    message=f"{name} ({number + 1}/{len(wanted)})",
+                    percentage=number * 100 // len(wanted),
+                ),
+            )
+        task = asyncio.ensure_future(write(server, document, name, start))
+        try:
+            waiting: set[asyncio.Future[Any]] = {task} if stop is None else {task, stop}
+            await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if not task.done():
+                task.cancel()  # the user cancelled: the model stops at its next token
+        if not task.done() or task.cancelled():
+            cancelled = True
+            break
+        try:
+            written.append(task.result())
+        except DocstringError as error:
+            log.info("docstrings %s: %s", uri, error)
+            failed.append(name)
+    edits: list[types.TextEdit] = []
+    for one in written:
+        try:
+            edits.append(text_edit(server, document, one))
+        except DocstringError as error:
+            log.info("docstrings %s: %s", uri, error)
+            failed.append(one.name)
+    if edits:
+        await server.workspace_apply_edit_async(
+            types.ApplyWorkspaceEditParams(
+                edit=workspace_edit(document, edits), label="Hearth: docstrings"
+            )
+        )
+    summary = f"{len(edits)} docstrings written" + (", cancelled" if cancelled else "")
+    if token is not None:
+        server.work_done_progress.end(token, types.WorkDoneProgressEnd(message=summary))
+    return {"documented": len(edits), "failed": failed, "cancelled": cancelled}
 
 
 def _form(what: style.Facts) -> list[str]:

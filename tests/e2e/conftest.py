@@ -44,3 +44,10 @@ async def client(request: pytest.FixtureRequest, lsp_client: LanguageClient) -> 
     )
     yield
     await lsp_client.shutdown_session()
+
+
+@pytest_lsp.fixture(config=SERVER)
+async def raw(lsp_client: LanguageClient) -> Any:
+    """A server the test initializes itself, with the capabilities it needs."""
+    yield
+    await lsp_client.shutdown_session()

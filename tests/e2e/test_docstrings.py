@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import ast
+import asyncio
 from dataclasses import dataclass
 
 import pytest
 from lsprotocol import types
-from pytest_lsp import LanguageClient
+from pygls.exceptions import JsonRpcException
+from pytest_lsp import LanguageClient, client_capabilities
 
 from lsp_server.context.syntax import parse_damage
 from lsp_server.editor_client import Suggestion
-from tests.e2e.helpers import open_document
+from tests.e2e.helpers import counter_at_least, open_document, wait_until
 
 
 @dataclass(frozen=True)
@@ -159,3 +161,139 @@ async def test_no_action_outside_definitions(client: LanguageClient) -> None:
         )
     )
     assert not actions
+
+
+MODULE = '''def area(width, height):
+    return width * height
+
+
+def perimeter(width, height):
+    """Documented already."""
+    return 2 * (width + height)
+
+
+class Room:
+    def __init__(self, name, width, height):
+        self.name = name
+        self.size = area(width, height)
+'''
+
+
+def record_edits(client: LanguageClient) -> list[types.WorkspaceEdit]:
+    edits: list[types.WorkspaceEdit] = []
+
+    @client.feature(types.WORKSPACE_APPLY_EDIT)
+    def apply_edit(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
+        edits.append(params.edit)
+        return types.ApplyWorkspaceEditResult(applied=True)
+
+    return edits
+
+
+def apply_all(edit: types.WorkspaceEdit, text: str) -> str:
+    assert edit.document_changes is not None
+    (change,) = edit.document_changes
+    assert isinstance(change, types.TextDocumentEdit)
+    ordered = sorted(
+        (e for e in change.edits if isinstance(e, types.TextEdit)),
+        key=lambda e: (e.range.start.line, e.range.start.character),
+        reverse=True,
+    )
+    for one in ordered:
+        text = Suggestion(one.new_text, one.range).apply(text)
+    return text
+
+
+async def test_generate_docstrings_documents_every_undocumented_definition(
+    client: LanguageClient,
+) -> None:
+    edits = record_edits(client)
+    uri = "file:///work/rooms.py"
+    open_document(client, uri, MODULE)
+    result = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="hearth.generateDocstrings", arguments=[uri])
+    )
+    # area, Room, Room.__init__; perimeter has one.
+    assert result == {"documented": 3, "failed": [], "cancelled": False}
+    (edit,) = edits
+    documented = apply_all(edit, MODULE)
+    tree = ast.parse(documented)
+    functions = {
+        node.name: ast.get_docstring(node)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef | ast.ClassDef)
+    }
+    assert functions["perimeter"] == "Documented already."
+    assert all(functions.values()), functions
+    assert "width" in (functions["area"] or "")
+    reports = [value for values in client.progress_reports.values() for value in values]
+    assert any(isinstance(v, types.WorkDoneProgressBegin) and v.cancellable for v in reports)
+    assert any(isinstance(v, types.WorkDoneProgressEnd) for v in reports)
+
+
+async def test_generate_docstrings_stops_when_its_progress_is_cancelled(
+    client: LanguageClient,
+) -> None:
+    edits = record_edits(client)
+    uri = "file:///work/rooms.py"
+    open_document(client, uri, MODULE)
+    command = asyncio.ensure_future(
+        client.workspace_execute_command_async(
+            types.ExecuteCommandParams(command="hearth.generateDocstrings", arguments=[uri])
+        )
+    )
+    await wait_until(lambda: counter_at_least(client, "started", 1))
+    (token,) = [
+        token
+        for token, values in client.progress_reports.items()
+        if any(getattr(v, "title", "") == "Hearth: writing docstrings" for v in values)
+    ]
+    client.window_work_done_progress_cancel(types.WorkDoneProgressCancelParams(token=token))
+    result = await asyncio.wait_for(command, 60)
+    assert result["cancelled"] is True
+    assert result["documented"] < 3
+    assert len(edits) == (1 if result["documented"] else 0)
+    await wait_until(lambda: counter_at_least(client, "cancelled", 1))
+
+
+async def test_generate_docstrings_needs_a_document(client: LanguageClient) -> None:
+    with pytest.raises(JsonRpcException, match="document URI"):
+        await client.workspace_execute_command_async(
+            types.ExecuteCommandParams(command="hearth.generateDocstrings", arguments=[42])
+        )
+
+
+async def test_clients_without_resolve_get_the_edit_with_the_action(raw: LanguageClient) -> None:
+    capabilities = client_capabilities("visual_studio_code")
+    assert capabilities.text_document is not None
+    assert capabilities.text_document.code_action is not None
+    capabilities.text_document.code_action.resolve_support = None
+    await raw.initialize_session(types.InitializeParams(capabilities=capabilities))
+    sample = SAMPLES[0]
+    open_document(raw, sample.uri, sample.text)
+    actions = await raw.text_document_code_action_async(
+        types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=sample.uri),
+            range=types.Range(
+                start=types.Position(line=sample.line, character=1),
+                end=types.Position(line=sample.line, character=1),
+            ),
+            context=types.CodeActionContext(diagnostics=[]),
+        )
+    )
+    assert actions
+    (action,) = actions
+    assert isinstance(action, types.CodeAction)
+    assert the_edit(action).new_text.startswith(sample.doc_line)
+
+
+async def test_resolving_a_foreign_action_is_an_error_and_the_server_goes_on(
+    client: LanguageClient,
+) -> None:
+    foreign = types.CodeAction(title="Fix it", kind="quickfix", data={"id": 7})
+    with pytest.raises(JsonRpcException, match="not a Hearth docstring action"):
+        await client.code_action_resolve_async(foreign)
+    sample = SAMPLES[0]
+    open_document(client, sample.uri, sample.text)
+    action = await docstring_action(client, sample, sample.text, sample.line)
+    assert the_edit(action).new_text.startswith(sample.doc_line)

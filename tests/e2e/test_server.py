@@ -53,12 +53,6 @@ async def test_missing_model_is_reported_once_and_requests_get_nothing(
     assert len(modelless.messages) == 1, "told once, not once per keystroke"
 
 
-@pytest_lsp.fixture(config=ClientServerConfig(server_command=COMMAND, server_env=server_env()))
-async def raw(lsp_client: LanguageClient) -> Any:
-    yield
-    await lsp_client.shutdown_session()
-
-
 @pytest.mark.parametrize(
     ("offered", "chosen"),
     [

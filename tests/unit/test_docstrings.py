@@ -123,3 +123,27 @@ def test_comments_go_above_export_and_attributes_in_the_files_line_endings() -> 
         place(go, "go", "F")
         == "package p\n\n// F does it.\n//\n//   - a: The a.\nfunc F(a int) {}\n"
     )
+
+
+def test_javadoc_doxygen_and_jsdoc_above_annotations_and_in_the_classs_indentation() -> None:
+    java = (
+        "class Shop {\n    @Override\n    public int total(int count) throws IOException {\n"
+        "        return count;\n    }\n}\n"
+    )
+    assert place(java, "java", "total") == java.replace(
+        "    @Override",
+        "    /**\n     * Does it.\n     *\n     * @param count The count.\n"
+        "     * @return The result.\n     * @throws IOException On failure.\n     */\n"
+        "    @Override",
+    )
+    c = "static int add(int a, int *b) {\n    return a + *b;\n}\n"
+    assert place(c, "c", "add").startswith(
+        "/**\n * @brief Does it.\n *\n * @param a The a.\n * @param b The b.\n"
+        " * @return The result.\n */\nstatic int add"
+    )
+    script = "class Cart {\n  add(item, count = 1) {\n    this.items.push(item);\n  }\n}\n"
+    assert place(script, "javascript", "add") == script.replace(
+        "  add(",
+        "  /**\n   * Does it.\n   *\n   * @param item The item.\n   * @param count The count.\n"
+        "   */\n  add(",
+    )

@@ -40,6 +40,7 @@ test: lint
 bench: $(VENV)/.model
 	$(BIN)/python benchmarks/engine.py
 	$(BIN)/python benchmarks/quality.py
+	$(BIN)/python benchmarks/docs.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -2,8 +2,8 @@
 
 Used by `hearth demo` and by the benchmarks: start the server as a
 subprocess, initialize with an editor's capabilities, open documents, ask
-for inline completions (and apply the first suggestion with its range) and
-for hovers.
+for inline completions (and apply the first suggestion with its range), for
+hovers and for docstrings.
 """
 
 from __future__ import annotations
@@ -152,6 +152,23 @@ class EditorClient:
         )
         contents = getattr(result, "contents", None)
         return contents.value if isinstance(contents, types.MarkupContent) else None
+
+    async def docstring_edit(self, uri: str, position: types.Position) -> list[types.TextEdit]:
+        """The edits of the docstring code action at `position` (none if not offered)."""
+        actions = await self._client.text_document_code_action_async(
+            types.CodeActionParams(
+                text_document=types.TextDocumentIdentifier(uri=uri),
+                range=types.Range(start=position, end=position),
+                context=types.CodeActionContext(
+                    diagnostics=[], only=[types.CodeActionKind.RefactorRewrite]
+                ),
+            )
+        )
+        for action in actions or []:
+            edit = getattr(action, "edit", None)
+            for change in getattr(edit, "document_changes", None) or []:
+                return [e for e in change.edits if isinstance(e, types.TextEdit)]
+        return []
 
     async def stats(self) -> dict[str, Any]:
         result = await self._client.workspace_execute_command_async(

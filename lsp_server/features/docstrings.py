@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -170,8 +171,9 @@ async def write(
         ),
     ]
     try:
+        sampling = Sampling(max_tokens=settings.max_tokens, stop_when=answered(what))
         ticket = server.scheduler.submit(
-            partial(_chat, messages, Sampling(max_tokens=settings.max_tokens)),
+            partial(_chat, messages, sampling),
             priority=Priority.INTERACTIVE,
             uri=f"{document.uri}#{name}",  # one docstring does not supersede another
             purpose="docstring",
@@ -323,6 +325,20 @@ def _form(what: style.Facts) -> list[str]:
         lines.append("RETURNS: <what it returns>")
     lines += [f"RAISES {r}: <when it is raised>" for r in what.raises]
     return lines
+
+
+def answered(what: style.Facts) -> Callable[[str], bool]:
+    """For the engine's `stop_when`: every line of the form is written, or the
+    model has left the form (a blank line or a code fence after it)."""
+    wanted = len(_form(what))
+
+    def done(text: str) -> bool:
+        *complete, _ = (ANSWER_START + text).split("\n")
+        filled = sum(1 for line in complete if _ANSWER.match(line.strip()))
+        left = any(not line.strip() or line.startswith("```") for line in complete[1:])
+        return filled >= wanted or (filled > 0 and left)
+
+    return done
 
 
 def parse_answer(text: str, what: style.Facts) -> style.Prose | None:

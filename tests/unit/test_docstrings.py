@@ -9,7 +9,7 @@ import pytest
 
 from lsp_server.documents import Document
 from lsp_server.features import docstring_style as style
-from lsp_server.features.docstrings import parse_answer, placement
+from lsp_server.features.docstrings import answered, parse_answer, placement
 
 SOURCE = """def outer(path, *parts, strict=False, **options):
     def inner(x):
@@ -52,6 +52,14 @@ def test_the_answer_keeps_what_the_code_has_and_fills_what_the_model_left_out() 
     assert prose.returns == "the joined path"
     assert prose.raises == {"ValueError": "on failure"}
     assert parse_answer("I cannot help with that.", facts) is None
+
+
+def test_the_model_stops_once_the_form_is_filled_or_left() -> None:
+    done = answered(style.Facts(("path",), True, ()))
+    assert not done(" Joins a path.\nPARAM path: the start\nRETURNS: the pa")
+    assert done(" Joins a path.\nPARAM path: the start\nRETURNS: the path\n")
+    assert done(" Joins a path.\n\nHere is")
+    assert not done(" Joins a path.\nPARAM path: the st")
 
 
 PROSE = style.Prose("joins a path", {"path": "the start"}, "the path", {"OSError": "if it fails"})

@@ -29,6 +29,36 @@ class Target:
     outline: Outline
     definition: Definition
 
+    def excerpt(self, room: int) -> str:
+        """What the model reads of the definition, within `room` characters:
+        its class's first line for a method, its doc comment, and its text,
+        the body cut to fit with the cut marked in a comment."""
+        outline, definition = self.outline, self.definition
+        head: list[str] = []
+        owner = outline.owner(definition)
+        if owner is not None:
+            head.append(outline.signature(owner).split("\n")[0])
+        if definition.doc is not None and definition.doc[1] <= definition.start:
+            head.append(outline.text(*definition.doc))  # a comment before it (JSDoc, ///)
+        whole = outline.text(definition.start, definition.end).rstrip()
+        if len(whole) > room and definition.kind == "class":
+            whole = outline.short_form(definition)  # members' signatures, bodies elided
+        lines = [*head, *whole.split("\n")]
+        kept: list[str] = []
+        used = 0
+        for line in lines:
+            if used + len(line) + 1 > room and kept:
+                break
+            kept.append(line)
+            used += len(line) + 1
+        left = len(lines) - len(kept)
+        if left:
+            syntax = self.document.syntax
+            comment = languages.spec_named(syntax.language).line_comment if syntax else "#"
+            indent = kept[-1][: len(kept[-1]) - len(kept[-1].lstrip())]
+            kept.append(f"{indent}{comment} ... ({left} more lines not shown)")
+        return "\n".join(kept)
+
 
 def symbol_at(document: Document, offset: int) -> Symbol | None:
     """The definition name or reference under `offset` (a character offset),
@@ -59,7 +89,7 @@ def resolve(document: Document, symbol: Symbol, others: Iterable[Document]) -> T
     outline = syntax.outline()
     if symbol.definition is not None:
         return Target(document, outline, symbol.definition)
-    here = _best(outline, symbol.name, symbol.span[0])
+    here = named(outline, symbol.name, symbol.span[0])
     if here is not None:
         return Target(document, outline, here)
     for other in sorted(others, key=lambda d: d.uri):
@@ -68,13 +98,13 @@ def resolve(document: Document, symbol: Symbol, others: Iterable[Document]) -> T
         if other.syntax.language != syntax.language:
             continue
         other_outline = other.syntax.outline()
-        there = _best(other_outline, symbol.name, None)
+        there = named(other_outline, symbol.name, None)
         if there is not None:
             return Target(other, other_outline, there)
     return None
 
 
-def _best(outline: Outline, name: str, near: int | None) -> Definition | None:
+def named(outline: Outline, name: str, near: int | None) -> Definition | None:
     """Of the definitions named `name`: the one in the class around `near`
     (a method called on `self`), else the nearest, else the first."""
     named = [d for d in outline.definitions if d.name == name]

@@ -26,7 +26,6 @@ from lsp_server.context import symbols
 from lsp_server.context.outline import Definition, Outline
 from lsp_server.context.prompt import CHARS_PER_TOKEN
 from lsp_server.features import docstring_style as style
-from lsp_server.features.hover import excerpt
 from lsp_server.inference.cancel import CancelToken
 from lsp_server.inference.engine import ChatMessage, Engine, Generation, Sampling
 from lsp_server.inference.scheduler import Cancelled, EngineUnavailable, Priority
@@ -53,11 +52,6 @@ def _definition_at(outline: Outline, at: int) -> Definition | None:
     """The innermost definition around byte `at`."""
     around = [d for d in outline.definitions if d.start <= at < d.end]
     return around[-1] if around else None
-
-
-def _find(outline: Outline, name: str, start: int) -> Definition | None:
-    named = [d for d in outline.definitions if d.name == name]
-    return min(named, key=lambda d: abs(d.start - start)) if named else None
 
 
 def _resolves_edits(server: HearthServer) -> bool:
@@ -149,12 +143,12 @@ async def write(
     if syntax is None:
         raise DocstringError(f"{document.uri}: no grammar for this language")
     outline = syntax.outline()
-    definition = _find(outline, name, start)
+    definition = symbols.named(outline, name, start)
     if definition is None:
         raise DocstringError(f"{name} is no longer defined in {document.uri}")
     what = style.facts(syntax.language, syntax.tree().root_node, outline, definition)
     target = symbols.Target(document, outline, definition)
-    code = excerpt(target, int(settings.prompt_tokens * CHARS_PER_TOKEN))
+    code = target.excerpt(int(settings.prompt_tokens * CHARS_PER_TOKEN))
     if not await server.model.wait():
         raise DocstringError("no model is loaded")
     messages = [
@@ -200,7 +194,7 @@ def text_edit(
     syntax = document.syntax
     assert syntax is not None
     outline = syntax.outline()
-    definition = _find(outline, written.name, written.start)
+    definition = symbols.named(outline, written.name, written.start)
     if definition is None:
         raise DocstringError(f"{written.name} is no longer defined in {document.uri}")
     begin, end, text = placement(

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from lsprotocol import types
 
 from lsp_server import documents
-from lsp_server.context import languages, symbols
+from lsp_server.context import symbols
 from lsp_server.context.prompt import CHARS_PER_TOKEN
 from lsp_server.inference.cancel import CancelToken
 from lsp_server.inference.engine import ChatMessage, Engine, Generation, Sampling
@@ -42,13 +42,14 @@ SYSTEM = (
     "You explain code in plain, precise English."
 )
 ASK = (
-    "In one short paragraph of two to four sentences, explain what the {kind} `{name}` "
+    "In one short paragraph of two or three sentences, explain what the {kind} `{name}` "
     "below does: its purpose, its inputs, what it returns, and any side effects. "
     "No heading, no list, no code block.\n\n```{fence}\n{code}\n```"
 )
 # A sentence ends at . ! or ? after a word (not after the number of a list item).
 _SENTENCE_END = re.compile(r"(?<=[^\d\s])[.!?](?=\s|$)")
 PARAGRAPH = 80  # characters: a first paragraph this long is the explanation
+SENTENCES = 3  # a hover says this much at most: longer answers cost seconds per sentence
 
 Key = tuple[str, str, str]  # model, language, the code shown to it
 
@@ -92,43 +93,15 @@ def _size(key: Key, text: str) -> int:
     return sum(len(part) for part in key) + len(text)
 
 
-def excerpt(target: symbols.Target, room: int) -> str:
-    """What the model reads of a definition, within `room` characters: its
-    class's first line for a method, its doc comment, and its text, the body
-    cut to fit with the cut marked in a comment."""
-    outline, definition = target.outline, target.definition
-    head: list[str] = []
-    owner = outline.owner(definition)
-    if owner is not None:
-        head.append(outline.signature(owner).split("\n")[0])
-    if definition.doc is not None and definition.doc[1] <= definition.start:
-        head.append(outline.text(*definition.doc))  # a comment before it (JSDoc, ///)
-    whole = outline.text(definition.start, definition.end).rstrip()
-    if len(whole) > room and definition.kind == "class":
-        whole = outline.short_form(definition)  # members' signatures, bodies elided
-    lines = [*head, *whole.split("\n")]
-    kept: list[str] = []
-    used = 0
-    for line in lines:
-        if used + len(line) + 1 > room and kept:
-            break
-        kept.append(line)
-        used += len(line) + 1
-    left = len(lines) - len(kept)
-    if left:
-        language = target.document.syntax.language if target.document.syntax else ""
-        comment = languages.spec_named(language).line_comment if language else "#"
-        indent = re.match(r"\s*", kept[-1]).group() if kept else ""  # type: ignore[union-attr]
-        kept.append(f"{indent}{comment} ... ({left} more lines not shown)")
-    return "\n".join(kept)
-
-
-def paragraph_done(text: str) -> bool:
-    """For the engine's `stop_when`: the first paragraph is written. Models
-    asked for a few sentences often go on with lists; a hover is the summary."""
+def explained(text: str) -> bool:
+    """For the engine's `stop_when`: the first paragraph, or SENTENCES
+    sentences, are written. Models asked for a few sentences often go on
+    with more, or with lists; a hover is the summary."""
     text = text.lstrip()
     end = text.find("\n\n")
-    return end >= PARAGRAPH and not text.startswith("#")
+    if end >= PARAGRAPH and not text.startswith("#"):
+        return True
+    return sum(1 for m in _SENTENCE_END.finditer(text) if m.end() < len(text)) >= SENTENCES
 
 
 def tidy(generation: Generation) -> str:
@@ -167,7 +140,7 @@ async def _explain(
             ASK.format(kind=definition.kind, name=definition.name, fence=language, code=code),
         ),
     ]
-    sampling = Sampling(max_tokens=settings.max_tokens, stop_when=paragraph_done)
+    sampling = Sampling(max_tokens=settings.max_tokens, stop_when=explained)
     ticket = server.scheduler.submit(
         partial(_chat, messages, sampling),
         priority=Priority.INTERACTIVE,
@@ -213,7 +186,7 @@ async def hover(server: HearthServer, params: types.HoverParams) -> types.Hover 
     syntax = target.document.syntax
     if engine is None or syntax is None:
         return None
-    code = excerpt(target, int(settings.prompt_tokens * CHARS_PER_TOKEN))
+    code = target.excerpt(int(settings.prompt_tokens * CHARS_PER_TOKEN))
     key = (engine.model_name, syntax.language, code)
     text = server.explanations.get(key)
     if text is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from lsp_server.context import symbols
 from lsp_server.documents import Document
-from lsp_server.features.hover import Explanations, excerpt, heading, paragraph_done, tidy
+from lsp_server.features.hover import Explanations, explained, heading, tidy
 from lsp_server.inference.engine import Generation
 
 SHAPES = '''import math
@@ -115,7 +115,7 @@ def test_the_excerpt_shows_a_methods_class_and_marks_a_cut_body() -> None:
     job = doc(text)
     target = target_at(job, at(text, "def work", into=5))
     assert target is not None
-    shown = excerpt(target, room=400)
+    shown = target.excerpt(room=400)
     lines = shown.split("\n")
     assert lines[:3] == ["class Job:", "    def work(self):", "        '''Work.'''"]
     assert len(shown) <= 400 + 60
@@ -128,7 +128,7 @@ def test_the_excerpt_keeps_a_doc_comment_before_the_definition() -> None:
     script = Document("file:///w/add.js", "javascript", 1, text)
     target = target_at(script, at(text, "add(a", into=1))
     assert target is not None
-    assert excerpt(target, room=1000) == text.rstrip()
+    assert target.excerpt(room=1000) == text.rstrip()
 
 
 def test_an_answer_cut_by_the_token_limit_ends_at_its_last_whole_sentence() -> None:
@@ -141,9 +141,11 @@ def test_an_answer_cut_by_the_token_limit_ends_at_its_last_whole_sentence() -> N
 def test_the_explanation_is_the_first_paragraph_without_the_list_after_it() -> None:
     summary = "It inserts x into the sorted list a after any items equal to x; it returns None."
     listed = f"{summary}\n\nHere is a breakdown:\n\n1. **a**: the list.\n2."
-    assert not paragraph_done(summary + "\n")
-    assert paragraph_done(summary + "\n\n")
-    assert not paragraph_done("It sorts.\n\nIt")  # too short to be the explanation
+    assert not explained(summary + "\n")
+    assert explained(summary + "\n\n")
+    assert not explained("It sorts.\n\nIt")  # too short to be the explanation
+    assert not explained("It sorts a. It returns it. It")
+    assert explained("It sorts a. It returns it. It changes a. ")
     assert tidy(Generation(listed, "length")) == summary
     assert tidy(Generation("It inserts x.\n\n1. a: the list.\n2.", "length")) == (
         "It inserts x.\n\n1. a: the list."

@@ -37,7 +37,8 @@ async def demo(target: str, model: str | None) -> int:
         asked = time.monotonic()
         suggestion = await editor.suggest(uri, position)
         cold = time.monotonic() - asked
-        # Asked again as an editor does after a pause: now the model is loaded and warm.
+        # Asked again at the same spot, as an editor does: the suggestion already
+        # shown comes back without the model.
         asked_again = time.monotonic()
         await editor.suggest(uri, position, invoked=False)
         warm = time.monotonic() - asked_again
@@ -59,7 +60,8 @@ async def demo(target: str, model: str | None) -> int:
         print(f"{number:5} | {lines[number - 1]}")
     print(
         f"\nsuggestion in {cold:.2f} s (model load included; {asked - started:.2f} s to start "
-        f"and initialize the server); asked again: {warm * 1000:.0f} ms"
+        f"and initialize the server); asked again at the same spot: {warm * 1000:.0f} ms, "
+        "without the model"
     )
     return 0
 

@@ -120,28 +120,53 @@ class EditorClient:
             types.DidCloseTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri))
         )
 
+    def insert(self, uri: str, at: types.Position, text: str) -> None:
+        """Type `text` at `at` (an incremental didChange)."""
+        self._versions[uri] += 1
+        self._client.text_document_did_change(
+            types.DidChangeTextDocumentParams(
+                text_document=types.VersionedTextDocumentIdentifier(
+                    uri=uri, version=self._versions[uri]
+                ),
+                content_changes=[
+                    types.TextDocumentContentChangePartial(
+                        range=types.Range(start=at, end=at), text=text
+                    )
+                ],
+            )
+        )
+
     async def suggest(
-        self, uri: str, position: types.Position, invoked: bool = True
+        self, uri: str, position: types.Position, invoked: bool = True, request_id: str = ""
     ) -> Suggestion | None:
-        """The first inline suggestion at `position`, or None."""
+        """The first inline suggestion at `position`, or None. With `request_id`,
+        `cancel(request_id)` cancels it (None then, or a cancellation error)."""
         kind = (
             types.InlineCompletionTriggerKind.Invoked
             if invoked
             else types.InlineCompletionTriggerKind.Automatic
         )
-        result = await self._client.text_document_inline_completion_async(
-            types.InlineCompletionParams(
-                text_document=types.TextDocumentIdentifier(uri=uri),
-                position=position,
-                context=types.InlineCompletionContext(trigger_kind=kind),
-            )
+        params = types.InlineCompletionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            position=position,
+            context=types.InlineCompletionContext(trigger_kind=kind),
         )
+        if request_id:
+            result = await self._client.protocol.send_request_async(
+                types.TEXT_DOCUMENT_INLINE_COMPLETION, params, msg_id=request_id
+            )
+        else:
+            result = await self._client.text_document_inline_completion_async(params)
         items = getattr(result, "items", None) or []
         if not items:
             return None
         item = items[0]
         text = item.insert_text if isinstance(item.insert_text, str) else item.insert_text.value
         return Suggestion(text, item.range or types.Range(start=position, end=position))
+
+    def cancel(self, request_id: str) -> None:
+        """`$/cancelRequest`, as an editor sends it when the user types on."""
+        self._client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id=request_id))
 
     async def hover(self, uri: str, position: types.Position) -> str | None:
         """The hover's Markdown at `position`, or None."""

@@ -7,6 +7,7 @@ import asyncio
 import itertools
 import logging
 import os
+import time
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -17,7 +18,7 @@ from pygls.lsp.server import LanguageServer
 
 from lsp_server import __version__, settings
 from lsp_server.documents import Document, DocumentStore
-from lsp_server.features import docstrings, hover, inline_completion
+from lsp_server.features import docstrings, hover, inline_completion, shown
 from lsp_server.inference.scheduler import Scheduler
 from lsp_server.model_host import LoadRequest, ModelHost
 
@@ -67,6 +68,7 @@ class HearthServer(LanguageServer):
         self.requests = RequestTracker()
         self.documents = DocumentStore()
         self.explanations = hover.Explanations()
+        self.shown = shown.ShownSuggestions()
         self._told: set[str] = set()
 
     # --- talking to the user -------------------------------------------------
@@ -187,11 +189,23 @@ class HearthServer(LanguageServer):
             "modelError": self.model.error,
             "fimFormat": fim.family if fim is not None else None,
             "explanations": len(self.explanations),
+            "typedThrough": self.shown.hits,
+            "cpuSeconds": time.process_time(),
+            "residentBytes": _resident_bytes(),
             "settings": settings.to_wire(self.settings.current),
         }
 
     def shut_down(self) -> None:
         self.scheduler.close()
+
+
+def _resident_bytes() -> int | None:
+    """This process's resident memory now (Linux), None where /proc is absent."""
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def create_server(
@@ -235,6 +249,7 @@ def create_server(
     def did_close(ls: HearthServer, params: types.DidCloseTextDocumentParams) -> None:
         ls.scheduler.cancel_document(params.text_document.uri, 2**63)
         ls.requests.forget(params.text_document.uri)
+        ls.shown.forget(params.text_document.uri)
         ls.documents.close(params.text_document.uri)
 
     @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())

@@ -65,6 +65,12 @@ async def suggest(
     except documents.BadPosition as error:
         raise server.invalid_params(f"{uri}: {error}") from error
     request = server.requests.begin(uri)
+    prefix, suffix = cursor.split(document.text)
+    rest = server.shown.rest(uri, prefix, suffix)
+    if rest is not None:
+        # Typed into the ghost text: the rest of it, without the model.
+        at = documents.position_of(document.text, cursor, encoding)
+        return Suggestion(rest, types.Range(start=at, end=at))
     started = time.monotonic()
     if settings.debounce_ms:
         await asyncio.sleep(settings.debounce_ms / 1000)
@@ -76,7 +82,6 @@ async def suggest(
         return None
     if stale():
         return None
-    prefix, suffix = cursor.split(document.text)
     plan = postprocess.Plan.at(prefix, suffix)
     prompt = assemble(
         document,
@@ -130,6 +135,8 @@ async def suggest(
         log.debug("inline %s suggestion: %r", uri, text)
     if not text.strip():
         return None
+    if not fill.replaces:
+        server.shown.remember(uri, prefix, suffix, text)
     end = documents.Cursor(
         cursor.offset + fill.replaces, cursor.line, cursor.column + fill.replaces
     )

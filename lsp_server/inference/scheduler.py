@@ -62,6 +62,7 @@ class SchedulerStats:
     failed: int = 0
     running_max: int = 0  # most generations ever running at once (1 by design)
     tokens_decoded: int = 0
+    tokens_decoded_cancelled: int = 0  # decoded by generations that were then cancelled: waste
     tokens_decoded_after_cancel_max: int = 0
     tokens_decoded_after_cancel_total: int = 0
     prompt_tokens_evaluated: int = 0
@@ -280,6 +281,8 @@ class Scheduler:
         )
         s.prompt_tokens_evaluated += g.evaluated_tokens
         s.prompt_tokens_reused += g.reused_tokens
+        if result.cancelled:
+            s.tokens_decoded_cancelled += g.decoded_tokens
 
     def _finish(self, job: _Job, result: Generation | None, error: BaseException | None) -> None:
         """Called with the lock held."""

@@ -57,6 +57,27 @@ async def test_suggestion_in_a_function_is_inserted_at_the_cursor_and_parses(
     assert completed.startswith(SHOP[: SHOP.index("return") + 6])
 
 
+async def test_typing_into_the_suggestion_gets_the_rest_without_the_model(
+    client: LanguageClient,
+) -> None:
+    open_document(client, URI, SHOP)
+    cursor = types.Position(line=3, character=10)  # after "    return"
+    (item,) = await suggest(client, URI, cursor)
+    text = text_of(item)
+    assert len(text.strip()) >= 3, text
+    typed = text[:2]
+    assert "\n" not in typed
+    insert(client, URI, cursor, typed)
+    started = (await stats(client))["started"]
+    after = types.Position(line=3, character=10 + len(typed))
+    (rest,) = await suggest(client, URI, after)
+    assert text_of(rest) == text[2:]
+    assert rest.range == types.Range(start=after, end=after)
+    counters = await stats(client)
+    assert counters["started"] == started, "the rest of a shown suggestion needs no model"
+    assert counters["typedThrough"] == 1
+
+
 async def test_brackets_the_editor_closed_are_not_doubled(client: LanguageClient) -> None:
     # The user typed `max(` and the editor added `)` after the cursor.
     text = (

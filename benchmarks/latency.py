@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from docs import percentile
 from engine import bench  # the sibling micro-benchmark: prompt and decode rates
 from lsprotocol import types
 from lsprotocol.types import Position
@@ -308,11 +309,6 @@ async def replay_llama_server(preset: str, tasks: list[Task], binary: str) -> Ru
         server.terminate()
         server.wait(30)
     return run
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
 
 
 def row(preset: str, system: str, run: Run, rates: Any, engine: LlamaEngine) -> str:

@@ -78,19 +78,20 @@ SAMPLES = [
 ]
 
 
+def code_action_params(uri: str, line: int, character: int) -> types.CodeActionParams:
+    """Code actions asked for at one position, as an editor asks with the cursor there."""
+    at = types.Position(line=line, character=character)
+    return types.CodeActionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri),
+        range=types.Range(start=at, end=at),
+        context=types.CodeActionContext(diagnostics=[]),
+    )
+
+
 async def docstring_action(
     client: LanguageClient, sample: Sample, text: str, line: int
 ) -> types.CodeAction:
-    actions = await client.text_document_code_action_async(
-        types.CodeActionParams(
-            text_document=types.TextDocumentIdentifier(uri=sample.uri),
-            range=types.Range(
-                start=types.Position(line=line, character=1),
-                end=types.Position(line=line, character=1),
-            ),
-            context=types.CodeActionContext(diagnostics=[]),
-        )
-    )
+    actions = await client.text_document_code_action_async(code_action_params(sample.uri, line, 1))
     assert actions, f"no action in\n{text}"
     (action,) = actions
     assert isinstance(action, types.CodeAction)
@@ -151,15 +152,7 @@ async def test_docstring_lands_in_place_documents_every_parameter_and_updates(
 async def test_no_action_outside_definitions(client: LanguageClient) -> None:
     sample = SAMPLES[0]
     open_document(client, sample.uri, sample.text)
-    actions = await client.text_document_code_action_async(
-        types.CodeActionParams(
-            text_document=types.TextDocumentIdentifier(uri=sample.uri),
-            range=types.Range(
-                start=types.Position(line=0, character=0), end=types.Position(line=0, character=0)
-            ),
-            context=types.CodeActionContext(diagnostics=[]),
-        )
-    )
+    actions = await client.text_document_code_action_async(code_action_params(sample.uri, 0, 0))
     assert not actions
 
 
@@ -272,14 +265,7 @@ async def test_clients_without_resolve_get_the_edit_with_the_action(raw: Languag
     sample = SAMPLES[0]
     open_document(raw, sample.uri, sample.text)
     actions = await raw.text_document_code_action_async(
-        types.CodeActionParams(
-            text_document=types.TextDocumentIdentifier(uri=sample.uri),
-            range=types.Range(
-                start=types.Position(line=sample.line, character=1),
-                end=types.Position(line=sample.line, character=1),
-            ),
-            context=types.CodeActionContext(diagnostics=[]),
-        )
+        code_action_params(sample.uri, sample.line, 1)
     )
     assert actions
     (action,) = actions

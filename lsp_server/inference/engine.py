@@ -12,6 +12,7 @@ from __future__ import annotations
 import ctypes
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +28,10 @@ from lsp_server.inference.models import ModelError
 log = logging.getLogger(__name__)
 llama_log = logging.getLogger("llama.cpp")
 
+# The shortest run of cached tokens worth shifting into place: shorter ones
+# are cheaper to read again than to have out of context.
+SHIFT_MIN_TOKENS = 32
+
 StopReason = Literal["end", "stop", "length", "time", "cancelled"]
 Role = Literal["system", "user", "assistant"]
 
@@ -41,7 +46,7 @@ class EngineConfig:
 
 @dataclass(frozen=True)
 class Sampling:
-    max_tokens: int = 128
+    max_tokens: int = 128  # 0: only read the prompt into the KV cache
     temperature: float = 0.0  # 0 is greedy
     top_k: int = 40
     top_p: float = 0.95
@@ -231,7 +236,11 @@ class LlamaEngine:
         metadata: dict[str, str] = self._llm.metadata
         self._name = metadata.get("general.name") or path.stem
         self._chat_template = metadata.get("tokenizer.chat_template")
-        self._pieces: healing.TokenPieces | None = None  # built on first use
+        # Every token's bytes, for token healing: most of a second to build,
+        # so it is built meanwhile, not when the user waits for a suggestion.
+        self._pieces: healing.TokenPieces | None = None
+        self._pieces_built = threading.Thread(target=self._build_pieces, daemon=True)
+        self._pieces_built.start()
 
     def _load(self) -> Any:
         """The model with a context of its own. The weights are memory-mapped,
@@ -302,8 +311,14 @@ class LlamaEngine:
         reserved = min(sampling.max_tokens, self.context_size // 2)
         room = self.context_size - reserved - len(self._bos) - 3
         budget = min(budget, room) if budget else room
+        # A middle has a fixed share of the budget, not its length: typing
+        # must not move where the prefix is cut, or the whole prompt is re-read.
         middle_ids = self.tokenize(middle)
-        budget -= len(middle_ids)
+        middle_room = budget // fim.MIDDLE_SHARE if middle else 0
+        budget -= middle_room
+        if len(middle_ids) > middle_room:
+            # A very long line: cut from the left with the prefix, not kept whole.
+            prefix, middle_ids = prefix + middle, []
         repo_ids, header_ids = self._context_ids(context, budget // 2)
         budget -= len(repo_ids) + len(header_ids)
         # A cheap cut by characters first, so a huge file is never tokenized whole.
@@ -407,7 +422,7 @@ class LlamaEngine:
         deadline = started + sampling.time_budget if sampling.time_budget else None
         stats = GenerationStats(prompt_tokens=len(prompt))
 
-        reused = self._reusable_prefix(llm, prompt)
+        reused = _reuse_cache(llm, prompt, shift=self._api.llama_memory_can_shift(llm._ctx.memory))
         stats.reused_tokens = reused
         llm.n_tokens = reused  # eval() drops the KV cache from here on
         rest = list(prompt[reused:])
@@ -428,6 +443,8 @@ class LlamaEngine:
                 stats.prompt_tokens_after_cancel += len(chunk)
         prompt_done = time.monotonic()
         stats.prompt_seconds = prompt_done - started
+        if sampling.max_tokens == 0:
+            return Generation("", "length", stats)  # read ahead: the prompt is now cached
 
         # The sampler is llama-cpp-python's own; we set it as generate() does.
         llm._sampler = llm._init_sampler(
@@ -481,17 +498,20 @@ class LlamaEngine:
         return Generation(output.decode("utf-8", errors="ignore"), reason, stats)
 
     def _healer(self, cut: bytes) -> healing.Healer:
-        if self._pieces is None:
-            buffer = ctypes.create_string_buffer(256)
-
-            def piece(token: int) -> bytes:
-                length = self._api.llama_token_to_piece(
-                    self._vocab, token, buffer, len(buffer), 0, False
-                )
-                return buffer.raw[: max(0, length)]
-
-            self._pieces = healing.TokenPieces([piece(t) for t in range(self._llm.n_vocab())])
+        self._pieces_built.join()
+        assert self._pieces is not None
         return healing.Healer(self._pieces, cut)
+
+    def _build_pieces(self) -> None:
+        buffer = ctypes.create_string_buffer(256)
+
+        def piece(token: int) -> bytes:
+            length = self._api.llama_token_to_piece(
+                self._vocab, token, buffer, len(buffer), 0, False
+            )
+            return buffer.raw[: max(0, length)]
+
+        self._pieces = healing.TokenPieces([piece(t) for t in range(self._llm.n_vocab())])
 
     def _heal(self, llm: Any, healer: healing.Healer) -> int | None:
         logits = np.ctypeslib.as_array(
@@ -499,24 +519,50 @@ class LlamaEngine:
         )
         return healer.choose(logits)
 
-    def _reusable_prefix(self, llm: Any, prompt: Sequence[int]) -> int:
-        """How many leading prompt tokens are already in the KV cache.
-
-        At least one token is always evaluated, because sampling needs the
-        logits of the last prompt token.
-        """
-        cached = llm.input_ids[: llm.n_tokens]
-        same = 0
-        for a, b in zip(cached, prompt, strict=False):
-            if a != b:
-                break
-            same += 1
-        return min(same, len(prompt) - 1)
-
     def close(self) -> None:
+        self._pieces_built.join()  # it reads the vocabulary that closing frees
         if self._chat_llm is not None:
             self._chat_llm.close()
         self._llm.close()
+
+
+def _reuse_cache(llm: Any, prompt: Sequence[int], *, shift: bool) -> int:
+    """Make the KV cache hold as much of `prompt` as it can; how many leading
+    prompt tokens it then holds.
+
+    Beyond the common prefix, spans of the cache that the new prompt leaves
+    out are dropped, and what follows them is shifted left, as llama.cpp's
+    server does with `--cache-reuse`: when the window's first lines scroll
+    out of the prompt, or a piece of context goes, the rest stays cached.
+    (The shifted tokens keep what they saw of the dropped ones; llama.vim
+    lives with that too.) Insertions cannot be reused: a sequence's
+    positions must stay consecutive. At least one token is always left to
+    evaluate, because sampling needs the logits of the last prompt token.
+    Without `shift` (a model whose cache cannot move), just the common prefix.
+    """
+    cached = llm.input_ids[: llm.n_tokens].tolist()
+    end = min(len(cached), len(prompt))
+    head_p = 0
+    while head_p < end and cached[head_p] == prompt[head_p]:
+        head_p += 1
+    head_c = head_p
+    while shift and head_c < len(cached) and head_p < len(prompt):
+        same = 0
+        while (
+            head_c + same < len(cached)
+            and head_p + same < len(prompt)
+            and cached[head_c + same] == prompt[head_p + same]
+        ):
+            same += 1
+        if same < SHIFT_MIN_TOKENS:
+            head_c += 1
+            continue
+        llm._ctx.kv_cache_seq_rm(0, head_p, head_c)
+        llm._ctx.kv_cache_seq_shift(0, head_c, head_c + same, head_p - head_c)
+        llm.input_ids[head_p : head_p + same] = cached[head_c : head_c + same]
+        head_p += same
+        head_c += same
+    return min(head_p, len(prompt) - 1)
 
 
 def _last_lines_within(text: str, ids: Sequence[int], budget: int) -> str:

@@ -18,6 +18,7 @@ import heapq
 import itertools
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from enum import IntEnum
@@ -243,7 +244,9 @@ class Scheduler:
                 engine = self._engine
                 if engine is None:
                     raise EngineUnavailable("no model is loaded")
+                started = time.monotonic()
                 result = job.work(engine, job.token)
+                _log_run(job, result, time.monotonic() - started)
             except Exception as exc:
                 log.exception("generation failed")
                 error = exc
@@ -292,6 +295,25 @@ class Scheduler:
         # A closed loop raises RuntimeError: nobody is waiting any more.
         with contextlib.suppress(RuntimeError):
             job.loop.call_soon_threadsafe(_resolve, job.future, result, error)
+
+
+def _log_run(job: _Job, result: Generation, seconds: float) -> None:
+    g = result.stats
+    log.debug(
+        "%s %s v%s: %.0f ms, %s; prompt %d tokens (%d reused, %d read in %.0f ms), "
+        "%d decoded in %.0f ms",
+        job.purpose,
+        job.uri,
+        job.version,
+        seconds * 1000,
+        job.token.reason if result.cancelled else result.stop_reason,
+        g.prompt_tokens,
+        g.reused_tokens,
+        g.evaluated_tokens,
+        g.prompt_seconds * 1000,
+        g.decoded_tokens,
+        g.decode_seconds * 1000,
+    )
 
 
 def _on_done(job: _Job, future: asyncio.Future[Generation]) -> None:

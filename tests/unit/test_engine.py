@@ -8,7 +8,13 @@ import time
 from pathlib import Path
 
 from lsp_server.inference.cancel import CancelToken
-from lsp_server.inference.engine import ChatMessage, EngineConfig, LlamaEngine, Sampling
+from lsp_server.inference.engine import (
+    SHIFT_MIN_TOKENS,
+    ChatMessage,
+    EngineConfig,
+    LlamaEngine,
+    Sampling,
+)
 from lsp_server.inference.fim import FileContext
 from tests.conftest import ENDLESS, decoding_probe
 
@@ -207,3 +213,45 @@ def test_context_comes_first_and_within_half_the_budget(engine: LlamaEngine) -> 
         PREFIX + "x", SUFFIX, sampling, CancelToken(), budget=300, context=context
     )
     assert again.stats.reused_tokens >= 150
+
+
+def test_typing_in_the_middle_reads_only_the_new_tokens(engine: LlamaEngine) -> None:
+    # More prefix than the budget holds: where it is cut must not move as the middle grows.
+    prefix = "".join(f"weight_{i} = measure({i}, unit='kg')\n" for i in range(80))
+    sampling = Sampling(max_tokens=2)
+    typed = "total = weight_1 + weight_2"
+    first = engine.infill(prefix, SUFFIX, sampling, CancelToken(), middle=typed[:8], budget=400)
+    for end in range(9, len(typed) + 1):
+        step = engine.infill(
+            prefix, SUFFIX, sampling, CancelToken(), middle=typed[:end], budget=400
+        )
+        assert step.stats.evaluated_tokens <= 3, f"{typed[:end]!r}: {step.stats}"
+    assert step.stats.prompt_tokens - first.stats.prompt_tokens <= 8
+
+
+def test_a_span_left_out_of_the_prompt_keeps_what_follows_cached(engine: LlamaEngine) -> None:
+    head = engine.tokenize("import math\n\n\n")
+    gone = engine.tokenize("".join(f"RATE_{i} = {i} * math.pi\n" for i in range(12)))
+    kept = engine.tokenize(PREFIX)
+    assert len(kept) >= SHIFT_MIN_TOKENS, "long enough to be worth moving"
+    sampling = Sampling(max_tokens=12, stop=("\n\n",))
+    engine.generate([*head, *gone, *kept], sampling, CancelToken())
+    shifted = engine.generate([*head, *kept], sampling, CancelToken())
+    # The lines after the dropped span moved into place instead of being read again.
+    assert shifted.stats.evaluated_tokens == 1
+    assert shifted.stats.reused_tokens == len(head) + len(kept) - 1
+    engine.generate(engine.tokenize("x = 1\n"), Sampling(max_tokens=1), CancelToken())
+    fresh = engine.generate([*head, *kept], sampling, CancelToken())
+    assert fresh.stats.reused_tokens == 0
+    assert shifted.text == fresh.text, "a shifted cache writes what a fresh read does"
+
+
+def test_text_put_in_before_cached_tokens_is_read_again_from_there(engine: LlamaEngine) -> None:
+    head = engine.tokenize("import math\n\n\n")
+    added = engine.tokenize("".join(f"RATE_{i} = {i} * math.pi\n" for i in range(12)))
+    kept = engine.tokenize(PREFIX)
+    sampling = Sampling(max_tokens=1)
+    engine.generate([*head, *kept], sampling, CancelToken())
+    grown = engine.generate([*head, *added, *kept], sampling, CancelToken())
+    # Positions in the cache stay consecutive: nothing after the insertion is reused.
+    assert grown.stats.reused_tokens == len(head)

@@ -51,10 +51,13 @@ class EditorClient:
         model: str | None = None,
         settings: dict[str, Any] | None = None,
         progress: bool = False,
+        log_file: str | None = None,
     ) -> None:
         self.command = [sys.executable, "-m", "lsp_server", "--stdio"]
         if model:
             self.command += ["--model", model]
+        if log_file:
+            self.command += ["--log-file", log_file]
         self.settings = settings
         self.messages: list[str] = []
         self.progress = progress

@@ -9,7 +9,7 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from typing import Any
 
 from lsprotocol import types
@@ -17,6 +17,7 @@ from pygls.exceptions import JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 
 from lsp_server import __version__, settings
+from lsp_server.context.prompt import AnchoredPrompts
 from lsp_server.documents import Document, DocumentStore
 from lsp_server.features import docstrings, hover, inline_completion, shown
 from lsp_server.inference.scheduler import Scheduler
@@ -69,6 +70,8 @@ class HearthServer(LanguageServer):
         self.documents = DocumentStore()
         self.explanations = hover.Explanations()
         self.shown = shown.ShownSuggestions()
+        self.prompts = AnchoredPrompts()
+        self._background: set[asyncio.Future[None]] = set()
         self._told: set[str] = set()
 
     # --- talking to the user -------------------------------------------------
@@ -100,6 +103,12 @@ class HearthServer(LanguageServer):
         roots = [folder.uri for folder in self.workspace.folders.values()]
         root = self.workspace.root_uri
         return roots or ([root] if root else [])
+
+    def in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` without anyone waiting for it (reading ahead)."""
+        task = asyncio.ensure_future(work)
+        self._background.add(task)  # referenced until done, or it could be collected
+        task.add_done_callback(self._background.discard)
 
     def open_document(self, uri: str) -> Document:
         document = self.documents.get(uri)
@@ -250,6 +259,7 @@ def create_server(
         ls.scheduler.cancel_document(params.text_document.uri, 2**63)
         ls.requests.forget(params.text_document.uri)
         ls.shown.forget(params.text_document.uri)
+        ls.prompts.forget(params.text_document.uri)
         ls.documents.close(params.text_document.uri)
 
     @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
@@ -269,6 +279,10 @@ def create_server(
     async def on_code_action(
         ls: HearthServer, params: types.CodeActionParams
     ) -> list[types.CodeAction] | None:
+        # Editors ask for code actions where the cursor is, as it moves.
+        ls.in_background(
+            inline_completion.read_ahead(ls, params.text_document.uri, params.range.end)
+        )
         return await docstrings.code_actions(ls, params)
 
     @server.feature(types.CODE_ACTION_RESOLVE)

@@ -53,6 +53,9 @@ class CompletionSettings:
     completion_items: bool = (
         False  # also answer textDocument/completion, for clients without inline
     )
+    # read the prompt where the cursor rests (learned from code-action requests)
+    # before the user types there
+    read_ahead: bool = True
 
     def __post_init__(self) -> None:
         _at_least(self, "max_tokens", 1)

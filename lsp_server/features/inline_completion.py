@@ -10,6 +10,7 @@ moved on while the model was writing.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from dataclasses import dataclass
@@ -19,10 +20,12 @@ from typing import TYPE_CHECKING
 from lsprotocol import types
 
 from lsp_server import documents, postprocess
-from lsp_server.context.prompt import Prompt, assemble
+from lsp_server.context.prompt import Prompt
 from lsp_server.inference.cancel import CancelToken
 from lsp_server.inference.engine import Engine, Generation, Sampling
 from lsp_server.inference.scheduler import Cancelled, EngineUnavailable, Priority
+from lsp_server.model_host import ModelState
+from lsp_server.settings import CompletionSettings
 
 if TYPE_CHECKING:
     from lsp_server.server import HearthServer
@@ -30,6 +33,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 NO_SUGGESTION = types.InlineCompletionList(items=[])
+READ_AHEAD_S = 0.25  # the cursor rests this long before its prompt is read ahead
 
 
 @dataclass(frozen=True)
@@ -41,9 +45,75 @@ class Suggestion:
 def _generate(
     prompt: Prompt, sampling: Sampling, budget: int, engine: Engine, cancel: CancelToken
 ) -> Generation:
+    # What was typed on the cursor's line (and below it, since the prompt's
+    # anchor) starts the middle, after the suffix: typing then only appends
+    # to the prompt, and each key costs a token or two of prompt to read.
     return engine.infill(
-        prompt.prefix, prompt.suffix, sampling, cancel, budget=budget, context=prompt.context
+        prompt.prefix,
+        prompt.suffix,
+        sampling,
+        cancel,
+        middle=prompt.middle,
+        budget=budget,
+        context=prompt.context,
     )
+
+
+def _sampling(plan: postprocess.Plan, timeout_ms: int, settings: CompletionSettings) -> Sampling:
+    return Sampling(
+        max_tokens=settings.max_tokens,
+        temperature=settings.temperature,
+        time_budget=timeout_ms / 1000,
+        stop_when=plan.done,
+        starts_with=plan.starts_with,
+    )
+
+
+def _prompt(
+    server: HearthServer, document: documents.Document, offset: int, plan: postprocess.Plan
+) -> Prompt:
+    settings = server.settings.current.completion
+    return server.prompts.assemble(
+        document,
+        offset,
+        plan.prompt_prefix,
+        plan.prompt_suffix,
+        server.documents,
+        settings.prompt_tokens,
+        settings.context_tokens,
+        server.workspace_roots(),
+    )
+
+
+async def read_ahead(server: HearthServer, uri: str, position: types.Position) -> None:
+    """Read the prompt for a suggestion at `position` into the model's cache,
+    in the background, once the cursor has rested there READ_AHEAD_S: the
+    user is likely to type there next, and the first suggestion then needs
+    only the new tokens read. Any real work, and any edit, comes first."""
+    settings = server.settings.current.completion
+    document = server.documents.get(uri)
+    if not (settings.enabled and settings.read_ahead) or document is None:
+        return
+    version = document.version
+    await asyncio.sleep(READ_AHEAD_S)
+    if document.version != version or server.model.state is not ModelState.READY:
+        return
+    try:
+        cursor = documents.resolve(document.text, position, server.position_encoding)
+    except documents.BadPosition:
+        return  # a stale position from the editor: nothing to read ahead
+    prompt = _prompt(
+        server, document, cursor.offset, postprocess.Plan.at(*cursor.split(document.text))
+    )
+    ticket = server.scheduler.submit(
+        partial(_generate, prompt, Sampling(max_tokens=0), settings.prompt_tokens),
+        priority=Priority.BACKGROUND,
+        uri=uri,
+        version=version,
+        purpose="read-ahead",
+    )
+    with contextlib.suppress(Cancelled, EngineUnavailable):
+        await ticket.result()
 
 
 async def suggest(
@@ -83,22 +153,9 @@ async def suggest(
     if stale():
         return None
     plan = postprocess.Plan.at(prefix, suffix)
-    prompt = assemble(
-        document,
-        cursor.offset,
-        plan.prompt_prefix,
-        plan.prompt_suffix,
-        server.documents,
-        settings.prompt_tokens,
-        settings.context_tokens,
-        server.workspace_roots(),
-    )
-    sampling = Sampling(
-        max_tokens=settings.max_tokens,
-        temperature=settings.temperature,
-        time_budget=(settings.invoked_timeout_ms if invoked else settings.timeout_ms) / 1000,
-        stop_when=plan.done,
-        starts_with=plan.starts_with,
+    prompt = _prompt(server, document, cursor.offset, plan)
+    sampling = _sampling(
+        plan, settings.invoked_timeout_ms if invoked else settings.timeout_ms, settings
     )
     try:
         ticket = server.scheduler.submit(

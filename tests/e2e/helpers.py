@@ -53,6 +53,16 @@ def inline_params(
     )
 
 
+def code_action_params(uri: str, line: int, character: int) -> types.CodeActionParams:
+    """Code actions asked for at one position, as an editor asks with the cursor there."""
+    at = types.Position(line=line, character=character)
+    return types.CodeActionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri),
+        range=types.Range(start=at, end=at),
+        context=types.CodeActionContext(diagnostics=[]),
+    )
+
+
 async def suggest(
     client: LanguageClient, uri: str, position: types.Position
 ) -> list[types.InlineCompletionItem]:

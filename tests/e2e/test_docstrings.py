@@ -13,7 +13,7 @@ from pytest_lsp import LanguageClient, client_capabilities
 
 from lsp_server.context.syntax import parse_damage
 from lsp_server.editor_client import Suggestion
-from tests.e2e.helpers import counter_at_least, open_document, wait_until
+from tests.e2e.helpers import code_action_params, counter_at_least, open_document, wait_until
 
 
 @dataclass(frozen=True)
@@ -76,16 +76,6 @@ SAMPLES = [
         4,
     ),
 ]
-
-
-def code_action_params(uri: str, line: int, character: int) -> types.CodeActionParams:
-    """Code actions asked for at one position, as an editor asks with the cursor there."""
-    at = types.Position(line=line, character=character)
-    return types.CodeActionParams(
-        text_document=types.TextDocumentIdentifier(uri=uri),
-        range=types.Range(start=at, end=at),
-        context=types.CodeActionContext(diagnostics=[]),
-    )
 
 
 async def docstring_action(

@@ -13,6 +13,7 @@ from pytest_lsp import LanguageClient
 from lsp_server.editor_client import Suggestion
 from tests.conftest import ENDLESS_LINE
 from tests.e2e.helpers import (
+    code_action_params,
     configure,
     counter_at_least,
     inline_params,
@@ -76,6 +77,47 @@ async def test_typing_into_the_suggestion_gets_the_rest_without_the_model(
     counters = await stats(client)
     assert counters["started"] == started, "the rest of a shown suggestion needs no model"
     assert counters["typedThrough"] == 1
+
+
+LEDGER = "".join(
+    f"def rate_{n}(amount: float) -> float:\n    return amount * {n}\n\n\n" for n in range(16)
+)
+LEDGER += (
+    'def ledger(entries: list[float]) -> float:\n    """Sum the entries."""\n    \n\n\nledger([])\n'
+)
+LEDGER_BODY = types.Position(line=LEDGER.count("\n") - 4, character=4)  # in ledger's empty body
+
+
+async def prompt_tokens_read(client: LanguageClient, uri: str, at: types.Position) -> int:
+    """How many prompt tokens the model read for a suggestion at `at`."""
+    before = (await stats(client))["prompt_tokens_evaluated"]
+    await suggest(client, uri, at)
+    return int((await stats(client))["prompt_tokens_evaluated"] - before)
+
+
+async def test_typing_down_from_a_suggestion_reads_only_the_new_tokens(
+    client: LanguageClient,
+) -> None:
+    open_document(client, URI, LEDGER)
+    assert await prompt_tokens_read(client, URI, LEDGER_BODY) > 300
+    typed = "total = 0.0\n    for entry in entries:\n        total += entry\n    "
+    insert(client, URI, LEDGER_BODY, typed)
+    cursor = types.Position(line=LEDGER_BODY.line + 3, character=4)
+    # Three new lines cost their own tokens, not a second read of the code below them.
+    assert await prompt_tokens_read(client, URI, cursor) <= 24
+
+
+async def test_the_prompt_where_the_cursor_rests_is_read_ahead(client: LanguageClient) -> None:
+    open_document(client, "file:///work/first.py", "x = 1\n")
+    await suggest(client, "file:///work/first.py", types.Position(line=1, character=0))
+    open_document(client, URI, LEDGER)
+    before = (await stats(client))["prompt_tokens_evaluated"]
+    await client.text_document_code_action_async(
+        code_action_params(URI, LEDGER_BODY.line, LEDGER_BODY.character)
+    )
+    await wait_until(lambda: counter_at_least(client, "prompt_tokens_evaluated", before + 300))
+    await wait_until(lambda: counter_at_least(client, "finished", 2))
+    assert await prompt_tokens_read(client, URI, LEDGER_BODY) <= 1
 
 
 async def test_brackets_the_editor_closed_are_not_doubled(client: LanguageClient) -> None:

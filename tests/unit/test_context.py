@@ -3,7 +3,7 @@ context budget, what the window leaves out that the code near the cursor uses.""
 
 from __future__ import annotations
 
-from lsp_server.context.prompt import Prompt, assemble, relative_path
+from lsp_server.context.prompt import AnchoredPrompts, Prompt, assemble, relative_path
 from lsp_server.context.syntax import SyntaxTree
 from lsp_server.documents import Document
 
@@ -64,7 +64,7 @@ def store_prompt(
 def test_the_window_is_whole_lines_and_the_header_what_it_needs_from_outside() -> None:
     prompt, offset = store_prompt()
     text = STORE.replace("CURSOR", "")
-    assert text[: offset - len(prompt.prefix)].endswith("\n"), "the window starts a line"
+    assert text[: offset - len(prompt.before_cursor)].endswith("\n"), "the window starts a line"
     assert "def total" not in prompt.prefix, "the enclosing method starts outside the window"
     header = prompt.context.header
     # In file order: imports, the definition used near the cursor, the enclosing signatures.
@@ -145,11 +145,15 @@ def test_a_short_file_is_its_own_window() -> None:
     text = "import os\n\ndef f():\n    return os.getcwd()\n"
     document = Document("file:///a.py", "python", 1, text)
     prompt = assemble(document, 20, text[:20], text[20:], [document], 400, 100)
-    assert (prompt.prefix, prompt.suffix, prompt.context.header) == (text[:20], text[20:], "")
+    assert (prompt.before_cursor, prompt.suffix, prompt.context.header) == (
+        text[:20],
+        text[20:],
+        "",
+    )
     plain = Document("file:///notes.txt", "plaintext", 1, "x" * 5000)
     prompt = assemble(plain, 4000, "x" * 4000, "x" * 1000, [plain], 400, 100)
     assert prompt.context.header == ""
-    assert len(prompt.prefix) + len(prompt.suffix) <= 400 * 3.5
+    assert len(prompt.before_cursor) + len(prompt.suffix) <= 400 * 3.5
 
 
 def test_relative_paths_come_from_the_workspace_folder() -> None:
@@ -196,3 +200,78 @@ def test_only_the_codes_own_names_count_as_used() -> None:
     assert header == (
         "class Shape:\n    def scale(self, factor):\n        return factor\ndef draw(canvas):\n"
     ), "a method comes with its class's first line"
+
+
+def anchored_prompt(
+    prompts: AnchoredPrompts, text: str, others: tuple[Document, ...] = ()
+) -> Prompt:
+    """The prompt for the text with CURSOR in it, as typing asks for it."""
+    offset = text.index("CURSOR")
+    text = text.replace("CURSOR", "")
+    document = Document("file:///shop/store.py", "python", 1, text)
+    return prompts.assemble(
+        document, offset, text[:offset], text[offset:], [document, *others], 400, 160
+    )
+
+
+def test_typing_on_from_the_anchor_only_extends_the_middle() -> None:
+    prompts = AnchoredPrompts()
+    first = anchored_prompt(prompts, STORE.replace("CURSOR", "tot" + "CURSOR"))
+    # The middle: the lines just above the cursor's (in a small share of the
+    # budget), and the cursor's line up to it.
+    assert first.middle.endswith('"total.txt")\n        tot'), first.middle
+    assert len(first.middle) <= 400 // 4 * 2.5 / 2
+    typed = "total = sum(prices)\n        with open(path, 'w') as out:\n            out.wri"
+    for end in range(len(typed) + 1):
+        prompt = anchored_prompt(prompts, STORE.replace("CURSOR", typed[:end] + "CURSOR"))
+        assert (prompt.prefix, prompt.suffix, prompt.context) == (
+            first.prefix,
+            first.suffix,
+            first.context,
+        )
+        assert prompt.middle == first.middle.removesuffix("tot") + typed[:end]
+    # The same text made afresh puts the typed lines into the prefix.
+    offset = STORE.index("CURSOR") + len(typed)
+    text = STORE.replace("CURSOR", typed)
+    document = Document("file:///shop/store.py", "python", 1, text)
+    fresh = assemble(document, offset, text[:offset], text[offset:], [document], 400, 160)
+    assert fresh.middle.endswith("        with open(path, 'w') as out:\n            out.wri")
+    assert fresh.before_cursor.endswith(prompt.before_cursor[-200:])
+
+
+def test_the_prompt_is_made_afresh_when_more_than_the_line_changes() -> None:
+    prompts = AnchoredPrompts()
+    first = anchored_prompt(prompts, STORE.replace("CURSOR", "x = 1CURSOR"))
+    # Text after the cursor changed (the user moved, or edited below).
+    moved = anchored_prompt(prompts, STORE.replace("CURSOR", "x = 1CURSOR\n        y = 2"))
+    assert moved.suffix != first.suffix
+    assert moved.middle.endswith("\n        x = 1")
+    # More typed than the middle's share of the budget: anchored at the cursor's line.
+    long_lines = "".join(f"x{n} = compute({n})\n        " for n in range(20))
+    grown = anchored_prompt(prompts, STORE.replace("CURSOR", long_lines + "zCURSOR"))
+    assert grown.middle.endswith("\n        z")
+    assert len(grown.middle) < len(long_lines)
+    # While anchored, the context stays as it was made, even as the line
+    # starts using a name another document defines ...
+    other = Document("file:///shop/prices.py", "python", 1, "def lookup(x):\n    return x\n")
+    before = anchored_prompt(prompts, STORE.replace("CURSOR", "zCURSOR"), (other,))
+    typed = anchored_prompt(prompts, STORE.replace("CURSOR", "z = lookup(CURSOR"), (other,))
+    assert before.context.files == typed.context.files == ()
+    # ... until that document changes: then it is made afresh, with it.
+    edited = Document("file:///shop/prices.py", "python", 2, "def lookup(x):\n    return 2\n")
+    after = anchored_prompt(prompts, STORE.replace("CURSOR", "z = lookup(xCURSOR"), (edited,))
+    assert after.context.files == (("prices.py", "def lookup(x):\n    return 2\n"),)
+    assert after.middle.endswith("\n        z = lookup(x")
+
+
+def test_a_middle_that_outgrows_its_share_slides_into_the_prefix() -> None:
+    prompts = AnchoredPrompts()
+    first = anchored_prompt(prompts, STORE.replace("CURSOR", "CURSOR"))
+    lines = "".join(f"subtotal_{n} = prices[{n}] * rates[{n}]\n        " for n in range(6))
+    slid = anchored_prompt(prompts, STORE.replace("CURSOR", lines + "CURSOR"))
+    # Its first lines joined the prefix; the header and the rest stay as they were.
+    assert slid.prefix.startswith(first.prefix)
+    assert len(slid.prefix) > len(first.prefix)
+    assert (slid.suffix, slid.context) == (first.suffix, first.context)
+    assert slid.before_cursor.endswith(lines)
+    assert len(slid.middle) <= 400 // 4 * 2.5 / 2

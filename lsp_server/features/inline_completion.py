@@ -25,7 +25,6 @@ from lsp_server.inference.cancel import CancelToken
 from lsp_server.inference.engine import Engine, Generation, Sampling
 from lsp_server.inference.scheduler import Cancelled, EngineUnavailable, Priority
 from lsp_server.model_host import ModelState
-from lsp_server.settings import CompletionSettings
 
 if TYPE_CHECKING:
     from lsp_server.server import HearthServer
@@ -56,16 +55,6 @@ def _generate(
         middle=prompt.middle,
         budget=budget,
         context=prompt.context,
-    )
-
-
-def _sampling(plan: postprocess.Plan, timeout_ms: int, settings: CompletionSettings) -> Sampling:
-    return Sampling(
-        max_tokens=settings.max_tokens,
-        temperature=settings.temperature,
-        time_budget=timeout_ms / 1000,
-        stop_when=plan.done,
-        starts_with=plan.starts_with,
     )
 
 
@@ -154,8 +143,12 @@ async def suggest(
         return None
     plan = postprocess.Plan.at(prefix, suffix)
     prompt = _prompt(server, document, cursor.offset, plan)
-    sampling = _sampling(
-        plan, settings.invoked_timeout_ms if invoked else settings.timeout_ms, settings
+    sampling = Sampling(
+        max_tokens=settings.max_tokens,
+        temperature=settings.temperature,
+        time_budget=(settings.invoked_timeout_ms if invoked else settings.timeout_ms) / 1000,
+        stop_when=plan.done,
+        starts_with=plan.starts_with,
     )
     try:
         ticket = server.scheduler.submit(

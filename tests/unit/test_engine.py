@@ -196,6 +196,28 @@ def test_healing_makes_the_first_tokens_agree_with_the_cut_text(engine: LlamaEng
     assert not indented.text[4].isspace(), indented.text
 
 
+def test_a_middle_ending_mid_token_is_healed_at_its_last_token(engine: LlamaEngine) -> None:
+    # `self.` ends a token here, where code has `.first` and `.read` as single
+    # tokens: left in the prompt, both models went on with ` first` and ` read()`.
+    pair = "class Pair:\n    def __init__(self, first, second):\n        self.first = first\n"
+    swapped = engine.infill(
+        pair + "        self.second = second\n\n    def swap(self):\n",
+        "\n",
+        Sampling(max_tokens=8, stop=("\n",)),
+        CancelToken(),
+        middle="        return Pair(self.second, self.",
+    )
+    assert swapped.text.startswith("first)"), swapped.text
+    read = engine.infill(
+        "def read(path):\n    with open(path) as handle:\n",
+        "\n",
+        Sampling(max_tokens=8, stop=("\n",)),
+        CancelToken(),
+        middle="        return handle.",
+    )
+    assert read.text.startswith("read("), read.text
+
+
 def test_context_comes_first_and_within_half_the_budget(engine: LlamaEngine) -> None:
     context = FileContext(
         repo="shop",

@@ -1,6 +1,7 @@
 """The `hearth` command: the language server, and tools around it.
 
 hearth [--stdio | --tcp HOST:PORT] [--model PATH_OR_PRESET] [--log-file F] [--log-level L]
+hearth --version
 hearth doctor                  find, assemble and load the model; show what it can do
 hearth demo FILE:LINE:COL      ask the real server for a suggestion, as an editor would
 """
@@ -13,6 +14,7 @@ import sys
 import time
 from collections.abc import Sequence
 
+from lsp_server import __version__
 from lsp_server.inference import models
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -43,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--model", metavar="PATH_OR_PRESET", help="a GGUF file, or a preset: default, small"
     )
     parser.add_argument("--log-file", metavar="FILE", help="write the log here (default: stderr)")
+    parser.add_argument("--version", action="version", version=f"hearth {__version__}")
     parser.add_argument("--log-level", choices=LOG_LEVELS, help="default: info")
     # --model is also accepted after the subcommand, where users tend to put it.
     model_option = argparse.ArgumentParser(add_help=False)

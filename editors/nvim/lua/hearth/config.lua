@@ -1,0 +1,107 @@
+-- Hearth's options for Neovim: the defaults, the user's overrides, and the
+-- LSP client configuration they make.
+local M = {}
+
+---@class hearth.Keymaps
+---@field accept string|false        accept the whole suggestion
+---@field accept_word string|false   accept its next word
+---@field accept_line string|false   accept up to the end of its first line
+---@field next string|false          show the next suggestion
+---@field prev string|false          show the previous suggestion
+---@field dismiss string|false       hide it until the next edit
+---@field suggest string|false       ask for a suggestion now
+
+---@class hearth.Options
+---@field cmd string[]|nil           the server command; nil: found by `find_cmd`
+---@field filetypes string[]
+---@field root_markers string[]
+---@field settings table             Hearth's settings (README "Settings"), e.g. { completion = { maxTokens = 64 } }
+---@field ghost_text { enabled: boolean, debounce_ms: integer, builtin: boolean|'auto' }
+---@field keymaps hearth.Keymaps
+
+---@type hearth.Options
+M.defaults = {
+  cmd = nil,
+  filetypes = {
+    'python',
+    'javascript',
+    'javascriptreact',
+    'typescript',
+    'typescriptreact',
+    'rust',
+    'go',
+    'c',
+    'cpp',
+    'java',
+  },
+  root_markers = { '.git', 'pyproject.toml', 'package.json', 'Cargo.toml', 'go.mod' },
+  settings = {},
+  ghost_text = {
+    enabled = true,
+    -- The server waits for a burst of keys to end too; this only spares it
+    -- requests that the next key would cancel anyway.
+    debounce_ms = 40,
+    -- Neovim 0.12's own LSP inline completion when it has one ('auto'), else
+    -- Hearth's renderer.
+    builtin = 'auto',
+  },
+  keymaps = {
+    accept = '<Tab>',
+    accept_word = '<C-Right>',
+    accept_line = '<C-Down>',
+    next = '<M-]>',
+    prev = '<M-[>',
+    dismiss = '<C-]>',
+    suggest = '<M-\\>',
+  },
+}
+
+---@type hearth.Options
+M.options = vim.deepcopy(M.defaults)
+
+--- The server command: `hearth` from a `.venv` in the working directory (a
+--- checkout of Hearth, or a project that installed it), else from PATH.
+---@return string[]
+function M.find_cmd()
+  local local_venv = vim.fs.joinpath(vim.fn.getcwd(), '.venv', 'bin', 'hearth')
+  if vim.fn.executable(local_venv) == 1 then
+    return { local_venv }
+  end
+  local on_path = vim.fn.exepath('hearth')
+  return { on_path ~= '' and on_path or 'hearth' }
+end
+
+---@param opts hearth.Options|nil
+---@return hearth.Options
+function M.set(opts)
+  M.options = vim.tbl_deep_extend('force', vim.deepcopy(M.defaults), opts or {})
+  -- Lists replace, not merge: a user's filetypes are the whole list.
+  for _, key in ipairs({ 'filetypes', 'root_markers', 'cmd' }) do
+    if opts and opts[key] then
+      M.options[key] = opts[key]
+    end
+  end
+  return M.options
+end
+
+---@return string[]
+function M.cmd()
+  return M.options.cmd or M.find_cmd()
+end
+
+--- The client configuration for `vim.lsp.config('hearth', ...)`.
+---@return vim.lsp.Config
+function M.lsp_config()
+  local options = M.options
+  return {
+    cmd = M.cmd(),
+    filetypes = options.filetypes,
+    root_markers = options.root_markers,
+    -- Both ways the server reads settings: at start, and when it asks for
+    -- the `hearth` section (again on :lua vim.lsp.config changes).
+    init_options = options.settings,
+    settings = { hearth = options.settings },
+  }
+end
+
+return M

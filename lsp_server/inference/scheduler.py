@@ -126,6 +126,10 @@ class Scheduler:
         self._closing = False
         self.stats = SchedulerStats()
         self._running = 0
+        # Called from the worker thread, True when it takes up work after being
+        # idle, False when it has none left: an editor's "generating" status.
+        self.on_busy: Callable[[bool], None] | None = None
+        self._busy = False
         self._thread = threading.Thread(target=self._run, name="hearth-model", daemon=True)
         self._thread.start()
 
@@ -227,6 +231,7 @@ class Scheduler:
                     self._finish(job, None, Cancelled(job.token.reason))
                 if self._queue:
                     job = heapq.heappop(self._queue)[2]
+                    self._set_busy(True)
                     self._current = job
                     self._running += 1
                     self.stats.started += 1
@@ -234,7 +239,14 @@ class Scheduler:
                     return job
                 if self._closing:
                     return None
+                self._set_busy(False)
                 self._lock.wait()
+
+    def _set_busy(self, busy: bool) -> None:
+        if busy != self._busy:
+            self._busy = busy
+            if self.on_busy is not None:
+                self.on_busy(busy)
 
     def _run(self) -> None:
         while (job := self._next_job()) is not None:

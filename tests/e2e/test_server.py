@@ -102,6 +102,36 @@ async def test_model_load_reports_progress(raw: LanguageClient) -> None:
     assert reports[-1].message == "ready"
 
 
+@pytest.mark.parametrize("shows_status", [True, False])
+async def test_status_follows_loading_and_generating_for_clients_that_show_it(
+    raw: LanguageClient, shows_status: bool
+) -> None:
+    states: list[str] = []
+
+    @raw.feature("hearth/status")
+    def on_status(params: Any) -> None:
+        states.append(params.state)
+
+    experimental = {"hearthStatus": True} if shows_status else None
+    capabilities = types.ClientCapabilities(experimental=experimental)
+    await raw.initialize_session(types.InitializeParams(capabilities=capabilities))
+    await wait_until(lambda: _state_is(raw, "ready"))
+    open_document(raw, "file:///a.py", "def double(x):\n    return ")
+    assert await suggest(raw, "file:///a.py", types.Position(line=1, character=11))
+
+    async def idle_again() -> bool:
+        return states[-1:] == ["ready"] and "busy" in states
+
+    if not shows_status:
+        await asyncio.sleep(0.5)
+        assert states == [], "only a client that asked gets hearth/status"
+        return
+    await wait_until(idle_again)
+    assert states[0] == "loading"
+    first_ready = states.index("ready")
+    assert states[first_ready:] == ["ready", "busy", "ready"], states
+
+
 async def test_model_path_change_reloads_and_a_bad_one_keeps_the_old_model(
     raw: LanguageClient, model_path: Path, tmp_path: Path
 ) -> None:

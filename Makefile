@@ -33,7 +33,19 @@ lint: $(VENV)/.dev
 	$(BIN)/ruff format --check lsp_server tests benchmarks
 	$(BIN)/mypy
 
-test: lint
+# The VS Code extension, packaged (Node 24 from PyPI builds it).
+VSCODE := editors/vscode
+$(VSCODE)/hearth.vsix: $(VENV)/.dev scripts/vscode.sh $(VSCODE)/package.json \
+		$(VSCODE)/package-lock.json $(VSCODE)/tsconfig.json $(wildcard $(VSCODE)/src/*.ts)
+	scripts/vscode.sh extension $(VENV)
+
+# What its test runs it in: code-server (VS Code in the browser, from npm;
+# several minutes the first time) and Debian's Chromium, kept under .cache/.
+.cache/code-server/.installed: scripts/vscode.sh | $(VENV)/.dev
+	scripts/vscode.sh code-server $(VENV)
+	touch $@
+
+test: lint $(VSCODE)/hearth.vsix .cache/code-server/.installed
 	$(BIN)/pytest
 
 # llama.cpp's own server, only for the latency benchmark's comparison (compiled
@@ -50,4 +62,4 @@ bench: $(VENV)/.model $(VENV)/.llama-server
 	$(BIN)/python benchmarks/docs.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .cache $(VSCODE)/node_modules $(VSCODE)/out

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from lsp_server.settings import Settings, SettingsError, SettingsStore, parse, to_wire
@@ -54,3 +57,25 @@ def test_unknown_keys_are_named_in_a_warning() -> None:
     (warning,) = warnings
     assert "hearth.completion.maxTokns" in warning
     assert "hearth.x" in warning
+
+
+def _flat(wire: dict[str, dict[str, object]]) -> dict[str, object]:
+    return {
+        f"{section}.{key}": value for section, keys in wire.items() for key, value in keys.items()
+    }
+
+
+def test_every_setting_is_documented_and_contributed_to_vs_code_with_its_default() -> None:
+    root = Path(__file__).resolve().parents[2]
+    defaults = _flat(to_wire(Settings()))
+    manifest = json.loads((root / "editors" / "vscode" / "package.json").read_text())
+    properties = manifest["contributes"]["configuration"]["properties"]
+    contributed = {
+        key.removeprefix("hearth."): spec["default"]
+        for key, spec in properties.items()
+        if not key.startswith("hearth.server.")  # the extension's own
+    }
+    assert contributed == defaults
+    readme = (root / "README.md").read_text()
+    for key in defaults:
+        assert f"| `{key}` |" in readme, f"{key} is not in the README's settings table"

@@ -1,0 +1,205 @@
+// Hearth for VS Code: a thin client over the `hearth` language server.
+//
+// Everything a user sees comes from the server through vscode-languageclient:
+// inline suggestions (LSP textDocument/inlineCompletion drives VS Code's ghost
+// text), hovers, and the docstring code actions. The extension only starts
+// the server, hands it the `hearth.*` settings, and shows its state.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import {
+  ClientCapabilities,
+  FeatureState,
+  LanguageClient,
+  LanguageClientOptions,
+  ServerOptions,
+  State,
+  StaticFeature,
+} from 'vscode-languageclient/node';
+
+const SECTION = 'hearth';
+// Settings of the extension itself; the server has the others.
+const CLIENT_ONLY = ['server'];
+const LANGUAGES = [
+  'python',
+  'javascript',
+  'javascriptreact',
+  'typescript',
+  'typescriptreact',
+  'rust',
+  'go',
+  'c',
+  'cpp',
+  'java',
+];
+
+type ServerState = 'starting' | 'loading' | 'ready' | 'busy' | 'error' | 'stopped';
+interface StatusParams {
+  state: 'loading' | 'ready' | 'busy' | 'error';
+  message?: string;
+  percent?: number;
+}
+
+let client: LanguageClient | undefined;
+let status: vscode.StatusBarItem;
+let output: vscode.LogOutputChannel;
+let serverState: ServerState = 'stopped';
+let serverMessage = '';
+
+/** The `hearth.*` settings the server understands, as a nested object
+ * (`{ completion: { maxTokens: 64 } }`), without unset values. */
+function serverSettings(): Record<string, unknown> {
+  const config = vscode.workspace.getConfiguration(SECTION);
+  const settings: Record<string, unknown> = {};
+  for (const [section, value] of Object.entries(config)) {
+    if (typeof value !== 'object' || value === null || CLIENT_ONLY.includes(section)) {
+      continue;
+    }
+    settings[section] = Object.fromEntries(
+      Object.entries(value).filter(([, v]) => v !== null && v !== ''),
+    );
+  }
+  return settings;
+}
+
+/** `hearth.server.command`, else `.venv/bin/hearth` in a workspace folder, else `hearth` on PATH. */
+function serverCommand(): { command: string; args: string[] } {
+  const config = vscode.workspace.getConfiguration(SECTION);
+  const args = config.get<string[]>('server.args', []);
+  const configured = config.get<string>('server.command', '');
+  if (configured) {
+    return { command: configured, args };
+  }
+  for (const folder of vscode.workspace.workspaceFolders ?? []) {
+    const candidate = path.join(folder.uri.fsPath, '.venv', 'bin', 'hearth');
+    if (fs.existsSync(candidate)) {
+      return { command: candidate, args };
+    }
+  }
+  return { command: 'hearth', args };
+}
+
+/** Tells the server this client shows its `hearth/status` notifications. */
+class StatusFeature implements StaticFeature {
+  fillClientCapabilities(capabilities: ClientCapabilities): void {
+    capabilities.experimental = { ...(capabilities.experimental ?? {}), hearthStatus: true };
+  }
+  getState(): FeatureState {
+    return { kind: 'static' };
+  }
+  initialize(): void {}
+  clear(): void {}
+}
+
+function showStatus(): void {
+  const enabled = vscode.workspace.getConfiguration(SECTION).get<boolean>('completion.enabled');
+  const off = enabled === false ? ' (suggestions off)' : '';
+  const views: Record<ServerState, [string, string]> = {
+    starting: ['$(sync~spin) Hearth', 'Hearth: starting the server'],
+    loading: [`$(sync~spin) Hearth ${serverMessage}`, 'Hearth: loading the model'],
+    ready: [`$(check) Hearth${off}`, 'Hearth: ready'],
+    busy: [`$(loading~spin) Hearth${off}`, 'Hearth: the model is writing'],
+    error: ['$(error) Hearth', `Hearth: ${serverMessage}`],
+    stopped: ['$(circle-slash) Hearth', 'Hearth: the server is not running'],
+  };
+  const [text, tooltip] = views[serverState];
+  status.text = text;
+  status.tooltip = `${tooltip}\nClick for the log.`;
+  status.backgroundColor =
+    serverState === 'error' ? new vscode.ThemeColor('statusBarItem.errorBackground') : undefined;
+  status.show();
+}
+
+function setState(state: ServerState, message = ''): void {
+  serverState = state;
+  serverMessage = message;
+  showStatus();
+}
+
+async function start(context: vscode.ExtensionContext): Promise<void> {
+  const { command, args } = serverCommand();
+  const serverOptions: ServerOptions = { command, args };
+  const clientOptions: LanguageClientOptions = {
+    documentSelector: LANGUAGES.map((language) => ({ language })),
+    initializationOptions: serverSettings(),
+    outputChannel: output,
+    synchronize: { configurationSection: SECTION },
+    middleware: {
+      workspace: {
+        // The server asks for the `hearth` section: only the settings it knows.
+        configuration: (params, token, next) =>
+          params.items.map((item) => (item.section === SECTION ? serverSettings() : null)),
+      },
+    },
+  };
+  client = new LanguageClient('hearth', 'Hearth', serverOptions, clientOptions);
+  client.registerFeature(new StatusFeature());
+  context.subscriptions.push(
+    client.onDidChangeState(({ newState }) => {
+      if (newState === State.Starting) {
+        setState('starting');
+      } else if (newState === State.Stopped) {
+        setState('stopped');
+      }
+    }),
+  );
+  client.onNotification('hearth/status', (params: StatusParams) => {
+    const percent = params.percent !== undefined ? `${params.percent}%` : '';
+    setState(params.state, params.state === 'loading' ? percent : params.message ?? '');
+  });
+  setState('starting');
+  try {
+    await client.start();
+  } catch (error) {
+    setState('error', `the server did not start (${command}): ${error}`);
+    output.error(`Could not start ${command} ${args.join(' ')}: ${error}`);
+    void vscode.window
+      .showErrorMessage(
+        `Hearth: could not start the server "${command}". Set hearth.server.command, or run \`make run\` in the Hearth checkout.`,
+        'Show log',
+      )
+      .then((choice) => choice && output.show());
+  }
+}
+
+async function stop(): Promise<void> {
+  const running = client;
+  client = undefined;
+  if (running) {
+    await running.stop().catch((error) => output.error(`stopping the server: ${error}`));
+  }
+}
+
+export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  output = vscode.window.createOutputChannel('Hearth', { log: true });
+  status = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Right, 100);
+  status.name = 'Hearth';
+  status.command = 'hearth.showLog';
+  context.subscriptions.push(
+    output,
+    status,
+    vscode.commands.registerCommand('hearth.showLog', () => output.show()),
+    vscode.commands.registerCommand('hearth.restart', async () => {
+      await stop();
+      await start(context);
+    }),
+    vscode.commands.registerCommand('hearth.toggleInline', async () => {
+      const config = vscode.workspace.getConfiguration(SECTION);
+      const enabled = config.get<boolean>('completion.enabled', true);
+      await config.update('completion.enabled', !enabled, vscode.ConfigurationTarget.Global);
+    }),
+    vscode.workspace.onDidChangeConfiguration(async (event) => {
+      if (event.affectsConfiguration(`${SECTION}.server`)) {
+        await stop();
+        await start(context);
+      } else if (event.affectsConfiguration(SECTION)) {
+        showStatus();
+      }
+    }),
+  );
+  await start(context);
+}
+
+export async function deactivate(): Promise<void> {
+  await stop();
+}

@@ -329,7 +329,7 @@ async def replay_llama_server(preset: str, tasks: list[Task], binary: str) -> Ru
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     command = [binary, "-m", str(model), "--host", "127.0.0.1", "--port", str(port)]
-    command += ["--cache-reuse", "256", "-c", "4096", "-np", "1", "-t", str(os.cpu_count() or 2)]
+    command += ["--cache-reuse", "256", "-c", "2048", "-np", "1", "-t", str(os.cpu_count() or 2)]
     server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:

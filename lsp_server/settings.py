@@ -26,7 +26,7 @@ LogLevel = Literal["debug", "info", "warning", "error"]
 @dataclass(frozen=True)
 class ModelSettings:
     path: str | None = None  # a GGUF file or a preset name; None: $HEARTH_MODEL or a preset
-    context_size: int = 4096
+    context_size: int = 2048
     threads: int = 0  # 0: one per core
     batch_size: int = 128
     gpu_layers: int = 0

@@ -39,7 +39,7 @@ Role = Literal["system", "user", "assistant"]
 
 @dataclass(frozen=True)
 class EngineConfig:
-    context_size: int = 4096
+    context_size: int = 2048
     threads: int = 0  # 0: one per core
     batch_size: int = 128  # prompt tokens per llama_decode call; cancel is checked between calls
     gpu_layers: int = 0

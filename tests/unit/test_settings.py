@@ -13,7 +13,7 @@ from lsp_server.settings import Settings, SettingsError, SettingsStore, parse, t
 def test_defaults_round_trip_in_camel_case() -> None:
     wire = to_wire(Settings())
     assert wire["completion"]["maxTokens"] == 64
-    assert wire["model"]["contextSize"] == 4096
+    assert wire["model"]["contextSize"] == 2048
     assert parse(wire) == Settings()
 
 

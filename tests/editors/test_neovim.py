@@ -66,6 +66,12 @@ class Editor:
         )
         wait_for(lambda: self.stats()["modelState"] == "ready", "the model to load")
 
+    def insert_at(self, path: Path, line: int) -> None:
+        """Open `path` and go into insert mode at the end of `line`."""
+        self.open(path)
+        self.nvim.command(f"call cursor({line}, 1)")
+        self.nvim.input("A")
+
     def stats(self) -> dict[str, Any]:
         result: dict[str, Any] = self.lua(
             """
@@ -153,9 +159,7 @@ def sample(tmp_path: Path) -> Path:
 
 
 def test_ghost_text_appears_while_typing_and_tab_accepts_it(editor: Editor, sample: Path) -> None:
-    editor.open(sample)
-    editor.nvim.command(f"call cursor({SAMPLE_LINE}, 1)")
-    editor.nvim.input("A")  # after the line's indentation, in insert mode
+    editor.insert_at(sample, SAMPLE_LINE)  # after the line's indentation
     editor.type("return min(")
     ghost = editor.wait_for_ghost()
     row, col = editor.cursor()
@@ -175,9 +179,7 @@ def test_ghost_text_appears_while_typing_and_tab_accepts_it(editor: Editor, samp
 def test_accepting_a_word_leaves_the_rest_shown_without_the_model(
     editor: Editor, sample: Path
 ) -> None:
-    editor.open(sample)
-    editor.nvim.command(f"call cursor({SAMPLE_LINE}, 1)")
-    editor.nvim.input("A")
+    editor.insert_at(sample, SAMPLE_LINE)
     editor.type("return ")
     ghost = editor.wait_for_ghost()
     before = editor.stats()
@@ -197,9 +199,7 @@ def test_accepting_a_word_leaves_the_rest_shown_without_the_model(
 
 
 def test_dismiss_hides_the_suggestion_until_the_next_key(editor: Editor, sample: Path) -> None:
-    editor.open(sample)
-    editor.nvim.command(f"call cursor({SAMPLE_LINE}, 1)")
-    editor.nvim.input("A")
+    editor.insert_at(sample, SAMPLE_LINE)
     editor.type("return ")
     editor.wait_for_ghost()
     editor.nvim.input("<C-]>")
@@ -214,9 +214,7 @@ def test_dismiss_hides_the_suggestion_until_the_next_key(editor: Editor, sample:
 def test_fast_typing_costs_few_generations_and_shows_the_last_one(
     editor: Editor, sample: Path
 ) -> None:
-    editor.open(sample)
-    editor.nvim.command(f"call cursor({SAMPLE_LINE}, 1)")
-    editor.nvim.input("A")
+    editor.insert_at(sample, SAMPLE_LINE)
     before = editor.stats()
     typed = "return min(items, key=lambda item: "
     editor.type(typed, pause=0.015)

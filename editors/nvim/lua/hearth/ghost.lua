@@ -178,14 +178,22 @@ local function schedule(bufnr)
   )
 end
 
+--- The current buffer and the suggestion shown in it (nil when none is).
+---@return integer, hearth.Shown|nil
+local function current()
+  local bufnr = vim.api.nvim_get_current_buf()
+  return bufnr, state(bufnr).shown
+end
+
 --- Whether a suggestion is showing in the current buffer.
 function M.visible()
-  return state(vim.api.nvim_get_current_buf()).shown ~= nil
+  local _, shown = current()
+  return shown ~= nil
 end
 
 --- The shown suggestion's text, or nil.
 function M.text()
-  local shown = state(vim.api.nvim_get_current_buf()).shown
+  local _, shown = current()
   return shown and item_text(shown.items[shown.index]) or nil
 end
 
@@ -205,17 +213,15 @@ end
 --- Accept the shown suggestion, or part of it. False when none is shown.
 ---@param kind 'all'|'word'|'line'|nil
 function M.accept(kind)
-  local bufnr = vim.api.nvim_get_current_buf()
-  local shown = state(bufnr).shown
+  local bufnr, shown = current()
   if not shown then
     return false
   end
   local item = shown.items[shown.index]
   local text = item_text(item)
   local part = part_of(text, kind or 'all')
-  local start = { line = shown.row, character = 0 }
   local line = vim.api.nvim_buf_get_lines(bufnr, shown.row, shown.row + 1, false)[1] or ''
-  start.character = vim.str_utfindex(line, shown.encoding, shown.col, false)
+  local start = { line = shown.row, character = vim.str_utfindex(line, shown.encoding, shown.col, false) }
   local range = { start = start, ['end'] = start }
   if part == text and item.range then
     range = item.range -- the whole item replaces what its range covers
@@ -232,8 +238,7 @@ end
 
 --- Show the next (`step` 1) or previous (-1) of the server's suggestions.
 function M.cycle(step)
-  local bufnr = vim.api.nvim_get_current_buf()
-  local shown = state(bufnr).shown
+  local bufnr, shown = current()
   if not shown then
     request(bufnr, INVOKED)
     return

@@ -12,14 +12,15 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
 from lsp_server.inference import models
-from lsp_server.inference.engine import EngineConfig, LlamaEngine
+from lsp_server.inference.engine import Engine, EngineConfig, LlamaEngine
+from lsp_server.inference.remote import Health, RemoteConfig, RemoteEngine, RemoteError
 from lsp_server.inference.scheduler import Scheduler
-from lsp_server.settings import ModelSettings
+from lsp_server.settings import EngineSettings, ModelSettings
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,24 @@ class LoadRequest:
     cli_model: str | None
     settings: ModelSettings
     env_model: str | None
+    engine: EngineSettings = field(default_factory=EngineSettings)
+    api_key: str | None = None  # the remote engine's, from the environment
+
+    @property
+    def remote(self) -> bool:
+        return self.engine.kind == "remote"
+
+    def remote_config(self) -> RemoteConfig:
+        e = self.engine
+        return RemoteConfig(
+            url=e.url,
+            api=e.api,
+            api_key=self.api_key,
+            model=e.model,
+            fim_format=e.fim_format,
+            timeout_s=e.timeout_ms / 1000,
+            context_size=self.settings.context_size,
+        )
 
     def engine_config(self) -> EngineConfig:
         s = self.settings
@@ -62,6 +81,15 @@ class ModelHost:
         self._loaded: LoadRequest | None = None
         self._done = asyncio.Event()
         self._lock = asyncio.Lock()
+        # Told (on the model's worker thread) when a remote engine stops or starts answering.
+        self.on_health: Health | None = None
+
+    @property
+    def where(self) -> str | None:
+        """The model's file, or the remote engine's address."""
+        if self._loaded is not None and self._loaded.remote:
+            return self._loaded.engine.url
+        return str(self.path) if self.path else None
 
     async def wait(self, timeout: float | None = None) -> bool:
         """Wait for the current load to end; True when a model is ready."""
@@ -90,15 +118,10 @@ class ModelHost:
 
             started = time.monotonic()
             try:
-                choice = models.choose(
-                    request.cli_model,
-                    request.settings.path,
-                    {models.ENV_VAR: request.env_model} if request.env_model else {},
-                )
-                report(f"finding model {choice.spec}", 0)
-                path = await asyncio.to_thread(models.locate, choice, progress)
-                report(f"loading {path.name}", 100)
-                engine = await asyncio.to_thread(LlamaEngine, path, request.engine_config())
+                if request.remote:
+                    engine: Engine = await self._connect(request, report)
+                else:
+                    engine = await self._load_embedded(request, report, progress)
                 await asyncio.to_thread(self.scheduler.set_engine, engine)
             except models.ModelError as error:
                 self._fail(str(error))
@@ -106,16 +129,51 @@ class ModelHost:
                 log.exception("model load failed")
                 self._fail(f"loading the model failed: {error}")
             else:
-                self.state, self.path, self._loaded = ModelState.READY, path, request
+                self.state, self._loaded = ModelState.READY, request
                 log.info(
                     "model %s (%s) ready in %.2f s, FIM %s",
                     engine.model_name,
-                    path,
+                    self.where,
                     time.monotonic() - started,
-                    engine.fim_format.family if engine.fim_format else "none",
+                    engine.fim_family or "none",
                 )
             finally:
                 self._done.set()
+
+    async def _load_embedded(
+        self, request: LoadRequest, report: Reporter, progress: Callable[[int, int], None]
+    ) -> LlamaEngine:
+        choice = models.choose(
+            request.cli_model,
+            request.settings.path,
+            {models.ENV_VAR: request.env_model} if request.env_model else {},
+        )
+        report(f"finding model {choice.spec}", 0)
+        path = await asyncio.to_thread(models.locate, choice, progress)
+        report(f"loading {path.name}", 100)
+        engine = await asyncio.to_thread(LlamaEngine, path, request.engine_config())
+        self.path = path
+        return engine
+
+    async def _connect(self, request: LoadRequest, report: Reporter) -> RemoteEngine:
+        """The remote engine, asked what it runs. One that does not answer is
+        used all the same, with `error` saying so: it is tried again as
+        requests come, and its coming back is told through `on_health`."""
+        engine = RemoteEngine(request.remote_config(), self._health)
+        report(f"connecting to {request.engine.url}", 0)
+        try:
+            await asyncio.to_thread(engine.connect)
+        except RemoteError as error:
+            self.error = f"{error}; Hearth tries again as you type"
+        else:
+            self.error = engine.problem
+        self.path = None
+        return engine
+
+    def _health(self, outage: str | None) -> None:
+        self.error = outage
+        if self.on_health is not None:
+            self.on_health(outage)
 
     def _fail(self, message: str) -> None:
         """Record a failed load. A model loaded before keeps serving."""

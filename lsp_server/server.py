@@ -64,6 +64,7 @@ class HearthServer(LanguageServer):
         self.settings.update("cli", cli_settings)
         self.settings.update("env", settings.env_layer(environ))
         self.cli_model = cli_model
+        self.environ = environ
         self.env_model = environ.get("HEARTH_MODEL")
         self.scheduler = Scheduler()
         self.model = ModelHost(self.scheduler)
@@ -95,16 +96,35 @@ class HearthServer(LanguageServer):
             params["percent"] = percent
         self.protocol.notify("hearth/status", params)
 
-    def watch_busy(self) -> None:
-        """Report the model's worker starting and running out of work as status."""
+    def watch_engine(self) -> None:
+        """Report the model's worker starting and running out of work as status,
+        and a remote engine's outages as they begin and end."""
         loop = asyncio.get_running_loop()
 
         def on_busy(busy: bool) -> None:  # on the worker thread
-            if self.model.state is ModelState.READY:
+            if self.model.state is ModelState.READY and self.model.error is None:
                 with contextlib.suppress(RuntimeError):  # the loop is closed: shutting down
                     loop.call_soon_threadsafe(self.status, "busy" if busy else "ready")
 
+        def on_health(outage: str | None) -> None:  # on the worker thread
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(self.engine_health, outage)
+
         self.scheduler.on_busy = on_busy
+        self.model.on_health = on_health
+
+    def engine_health(self, outage: str | None) -> None:
+        """A remote engine stopped answering (`outage` says why) or answers again:
+        told once each way, not on every keystroke in between."""
+        if outage is not None:
+            self.status("error", outage)
+            message = f"Hearth: {outage}. No suggestions until it answers; Hearth tries again."
+            kind = types.MessageType.Warning
+        else:
+            self.status("ready")
+            message = f"Hearth: the engine at {self.model.where} answers again."
+            kind = types.MessageType.Info
+        self.window_show_message(types.ShowMessageParams(type=kind, message=message))
 
     def report_server_error(self, error: Exception, source: Any) -> None:
         # pygls would pop up "Error in server" for every bad notification; the
@@ -157,7 +177,18 @@ class HearthServer(LanguageServer):
         return True
 
     def load_request(self) -> LoadRequest:
-        return LoadRequest(self.cli_model, self.settings.current.model, self.env_model)
+        current = self.settings.current
+        key_variable = current.engine.api_key_env
+        api_key = self.environ.get(key_variable) if key_variable else None
+        if key_variable and current.engine.kind == "remote" and not api_key:
+            self.tell(
+                f"hearth.engine.apiKeyEnv names {key_variable}, which is not set in the "
+                "environment Hearth runs in: requests go without a key",
+                types.MessageType.Warning,
+            )
+        return LoadRequest(
+            self.cli_model, current.model, self.env_model, current.engine, api_key or None
+        )
 
     async def load_model(self) -> None:
         """Load the model if it is not loaded with the current settings, with progress."""
@@ -216,14 +247,14 @@ class HearthServer(LanguageServer):
 
     def stats(self) -> dict[str, Any]:
         engine = self.scheduler.engine
-        fim = engine.fim_format if engine is not None else None
         return {
             **self.scheduler.stats.as_dict(),
             "model": engine.model_name if engine is not None else None,
-            "modelPath": str(self.model.path) if self.model.path else None,
+            "modelPath": self.model.where,
+            "engine": self.settings.current.engine.kind,
             "modelState": self.model.state.value,
             "modelError": self.model.error,
-            "fimFormat": fim.family if fim is not None else None,
+            "fimFormat": engine.fim_family if engine is not None else None,
             "explanations": len(self.explanations),
             "typedThrough": self.shown.hits,
             "cpuSeconds": time.process_time(),
@@ -256,7 +287,7 @@ def create_server(
 
     @server.feature(types.INITIALIZED)
     async def initialized(ls: HearthServer, params: types.InitializedParams) -> None:
-        ls.watch_busy()
+        ls.watch_engine()
         await ls.pull_configuration()
         await ls.load_model()
 

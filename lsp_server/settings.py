@@ -38,6 +38,37 @@ class ModelSettings:
         _at_least(self, "gpu_layers", -1)
 
 
+FimFormatName = Literal[
+    "auto", "qwen2.5-coder", "codegemma", "starcoder", "deepseek-coder", "codellama"
+]
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """Where generations run: in this process, or on a server the user runs."""
+
+    kind: Literal["embedded", "remote"] = "embedded"
+    url: str = "http://127.0.0.1:8080"  # the remote engine (llama.cpp server's default port)
+    api: Literal["llamacpp", "openai"] = "llamacpp"
+    # The name of an environment variable holding the remote engine's API key
+    # (sent as a bearer token); the key itself never goes in a settings file.
+    api_key_env: str = ""
+    model: str = ""  # openai: the model to ask for; empty: the first the server lists
+    # openai: the FIM tokens Hearth writes the prompt with; auto: from the model's name
+    fim_format: FimFormatName = "auto"
+    timeout_ms: int = 10000  # to connect, and for each piece of a streamed answer
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"https?://[^/\s]+(/\S*)?", self.url):
+            raise ValueError(f"url must be an http:// or https:// address, not {self.url!r}")
+        if self.api_key_env and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", self.api_key_env):
+            raise ValueError(
+                f"apiKeyEnv must name an environment variable, not {self.api_key_env!r} "
+                "(the key itself belongs in the environment, not in settings)"
+            )
+        _at_least(self, "timeout_ms", 100)
+
+
 @dataclass(frozen=True)
 class CompletionSettings:
     enabled: bool = True
@@ -107,6 +138,7 @@ class LogSettings:
 @dataclass(frozen=True)
 class Settings:
     model: ModelSettings = field(default_factory=ModelSettings)
+    engine: EngineSettings = field(default_factory=EngineSettings)
     completion: CompletionSettings = field(default_factory=CompletionSettings)
     hover: HoverSettings = field(default_factory=HoverSettings)
     docstrings: DocstringSettings = field(default_factory=DocstringSettings)
@@ -157,6 +189,7 @@ def _make_converter() -> cattrs.Converter:
         converter.register_structure_hook(kind, strict(kind))
     for cls in (
         ModelSettings,
+        EngineSettings,
         CompletionSettings,
         HoverSettings,
         DocstringSettings,

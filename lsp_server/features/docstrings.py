@@ -27,8 +27,8 @@ from lsp_server.context.outline import Definition, Outline
 from lsp_server.context.prompt import CHARS_PER_TOKEN
 from lsp_server.features import docstring_style as style
 from lsp_server.inference.cancel import CancelToken
-from lsp_server.inference.engine import ChatMessage, Engine, Generation, Sampling
-from lsp_server.inference.scheduler import Cancelled, EngineUnavailable, Priority
+from lsp_server.inference.engine import ChatMessage, Engine, EngineUnavailable, Generation, Sampling
+from lsp_server.inference.scheduler import Cancelled, Priority
 
 if TYPE_CHECKING:
     from lsp_server.server import HearthServer

@@ -28,8 +28,8 @@ from lsp_server import documents
 from lsp_server.context import symbols
 from lsp_server.context.prompt import CHARS_PER_TOKEN
 from lsp_server.inference.cancel import CancelToken
-from lsp_server.inference.engine import ChatMessage, Engine, Generation, Sampling
-from lsp_server.inference.scheduler import Cancelled, EngineUnavailable, Priority
+from lsp_server.inference.engine import ChatMessage, Engine, EngineUnavailable, Generation, Sampling
+from lsp_server.inference.scheduler import Cancelled, Priority
 
 if TYPE_CHECKING:
     from lsp_server.server import HearthServer

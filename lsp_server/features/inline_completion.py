@@ -22,8 +22,8 @@ from lsprotocol import types
 from lsp_server import documents, postprocess
 from lsp_server.context.prompt import Prompt
 from lsp_server.inference.cancel import CancelToken
-from lsp_server.inference.engine import Engine, Generation, Sampling
-from lsp_server.inference.scheduler import Cancelled, EngineUnavailable, Priority
+from lsp_server.inference.engine import Engine, EngineUnavailable, Generation, Sampling
+from lsp_server.inference.scheduler import Cancelled, Priority
 from lsp_server.model_host import ModelState
 
 if TYPE_CHECKING:

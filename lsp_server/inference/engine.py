@@ -91,6 +91,11 @@ class Generation:
         return self.stop_reason == "cancelled"
 
 
+class EngineUnavailable(Exception):
+    """There is no engine to run the work on: no model is loaded, or the remote
+    engine does not answer. The message says why, for the user."""
+
+
 class Engine(Protocol):
     """What features and the scheduler need of a model, embedded or remote."""
 
@@ -98,12 +103,11 @@ class Engine(Protocol):
     def model_name(self) -> str: ...
 
     @property
-    def fim_format(self) -> fim.FimFormat | None: ...
+    def fim_family(self) -> str | None:
+        """The model's fill-in-the-middle format, None when it has none."""
 
     @property
     def context_size(self) -> int: ...
-
-    def count_tokens(self, text: str) -> int: ...
 
     def infill(
         self,
@@ -276,6 +280,10 @@ class LlamaEngine:
         return self._fim
 
     @property
+    def fim_family(self) -> str | None:
+        return self._fim.family if self._fim is not None else None
+
+    @property
     def context_size(self) -> int:
         return int(self._llm.n_ctx())
 
@@ -356,14 +364,11 @@ class LlamaEngine:
 
     @property
     def repo_level(self) -> bool:
-        """Whether prompts use the model's repository-level format. Base models
-        are trained on it; the instruct models we measured do worse with it
-        (quality benchmark, 20 single-line tasks: 0.5B 5 vs 7 exact without,
-        1.5B 11 vs 12), so they see other files as code above the current one."""
+        """Whether prompts use the model's repository-level format (fim.repo_level_suits)."""
         return (
             self._fim is not None
             and self._fim.file_sep is not None
-            and "instruct" not in self._name.lower()
+            and fim.repo_level_suits(self._name)
         )
 
     def _context_ids(

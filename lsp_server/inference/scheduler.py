@@ -25,7 +25,7 @@ from enum import IntEnum
 from functools import partial
 
 from lsp_server.inference.cancel import CancelToken
-from lsp_server.inference.engine import Engine, Generation
+from lsp_server.inference.engine import Engine, EngineUnavailable, Generation
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +46,6 @@ class Cancelled(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
-
-
-class EngineUnavailable(Exception):
-    """There is no engine to run the work on (no model loaded)."""
 
 
 @dataclass
@@ -259,6 +255,9 @@ class Scheduler:
                 started = time.monotonic()
                 result = job.work(engine, job.token)
                 _log_run(job, result, time.monotonic() - started)
+            except EngineUnavailable as exc:
+                log.info("%s %s: %s", job.purpose, job.uri, exc)  # told to the user elsewhere
+                error = exc
             except Exception as exc:
                 log.exception("generation failed")
                 error = exc

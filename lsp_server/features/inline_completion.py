@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 NO_SUGGESTION = types.InlineCompletionList(items=[])
 READ_AHEAD_S = 0.25  # the cursor rests this long before its prompt is read ahead
+REMOTE_DEBOUNCE_MS = 150  # the least debounce on a remote engine: a pause in the typing
 
 
 @dataclass(frozen=True)
@@ -131,8 +132,14 @@ async def suggest(
         at = documents.position_of(document.text, cursor, encoding)
         return Suggestion(rest, types.Range(start=at, end=at))
     started = time.monotonic()
-    if settings.debounce_ms:
-        await asyncio.sleep(settings.debounce_ms / 1000)
+    debounce_ms = settings.debounce_ms
+    if server.settings.current.engine.kind == "remote":
+        # A remote server learns of a cancel late (llama.cpp's looks at its
+        # connections about once a second) and writes for nothing until then:
+        # a request per key kept it seconds behind the typing (latency results).
+        debounce_ms = max(debounce_ms, REMOTE_DEBOUNCE_MS)
+    if debounce_ms:
+        await asyncio.sleep(debounce_ms / 1000)
 
     def stale() -> bool:
         return server.requests.superseded(uri, request) or document.version != version

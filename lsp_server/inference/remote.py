@@ -24,9 +24,10 @@ import logging
 import socket
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import PurePath
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 from lsp_server.inference import fim
@@ -45,6 +46,7 @@ log = logging.getLogger(__name__)
 BACKOFF_FIRST_S = 1.0
 BACKOFF_MAX_S = 30.0
 
+_T = TypeVar("_T")
 Api = Literal["llamacpp", "openai"]
 Health = Callable[[str | None], None]
 """Told of an outage (its message) when it begins, and None when it ends."""
@@ -54,9 +56,9 @@ Health = Callable[[str | None], None]
 class RemoteConfig:
     url: str
     api: Api = "llamacpp"
-    api_key: str | None = None  # sent as a bearer token
+    api_key: str | None = field(default=None, repr=False)  # sent as a bearer token; never logged
     model: str = ""  # openai: the model to ask for; empty: the first the server lists
-    fim_format: str = "auto"  # openai: a fim.FAMILIES name, or auto (from the model's name)
+    fim_format: str = "auto"  # a fim.FAMILIES name, or auto (from the model's name)
     timeout_s: float = 10.0  # to connect, and for each piece of a streamed answer
     context_size: int = 2048  # when the server does not say its own
 
@@ -113,9 +115,11 @@ class RemoteEngine:
 
     @property
     def fim_family(self) -> str | None:
-        if self.config.api == "llamacpp":
+        if self._family is not None:
+            return self._family.name
+        if self.config.api == "llamacpp" and self._described:
             return "llama.cpp /infill"  # the server writes the prompt with the model's tokens
-        return self._family.name if self._family is not None else None
+        return None
 
     @property
     def context_size(self) -> int:
@@ -151,18 +155,14 @@ class RemoteEngine:
             )
             path = str(props.get("model_alias") or props.get("model_path") or "")
             self._name = PurePath(path).name or self._name
+            self._family = self._family_setting()
         else:
             listed = self._get("/v1/models").get("data") or []
             names = [str(m.get("id")) for m in listed if isinstance(m, dict) and m.get("id")]
             if not self.config.model and not names:
                 raise RemoteError(f"{self._url('/v1/models')} lists no model")
             self._name = self.config.model or names[0]
-            auto = self.config.fim_format == "auto"
-            self._family = (
-                fim.family_of_model(self._name)
-                if auto
-                else fim.family_named(self.config.fim_format)
-            )
+            self._family = self._family_setting()
         self._described = True
         log.info(
             "remote engine %s (%s): %s, %d-token context, FIM %s",
@@ -172,6 +172,11 @@ class RemoteEngine:
             self._context_size,
             self.fim_family or "unknown",
         )
+
+    def _family_setting(self) -> fim.Family | None:
+        if self.config.fim_format == "auto":
+            return fim.family_of_model(self._name)
+        return fim.family_named(self.config.fim_format)
 
     # --- the Engine interface --------------------------------------------------
 
@@ -186,35 +191,26 @@ class RemoteEngine:
         budget: int | None = None,
         context: fim.FileContext | None = None,
     ) -> Generation:
-        """As LlamaEngine.infill. The prompt's size was set by the caller in
-        characters; llama.cpp's /infill cuts it to the server's own window.
-        Token healing is the embedded engine's: here a cut-off word or quote
-        goes back into the prompt, and a cut-off indentation is left for the
-        model to write its own (postprocess reconciles it)."""
+        """As LlamaEngine.infill, in Hearth's prompt layout where the model's
+        FIM format is known: with llama.cpp's server on /completion, where
+        typing only appends to the prompt, so the server's KV cache holds all
+        but the new tokens. (Its /infill puts the middle before the suffix,
+        which is then read again on every key; it serves models whose format
+        Hearth does not know.) The prompt's size was set by the caller in
+        characters. Token healing is the embedded engine's: here a cut-off
+        word or quote goes back into the prompt, and a cut-off indentation is
+        left for the model to write its own (postprocess reconciles it)."""
+        self._ready(cancel)
         given = sampling.starts_with if sampling.starts_with.strip() else ""
         middle += given
-        if self.config.api == "llamacpp":
-            files = context.files if context is not None else ()
-            header = context.header if context is not None else ""
-            body: dict[str, Any] = {
-                "input_extra": [{"filename": path, "text": text} for path, text in files],
-                "input_prefix": header + prefix,
-                "input_suffix": suffix,
-                "prompt": middle,
-                "n_predict": sampling.max_tokens,
-                "cache_prompt": True,
-                # Prompt tokens read and reused on every event: a stream Hearth
-                # ends early never sees the last one.
-                "timings_per_token": True,
-                **self._sampling(sampling),
-            }
-            return self._run("/infill", body, sampling, cancel, _infill_piece, given)
-        if sampling.max_tokens == 0:
-            # Reading ahead: OpenAI servers take 0 for "no limit" or refuse it.
-            return Generation("", "length")
-        self._ready(cancel)
+        llamacpp = self.config.api == "llamacpp"
+        if self._family is None and llamacpp:
+            return self._server_infill(prefix, suffix, middle, sampling, cancel, context, given)
         if self._family is None:
             raise RemoteError(self.problem or "no FIM format")
+        if sampling.max_tokens == 0 and not llamacpp:
+            # Reading ahead: OpenAI servers take 0 for "no limit" or refuse it.
+            return Generation("", "length")
         prompt = fim.text_prompt(
             self._family,
             prefix,
@@ -223,6 +219,9 @@ class RemoteEngine:
             context,
             repo_level=fim.repo_level_suits(self._name),
         )
+        if llamacpp:
+            body = {"prompt": prompt, **self._llamacpp_options(sampling)}
+            return self._run("/completion", body, sampling, cancel, _llamacpp_piece, given)
         body = {
             "model": self._name,
             "prompt": prompt,
@@ -230,6 +229,43 @@ class RemoteEngine:
             **self._sampling(sampling, stops=self._family.stops),
         }
         return self._run("/v1/completions", body, sampling, cancel, _completion_piece, given)
+
+    def _server_infill(
+        self,
+        prefix: str,
+        suffix: str,
+        middle: str,
+        sampling: Sampling,
+        cancel: CancelToken,
+        context: fim.FileContext | None,
+        given: str,
+    ) -> Generation:
+        """llama.cpp's /infill, which writes the prompt with the model's own tokens."""
+        files = context.files if context is not None else ()
+        header = context.header if context is not None else ""
+        body: dict[str, Any] = {
+            "input_extra": [{"filename": path, "text": text} for path, text in files],
+            "input_prefix": header + prefix,
+            "input_suffix": suffix,
+            "prompt": middle,
+            **self._llamacpp_options(sampling),
+        }
+        return self._run("/infill", body, sampling, cancel, _llamacpp_piece, given)
+
+    def _llamacpp_options(self, sampling: Sampling) -> dict[str, Any]:
+        options: dict[str, Any] = {
+            "n_predict": sampling.max_tokens,
+            "cache_prompt": True,
+            # Prompt tokens read and reused on every event: a stream Hearth
+            # ends early never sees the last one.
+            "timings_per_token": True,
+            **self._sampling(sampling, stops=self._family.stops if self._family else ()),
+        }
+        if sampling.time_budget:
+            # The server's own stop (past it, once a line is written): closing
+            # the stream stops it only when it next looks at the connection.
+            options["t_max_predict_ms"] = int(sampling.time_budget * 1000)
+        return options
 
     def chat(
         self,
@@ -351,22 +387,13 @@ class RemoteEngine:
         or the caller stops iterating; the connection is closed either way."""
         with self._connection(cancel) as connection:
             connection.request("POST", self._base + path, json.dumps(body), self._headers())
-            response = self._response(connection, path)
+            # A busy server sends even its headers late (llama.cpp's, with one
+            # slot, once the request before has stopped).
+            response = self._wait(
+                connection, deadline, path, partial(self._response, connection, path)
+            )
             while True:
-                if deadline is not None:
-                    left = deadline - time.monotonic()
-                    if left <= 0:
-                        raise _OutOfTime
-                    _set_timeout(connection, min(self.config.timeout_s, left))
-                try:
-                    line = response.readline()
-                except TimeoutError as error:
-                    if deadline is not None and time.monotonic() >= deadline - 0.01:
-                        raise _OutOfTime from error
-                    raise RemoteError(
-                        f"{self._url(path)} sent nothing for {self.config.timeout_s:g} s: "
-                        "it may be overloaded; hearth.engine.timeoutMs sets how long to wait"
-                    ) from error
+                line = self._wait(connection, deadline, path, response.readline)
                 if not line:
                     if cancel.cancelled:
                         return
@@ -378,6 +405,42 @@ class RemoteEngine:
                 if data == "[DONE]":
                     return
                 yield _parse_event(data, self._url(path))
+
+    def _wait(
+        self,
+        connection: http.client.HTTPConnection,
+        deadline: float | None,
+        path: str,
+        read: Callable[[], _T],
+    ) -> _T:
+        """`read()` from the server, waiting at most until `deadline` (then
+        _OutOfTime) and `timeout_s` (then RemoteError)."""
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise _OutOfTime
+            _set_timeout(connection, min(self.config.timeout_s, left))
+        try:
+            return read()
+        except TimeoutError as error:
+            if deadline is not None and time.monotonic() >= deadline - 0.01:
+                raise _OutOfTime from error
+            # Busy (its other requests first, a long prompt to read) or hung?
+            # A busy server still answers a request that needs no model.
+            alive = self._alive()
+            state = "is busy" if alive else "does not answer"
+            raise RemoteError(
+                f"{self._url(path)} {state}: nothing came for {self.config.timeout_s:g} s "
+                "(hearth.engine.timeoutMs sets how long to wait)",
+                outage=not alive,
+            ) from error
+
+    def _alive(self) -> bool:
+        try:
+            self._get("/health" if self.config.api == "llamacpp" else "/v1/models")
+        except RemoteError:
+            return False
+        return True
 
     def _get(self, path: str) -> dict[str, Any]:
         try:
@@ -493,8 +556,8 @@ _LLAMA_STOPS: dict[str, StopReason] = {"eos": "end", "word": "stop", "limit": "l
 _OPENAI_STOPS: dict[str, StopReason] = {"stop": "end", "length": "length"}
 
 
-def _infill_piece(event: dict[str, Any]) -> _Piece:
-    """llama.cpp's /infill (and /completion) events."""
+def _llamacpp_piece(event: dict[str, Any]) -> _Piece:
+    """llama.cpp's /completion and /infill events."""
     piece = _Piece(text=str(event.get("content") or ""))
     if event.get("stop"):
         piece.finish = _LLAMA_STOPS.get(str(event.get("stop_type")), "end")

@@ -34,6 +34,19 @@ function M.check()
   end
   health.ok('server: ' .. cmd[1] .. ' (' .. vim.trim(version.stdout) .. ')')
 
+  local engine = config.options.settings.engine
+  if engine and engine.kind == 'remote' then
+    -- No local model to check: the server says when the remote one does not answer.
+    health.ok(
+      'engine: remote, '
+        .. (engine.url or 'http://127.0.0.1:8080')
+        .. ' ('
+        .. (engine.api or 'llamacpp')
+        .. ')'
+    )
+    return
+  end
+
   local doctor = vim.list_extend(vim.deepcopy(cmd), { 'doctor' })
   local model = config.options.settings.model and config.options.settings.model.path
   if model then

@@ -218,7 +218,11 @@ async def _wait_for_explanation(
     try:
         return await asyncio.wait_for(asyncio.shield(pending.task), timeout)
     except TimeoutError:
-        log.info("hover %s: not ready in %.1f s, goes on in the background", key[2][:40], timeout)
+        log.info(  # by its name: code stays out of the log
+            "hover %s: not ready in %.1f s, goes on in the background",
+            target.definition.name,
+            timeout,
+        )
         return None
     except (Cancelled, EngineUnavailable) as reason:
         log.info("hover: no explanation (%s)", reason)

@@ -366,6 +366,11 @@ async def test_llama_server_infill(
         read = second["prompt_tokens_evaluated"] - first["prompt_tokens_evaluated"]
         reused = second["prompt_tokens_reused"] - first["prompt_tokens_reused"]
         assert reused > 4 * read, (reused, read)
+        # Hovers through its chat endpoint.
+        sample = HOVER_SAMPLE
+        open_document(editor, sample.uri, sample.text, sample.language)
+        explained = markdown(await hover(editor, sample, sample.call()))
+        assert explained.startswith(f"#### function `{sample.name}` · Hearth"), explained
         assert not editor.messages, [m.message for m in editor.messages]
 
         # Cancelled while writing: the stream closes and llama.cpp stops.

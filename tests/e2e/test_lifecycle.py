@@ -1,0 +1,71 @@
+"""The server's life ends with the editor's: when its process is gone, or when
+it closes the server's stdin, without the LSP goodbye."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from typing import IO, Any
+
+from tests.e2e.conftest import server_env
+
+
+def send(stdin: IO[bytes], message: dict[str, Any]) -> None:
+    body = json.dumps({"jsonrpc": "2.0", **message}).encode()
+    stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+    stdin.flush()
+
+
+def read_message(stdout: IO[bytes]) -> dict[str, Any]:
+    length = 0
+    while line := stdout.readline().strip():
+        name, _, value = line.partition(b":")
+        if name.lower() == b"content-length":
+            length = int(value)
+    answer: dict[str, Any] = json.loads(stdout.read(length))
+    return answer
+
+
+def start_hearth(editor_pid: int | None) -> subprocess.Popen[bytes]:
+    hearth = subprocess.Popen(
+        [sys.executable, "-m", "lsp_server"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=server_env(),
+    )
+    assert hearth.stdin is not None
+    assert hearth.stdout is not None
+    send(
+        hearth.stdin,
+        {"id": 1, "method": "initialize", "params": {"processId": editor_pid, "capabilities": {}}},
+    )
+    while read_message(hearth.stdout).get("id") != 1:
+        pass
+    send(hearth.stdin, {"method": "initialized", "params": {}})
+    return hearth
+
+
+def test_the_server_exits_when_the_editor_process_is_gone() -> None:
+    editor = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    hearth = start_hearth(editor.pid)
+    try:
+        editor.kill()
+        editor.wait()
+        # Its stdin stays open: only the editor's absence can end it.
+        assert hearth.wait(timeout=60) == 0
+        assert hearth.stderr is not None
+        assert b"is gone: Hearth exits" in hearth.stderr.read()
+    finally:
+        hearth.kill()
+
+
+def test_the_server_exits_when_its_stdin_closes() -> None:
+    hearth = start_hearth(None)
+    try:
+        assert hearth.stdin is not None
+        hearth.stdin.close()
+        hearth.wait(timeout=60)
+    finally:
+        hearth.kill()

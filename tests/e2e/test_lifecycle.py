@@ -4,10 +4,13 @@ it closes the server's stdin, without the LSP goodbye."""
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
+import time
 from typing import IO, Any
 
+from tests.conftest import ENDLESS_LINE
 from tests.e2e.conftest import server_env
 
 
@@ -67,5 +70,66 @@ def test_the_server_exits_when_its_stdin_closes() -> None:
         assert hearth.stdin is not None
         hearth.stdin.close()
         hearth.wait(timeout=60)
+    finally:
+        hearth.kill()
+
+
+def ask_endless_suggestion(hearth: subprocess.Popen[bytes]) -> None:
+    """Open a document whose suggestion goes on for minutes, and ask for it (id 2)."""
+    assert hearth.stdin is not None
+    uri = "file:///work/numbers.py"
+    send(
+        hearth.stdin,
+        {
+            "method": "textDocument/didOpen",
+            "params": {
+                "textDocument": {
+                    "uri": uri,
+                    "languageId": "python",
+                    "version": 1,
+                    "text": ENDLESS_LINE,
+                }
+            },
+        },
+    )
+    send(
+        hearth.stdin,
+        {
+            "id": 2,
+            "method": "textDocument/inlineCompletion",
+            "params": {
+                "textDocument": {"uri": uri},
+                "position": {"line": 0, "character": len(ENDLESS_LINE)},
+                "context": {"triggerKind": 1},
+            },
+        },
+    )
+    time.sleep(3)  # the model loads (under a second here) and starts writing
+
+
+def test_shutdown_and_exit_during_a_generation_end_it_cleanly() -> None:
+    hearth = start_hearth(None)
+    try:
+        assert hearth.stdin is not None
+        assert hearth.stdout is not None
+        ask_endless_suggestion(hearth)
+        send(hearth.stdin, {"id": 3, "method": "shutdown"})
+        answered = set()
+        while not {2, 3} <= answered:
+            message = read_message(hearth.stdout)
+            if "id" in message and "method" not in message:
+                answered.add(message["id"])
+        send(hearth.stdin, {"method": "exit"})
+        assert hearth.wait(timeout=30) == 0
+    finally:
+        hearth.kill()
+
+
+def test_sigterm_during_a_generation_ends_the_server() -> None:
+    hearth = start_hearth(None)
+    try:
+        ask_endless_suggestion(hearth)
+        hearth.send_signal(signal.SIGTERM)
+        assert hearth.wait(timeout=30) == -signal.SIGTERM
     finally:
         hearth.kill()

@@ -324,8 +324,8 @@ class RemoteEngine:
         read: Callable[[dict[str, Any]], _Piece],
         given: str = "",
     ) -> Generation:
-        """Stream one answer; `given` starts the text returned (it ended the prompt)."""
-        self._ready(cancel)
+        """Stream one answer; `given` starts the text returned (it ended the prompt).
+        The callers have made sure of the server (`_ready`)."""
         started = time.monotonic()
         deadline = started + sampling.time_budget if sampling.time_budget else None
         stats = GenerationStats()

@@ -15,9 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
+from typing import Literal
 
 from lsp_server.inference import models
 from lsp_server.inference.engine import Engine, EngineConfig, LlamaEngine
+from lsp_server.inference.models import FileIdentity
 from lsp_server.inference.remote import Health, RemoteConfig, RemoteEngine, RemoteError
 from lsp_server.inference.scheduler import Scheduler
 from lsp_server.settings import EngineSettings, ModelSettings
@@ -73,6 +75,11 @@ class LoadRequest:
 Reporter = Callable[[str, int | None], None]
 """Progress: a message and a percentage (None when unknown)."""
 
+FileEvent = Literal["deleted", "changing", "changed"]
+"""What became of the embedded model's file: gone (the loaded model goes on:
+its mapping keeps the file alive), being written (an in-place rewrite stops
+the engine at once, see LlamaEngine), or written and settled (load it again)."""
+
 
 class ModelHost:
     def __init__(self, scheduler: Scheduler) -> None:
@@ -80,6 +87,8 @@ class ModelHost:
         self.state = ModelState.NOT_STARTED
         self.error: str | None = None
         self.path: Path | None = None
+        self._file: FileIdentity | None = None  # the model file as it was last loaded
+        self._polled: FileIdentity | None = None  # ... and as poll_file last saw it
         self._loaded: LoadRequest | None = None
         self._done = asyncio.Event()
         self._lock = asyncio.Lock()
@@ -104,10 +113,14 @@ class ModelHost:
     def needs_reload(self, request: LoadRequest) -> bool:
         return request != self._loaded
 
-    async def load(self, request: LoadRequest, report: Reporter) -> None:
-        """Load (or reload) the model; errors end in `state` FAILED and `error`."""
+    async def load(self, request: LoadRequest, report: Reporter, *, again: bool = False) -> None:
+        """Load (or reload) the model; errors end in `state` FAILED and `error`.
+        `again`: load it even if nothing changed in the request (its file did);
+        a failure then leaves no model, not the old one."""
         async with self._lock:
-            if request == self._loaded and self.state is ModelState.READY:
+            if again:
+                self._loaded = None
+            elif request == self._loaded and self.state is ModelState.READY:
                 return
             self._done.clear()
             self.state = ModelState.LOADING
@@ -126,10 +139,10 @@ class ModelHost:
                     engine = await self._load_embedded(request, report, progress)
                 await asyncio.to_thread(self.scheduler.set_engine, engine)
             except models.ModelError as error:
-                self._fail(str(error))
+                await self._fail(str(error))
             except Exception as error:  # a bug, not a user mistake: keep serving
                 log.exception("model load failed")
-                self._fail(f"loading the model failed: {error}")
+                await self._fail(f"loading the model failed: {error}")
             else:
                 self.state, self._loaded = ModelState.READY, request
                 log.info(
@@ -153,9 +166,9 @@ class ModelHost:
         report(f"finding model {choice.spec}", 0)
         path = await asyncio.to_thread(models.locate, choice, progress)
         report(f"loading {path.name}", 100)
-        engine = await asyncio.to_thread(LlamaEngine, path, request.engine_config())
         self.path = path
-        return engine
+        self._file = self._polled = FileIdentity.of(path)
+        return await asyncio.to_thread(LlamaEngine, path, request.engine_config())
 
     async def _connect(self, request: LoadRequest, report: Reporter) -> RemoteEngine:
         """The remote engine, asked what it runs. One that does not answer is
@@ -169,16 +182,37 @@ class ModelHost:
             self.error = f"{error}; Hearth tries again as you type"
         else:
             self.error = engine.problem
-        self.path = None
+        self.path = self._file = self._polled = None
         return engine
+
+    def poll_file(self) -> FileEvent | None:
+        """Look at the embedded model's file; what became of it since the last look."""
+        if self.path is None:
+            return None
+        now = FileIdentity.of(self.path)
+        previous, self._polled = self._polled, now
+        if now == self._file:
+            return None
+        if now is None:
+            return "deleted" if previous is not None else None
+        if previous == self._file:
+            return "changing"
+        # Loaded only once it stayed the same between two looks: a file being
+        # copied or downloaded would fail to load, or load half.
+        return "changed" if now == previous else None
 
     def _health(self, outage: str | None) -> None:
         self.error = outage
         if self.on_health is not None:
             self.on_health(outage)
 
-    def _fail(self, message: str) -> None:
-        """Record a failed load. A model loaded before keeps serving."""
+    async def _fail(self, message: str) -> None:
+        """Record a failed load. A model loaded before keeps serving, unless
+        it was being loaded again (its file changed: it cannot be read)."""
         log.error("model: %s", message)
         self.error = message
-        self.state = ModelState.READY if self._loaded is not None else ModelState.FAILED
+        if self._loaded is not None:
+            self.state = ModelState.READY
+        else:
+            self.state = ModelState.FAILED
+            await asyncio.to_thread(self.scheduler.set_engine, None)

@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 STATS_COMMAND = "hearth.stats"
 EDITOR_CHECK_S = 2.0  # how often the editor's process is looked for
+MODEL_FILE_CHECK_S = 2.0  # ... and the model's file
 DOCSTRINGS_COMMAND = "hearth.generateDocstrings"
 
 
@@ -84,6 +85,10 @@ class HearthServer(LanguageServer):
         if message in self._told:
             return
         self._told.add(message)
+        self.show(message, kind)
+
+    def show(self, message: str, kind: types.MessageType = types.MessageType.Warning) -> None:
+        """Show `message` to the user, every time."""
         self.window_show_message(types.ShowMessageParams(type=kind, message=f"Hearth: {message}"))
 
     def status(self, state: str, message: str = "", percent: int | None = None) -> None:
@@ -119,13 +124,10 @@ class HearthServer(LanguageServer):
         told once each way, not on every keystroke in between."""
         if outage is not None:
             self.status("error", outage)
-            message = f"Hearth: {outage}. No suggestions until it answers; Hearth tries again."
-            kind = types.MessageType.Warning
+            self.show(f"{outage}. No suggestions until it answers; Hearth tries again.")
         else:
             self.status("ready")
-            message = f"Hearth: the engine at {self.model.where} answers again."
-            kind = types.MessageType.Info
-        self.window_show_message(types.ShowMessageParams(type=kind, message=message))
+            self.show(f"the engine at {self.model.where} answers again.", types.MessageType.Info)
 
     async def exit_with_editor(self, pid: int) -> None:
         """Exit once the editor's process (`processId` from `initialize`) is
@@ -138,6 +140,29 @@ class HearthServer(LanguageServer):
         # Not sys.exit: pygls's reader thread is blocked on stdin, and its
         # shutdown would wait for it.
         os._exit(0)
+
+    async def watch_model_file(self) -> None:
+        """Follow the model's file: one downloaded again over the loaded one is
+        loaded again once complete; a deleted one is said once."""
+        while True:
+            await asyncio.sleep(MODEL_FILE_CHECK_S)
+            event, path = self.model.poll_file(), self.model.path
+            if event is not None:
+                log.warning("the model file %s: %s", path, event)
+            if event == "deleted":
+                self.show(
+                    f"the model file {path} was deleted: Hearth goes on with the model "
+                    "it has loaded until it restarts"
+                )
+            elif event == "changing":
+                self.show(
+                    f"the model file {path} changed on disk: Hearth loads it again "
+                    "once it stops changing"
+                )
+            elif event == "changed":
+                await self.load_model(again=True)
+                if self.model.error is None:
+                    self.show(f"loaded {path} again", types.MessageType.Info)
 
     def report_server_error(self, error: Exception, source: Any) -> None:
         # pygls would pop up "Error in server" for every bad notification; the
@@ -203,10 +228,11 @@ class HearthServer(LanguageServer):
             self.cli_model, current.model, self.env_model, current.engine, api_key or None
         )
 
-    async def load_model(self) -> None:
-        """Load the model if it is not loaded with the current settings, with progress."""
+    async def load_model(self, again: bool = False) -> None:
+        """Load the model if it is not loaded with the current settings (or
+        `again`, when its file changed), with progress."""
         request = self.load_request()
-        if not self.model.needs_reload(request):
+        if not again and not self.model.needs_reload(request):
             return
         token = await self.begin_progress("Hearth: loading the model")
 
@@ -217,7 +243,7 @@ class HearthServer(LanguageServer):
                     token, types.WorkDoneProgressReport(message=message, percentage=percent)
                 )
 
-        await self.model.load(request, report)
+        await self.model.load(request, report, again=again)
         if token is not None:
             self.work_done_progress.end(
                 token, types.WorkDoneProgressEnd(message=self.model.state.value)
@@ -315,6 +341,7 @@ def create_server(
             ls.in_background(ls.exit_with_editor(ls.process_id))
         await ls.pull_configuration()
         await ls.load_model()
+        ls.in_background(ls.watch_model_file())
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     async def did_change_configuration(

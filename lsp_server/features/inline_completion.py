@@ -82,7 +82,7 @@ async def read_ahead(server: HearthServer, uri: str, position: types.Position) -
     only the new tokens read. Any real work, and any edit, comes first."""
     settings = server.settings.current.completion
     document = server.documents.get(uri)
-    if not (settings.enabled and settings.read_ahead) or document is None:
+    if not (settings.enabled and settings.read_ahead) or document is None or document.too_big:
         return
     version = document.version
     await asyncio.sleep(READ_AHEAD_S)
@@ -117,7 +117,9 @@ async def suggest(
     settings = server.settings.current.completion
     if not settings.enabled:
         return None
-    document = server.open_document(uri)
+    document = server.document_to_analyse(uri)
+    if document is None:
+        return None
     version = document.version
     encoding = server.position_encoding
     try:

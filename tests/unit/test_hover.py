@@ -165,3 +165,9 @@ def test_the_cache_drops_the_least_recently_used_past_its_size() -> None:
     assert cache.get(("m", "python", "b")) is None
     assert cache.get(("m", "python", "a")) == "x" * 40
     assert len(cache) == 2
+    # hover.cacheBytes lowered while running: trimmed at once; bytes, not characters.
+    cache.max_bytes = 50
+    cache.trim()
+    assert len(cache) == 1
+    cache.put(("m", "python", "d"), "é" * 30)  # 60 bytes in UTF-8
+    assert len(cache) == 0

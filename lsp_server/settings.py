@@ -158,6 +158,19 @@ class Settings:
     limits: LimitSettings = field(default_factory=LimitSettings)
     log: LogSettings = field(default_factory=LogSettings)
 
+    def __post_init__(self) -> None:
+        # A chat prompt and its answer share one context; past it llama.cpp
+        # has nowhere to write (suggestions cut their prompt to fit instead).
+        for name in ("hover", "docstrings"):
+            section = getattr(self, name)
+            wanted = section.prompt_tokens + section.max_tokens
+            if wanted > self.model.context_size:
+                raise ValueError(
+                    f"{name}.promptTokens + {name}.maxTokens ({wanted}) must fit in "
+                    f"model.contextSize ({self.model.context_size}): lower them, or raise "
+                    "model.contextSize"
+                )
+
 
 def _at_least(section: object, name: str, low: int) -> None:
     value = getattr(section, name)

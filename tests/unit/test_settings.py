@@ -39,6 +39,12 @@ def test_later_layers_win_and_earlier_ones_show_through() -> None:
         ({"log": {"level": "loud"}}, "log.level"),
         ({"model": {"contextSize": True}}, "model.contextSize"),
         ({"completion": 3}, "completion"),
+        (
+            {"docstrings": {"maxTokens": 2000}},
+            "docstrings.promptTokens + docstrings.maxTokens (2768) must fit in model.contextSize",
+        ),
+        ({"limits": {"documentChars": 10}}, "documentChars must be at least 1000"),
+        ({"hover": {"cacheBytes": -1}}, "cacheBytes must be at least 0"),
     ],
 )
 def test_bad_values_are_rejected_with_a_message_and_the_last_good_stays(
@@ -46,7 +52,7 @@ def test_bad_values_are_rejected_with_a_message_and_the_last_good_stays(
 ) -> None:
     store = SettingsStore()
     store.update("initialization", {"completion": {"maxTokens": 7}})
-    with pytest.raises(SettingsError, match=message.replace(".", r"\.")):
+    with pytest.raises(SettingsError, match=re.escape(message)):
         store.update("workspace", layer)
     assert store.current.completion.max_tokens == 7
 

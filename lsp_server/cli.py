@@ -2,7 +2,11 @@
 
 hearth [--stdio | --tcp HOST:PORT] [--model PATH_OR_PRESET] [--log-file F] [--log-level L]
 hearth --version
-hearth doctor                  find, assemble and load the model; show what it can do
+hearth doctor                  check Python, llama.cpp and the model (found, verified,
+                               loaded, its speed here, a sample), then ask a real server
+                               for a suggestion; each problem with what to do about it
+hearth doctor --engine-url URL [--engine-api llamacpp|openai] [--engine-key-env NAME]
+                               the same with a remote engine in place of the model
 hearth demo FILE:LINE:COL      ask the real server for a suggestion, as an editor would
 """
 
@@ -11,11 +15,9 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-import time
 from collections.abc import Sequence
 
 from lsp_server import __version__
-from lsp_server.inference import models
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
@@ -25,6 +27,17 @@ def _address(value: str) -> tuple[str, int]:
     if not host or not port.isdigit():
         raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {value!r}")
     return host, int(port)
+
+
+def _engine_url(value: str) -> str:
+    """Checked as the setting hearth.engine.url is, so that the server takes it too."""
+    from lsp_server.settings import EngineSettings
+
+    try:
+        EngineSettings(url=value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,10 +64,26 @@ def build_parser() -> argparse.ArgumentParser:
     model_option = argparse.ArgumentParser(add_help=False)
     model_option.add_argument("--model", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    commands.add_parser(
+    doctor = commands.add_parser(
         "doctor",
         parents=[model_option],
-        help="find, assemble and load the model; show what it can do",
+        help="check this machine, the model and the server; say what to fix",
+    )
+    doctor.add_argument(
+        "--engine-url",
+        type=_engine_url,
+        metavar="URL",
+        help="check the remote engine at URL instead of a model in this process",
+    )
+    doctor.add_argument(
+        "--engine-api",
+        choices=("llamacpp", "openai"),
+        help="the remote engine's API (with --engine-url; default: llamacpp)",
+    )
+    doctor.add_argument(
+        "--engine-key-env",
+        metavar="NAME",
+        help="the environment variable that holds the remote engine's key (with --engine-url)",
     )
     demo = commands.add_parser(
         "demo", parents=[model_option], help="ask the real server for a suggestion, as an editor"
@@ -64,14 +93,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     if args.command == "doctor":
-        return doctor(args.model)
+        return doctor(parser, args)
     if args.command == "demo":
         from lsp_server.demo import run_demo
 
         return run_demo(args.target, args.model)
     return serve(args)
+
+
+def doctor(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    if args.engine_url and args.model:
+        parser.error("doctor checks a model or a remote engine: give --model or --engine-url")
+    if (args.engine_api or args.engine_key_env) and not args.engine_url:
+        parser.error("--engine-api and --engine-key-env go with --engine-url")
+    from lsp_server.doctor import run_doctor
+
+    return run_doctor(
+        args.model, args.engine_url, args.engine_api or "llamacpp", args.engine_key_env
+    )
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -90,32 +132,4 @@ def serve(args: argparse.Namespace) -> int:
     else:
         server.start_io()
     server.shut_down()
-    return 0
-
-
-def _progress(done: int, total: int) -> None:
-    print(f"\rassembling model: {done * 100 // total:3d}%", end="", file=sys.stderr, flush=True)
-
-
-def doctor(model: str | None) -> int:
-    from lsp_server.inference.cancel import CancelToken
-    from lsp_server.inference.engine import EngineConfig, LlamaEngine, Sampling
-
-    try:
-        choice = models.choose(cli=model)
-        path = models.locate(choice, _progress)
-        started = time.monotonic()
-        engine = LlamaEngine(path, EngineConfig())
-    except models.ModelError as error:
-        print(f"hearth: {error}", file=sys.stderr)
-        return 1
-    print(file=sys.stderr)
-    print(f"model:      {engine.model_name} ({choice.spec}, from {choice.source})")
-    print(f"file:       {path}")
-    print(f"loaded in:  {time.monotonic() - started:.2f} s")
-    fim = engine.fim_format
-    print(f"FIM format: {f'{fim.family} (from {fim.source})' if fim else 'none (prefix only)'}")
-    result = engine.infill("def fibonacci(n):\n    ", "\n", Sampling(max_tokens=48), CancelToken())
-    print(f"sample:     def fibonacci(n):\\n    {result.text!r}")
-    engine.close()
     return 0

@@ -8,6 +8,7 @@ hovers and for docstrings.
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from dataclasses import dataclass
 from typing import Any
@@ -85,6 +86,11 @@ class EditorClient:
                 print(f"\r[progress] {message}{suffix}\x1b[K", end="", file=sys.stderr, flush=True)
             if isinstance(value, types.WorkDoneProgressEnd):
                 print(file=sys.stderr)
+
+    @property
+    def process(self) -> asyncio.subprocess.Process | None:
+        """The server's process, once started."""
+        return self._client._server
 
     async def __aenter__(self) -> EditorClient:
         await self._client.start_io(*self.command)

@@ -299,6 +299,11 @@ class LlamaEngine:
         return self._fim.family if self._fim is not None else None
 
     @property
+    def chat_template(self) -> str | None:
+        """The GGUF's chat template (Jinja), None when it has none."""
+        return self._chat_template
+
+    @property
     def context_size(self) -> int:
         return int(self._llm.n_ctx())
 

@@ -3,6 +3,23 @@ local M = {}
 
 local DOCTOR_TIMEOUT_MS = 120000 -- assembling a built-in model the first time takes a while
 
+-- `hearth doctor` prints a line a check, "MARK  label  finding" (marks: ok, warn,
+-- FAIL, -- when skipped; two spaces or more after the label), and under a warn or
+-- a FAIL indented lines: the server's last words, then "fix: ...".
+local function parse_doctor(output)
+  local checks = {}
+  for line in vim.gsplit(output, '\n', { trimempty = true }) do
+    local mark, label, finding = line:match('^(%S+)%s+(.-)%s%s+(.*)$')
+    local more = line:match('^%s+(.*)$')
+    if mark then
+      table.insert(checks, { mark = mark, label = label, finding = finding, advice = {} })
+    elseif more and #checks > 0 then
+      table.insert(checks[#checks].advice, (more:gsub('^fix: ', '')))
+    end
+  end
+  return checks
+end
+
 function M.check()
   local health = vim.health
   local config = require('hearth.config')
@@ -53,15 +70,22 @@ function M.check()
     vim.list_extend(doctor, { '--model', model })
   end
   local result = vim.system(doctor, { text = true }):wait(DOCTOR_TIMEOUT_MS)
-  if result.code ~= 0 then
-    health.error('no model: ' .. vim.trim(result.stderr or ''), {
-      'Install the built-in models with `make run` in the Hearth checkout',
-      "or set one: require('hearth').setup({ settings = { model = { path = '/path/to/model.gguf' } } })",
-    })
-    return
+  local report = { ok = health.ok, warn = health.warn, FAIL = health.error }
+  local failed = false
+  for _, check in ipairs(parse_doctor(result.stdout or '')) do
+    if check.mark == 'FAIL' and (check.label == 'model' or check.label == 'file') then
+      table.insert(
+        check.advice,
+        "In Neovim: require('hearth').setup({ settings = { model = { path = '/path/to/model.gguf' } } })"
+      )
+    end
+    local show = report[check.mark] or health.info
+    show(check.label .. ': ' .. check.finding, check.advice)
+    failed = failed or check.mark == 'FAIL'
   end
-  for line in vim.gsplit(vim.trim(result.stdout), '\n') do
-    health.ok(line)
+  if result.code ~= 0 and not failed then
+    local stderr = vim.trim(result.stderr or '')
+    health.error('`hearth doctor` ended with code ' .. result.code .. ': ' .. stderr)
   end
 end
 

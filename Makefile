@@ -62,4 +62,4 @@ bench: $(VENV)/.model $(VENV)/.llama-server
 	$(BIN)/python benchmarks/docs.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .cache $(VSCODE)/node_modules $(VSCODE)/out
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .cache $(VSCODE)/node_modules $(VSCODE)/out

@@ -1,11 +1,11 @@
 """Open documents, and positions in them in the encoding the client negotiated.
 
-Hearth keeps its own copy of each open document rather than pygls's: pygls
-splits lines with `str.splitlines`, which also breaks at form feeds and other
-separators that LSP positions do not count, and its text then drifts from the
-editor's. Here only \n, \r\n and \r end a line, as LSP says. Each
-document of a known language also keeps its tree-sitter tree, edited in step
-with the text.
+Hearth keeps its own copy of each open document, and pygls keeps none (see
+server.HearthProtocol): pygls splits lines with `str.splitlines`, which also
+breaks at form feeds and other separators that LSP positions do not count,
+and its text then drifts from the editor's. Here only \n, \r\n and \r end
+a line, as LSP says. Each document of a known language also keeps its
+tree-sitter tree, edited in step with the text.
 
 Positions resolve strictly: a line past the end of the document is an error
 the client should hear about, while a character past the end of its line

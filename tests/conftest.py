@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from lsp_server.inference import models
 from lsp_server.inference.engine import EngineConfig, LlamaEngine
@@ -49,3 +50,22 @@ def engine(model_path: Path) -> Iterator[LlamaEngine]:
     engine = LlamaEngine(model_path, EngineConfig(context_size=2048, batch_size=64))
     yield engine
     engine.close()
+
+
+# Property tests (tests/e2e/test_fuzz.py): a few thousand cases in all by
+# default, ten times that with --slow. No deadline: they talk to a real server.
+settings.register_profile(
+    "default",
+    max_examples=400,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+settings.register_profile("slow", parent=settings.get_profile("default"), max_examples=4000)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--slow", action="store_true", help="run ten times the fuzzing cases")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    settings.load_profile("slow" if config.getoption("--slow") else "default")

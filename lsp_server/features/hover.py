@@ -181,7 +181,7 @@ async def hover(server: HearthServer, params: types.HoverParams) -> types.Hover 
     symbol = symbols.symbol_at(document, cursor.offset)
     if symbol is None:
         return None
-    target = symbols.resolve(document, symbol, server.documents)
+    target = symbols.resolve(document, symbol, server.context_documents())
     if target is None:
         return None
     name_range = _name_range(document, cursor, symbol, encoding)

@@ -68,7 +68,7 @@ def _prompt(
         offset,
         plan.prompt_prefix,
         plan.prompt_suffix,
-        server.documents,
+        server.context_documents(),
         settings.prompt_tokens,
         settings.context_tokens,
         server.workspace_roots(),

@@ -17,11 +17,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-import queue
 import re
-import subprocess
-import sys
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -31,96 +27,20 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.e2e.conftest import server_env
+from tests.e2e.raw import RawServer
 
-ANSWER_TIMEOUT_S = 30
 INVALID_PARAMS = -32602
-METHOD_NOT_FOUND = -32601
 INVALID_REQUEST = -32600
 PARSE_ERROR = -32700
 
 
-class RawServer:
-    """Hearth over pipes, spoken to byte by byte; its answers read by a thread."""
-
-    def __init__(self, encoding: str) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "lsp_server"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            env=server_env(HEARTH_MODEL="/nowhere/fuzz-model.gguf"),
-        )
-        self.answers: queue.Queue[dict[str, Any]] = queue.Queue()
-        self._ids = itertools.count(1)
-        threading.Thread(target=self._read, daemon=True).start()
-        capabilities = {"general": {"positionEncodings": [encoding]}}
-        options = {"completion": {"completionItems": True}}
-        result = self.request(
-            "initialize",
-            {"processId": None, "capabilities": capabilities, "initializationOptions": options},
-        )
-        self.encoding = result["result"]["capabilities"].get("positionEncoding", "utf-16")
-        assert self.encoding == encoding
-        self.notify("initialized", {})
-
-    def _read(self) -> None:
-        stdout = self.process.stdout
-        assert stdout is not None
-        while True:
-            length = None
-            while (line := stdout.readline()) not in (b"\r\n", b""):
-                name, _, value = line.partition(b":")
-                if name.strip().lower() == b"content-length":
-                    length = int(value)
-            if line == b"" or length is None:
-                return
-            message = json.loads(stdout.read(length))
-            if "method" not in message:
-                self.answers.put(message)
-
-    def write(self, data: bytes) -> None:
-        assert self.process.stdin is not None
-        self.process.stdin.write(data)
-        self.process.stdin.flush()
-
-    def send(self, message: Any) -> None:
-        body = json.dumps(message).encode()
-        self.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
-
-    def notify(self, method: str, params: Any) -> None:
-        self.send({"jsonrpc": "2.0", "method": method, "params": params})
-
-    def request(self, method: str, params: Any) -> dict[str, Any]:
-        """Send a request, and wait for its answer; answers to others on the way
-        are kept in `passed`."""
-        number = f"fuzz-{next(self._ids)}"
-        self.send({"jsonrpc": "2.0", "id": number, "method": method, "params": params})
-        return self.answer(number)
-
-    def answer(self, number: Any) -> dict[str, Any]:
-        self.passed: list[dict[str, Any]] = []
-        while True:
-            try:
-                message = self.answers.get(timeout=ANSWER_TIMEOUT_S)
-            except queue.Empty:
-                alive = self.process.poll() is None
-                raise AssertionError(f"no answer to {number!r} (server alive: {alive})") from None
-            if message.get("id") == number:
-                return message
-            self.passed.append(message)
-
-    def documents(self) -> dict[str, dict[str, Any]]:
-        stats = self.request("workspace/executeCommand", {"command": "hearth.stats"})
-        return {d["uri"]: d for d in stats["result"]["documents"]}
-
-    def close(self) -> None:
-        self.process.kill()
-        self.process.wait()
-
-
 @pytest.fixture(scope="module", params=["utf-16", "utf-8", "utf-32"])
 def server(request: pytest.FixtureRequest) -> Iterator[RawServer]:
-    peer = RawServer(request.param)
+    peer = RawServer(
+        server_env(HEARTH_MODEL="/nowhere/fuzz-model.gguf"),
+        encoding=request.param,
+        options={"completion": {"completionItems": True}},
+    )
     yield peer
     assert peer.process.poll() is None, "the server died"
     peer.close()

@@ -235,11 +235,15 @@ METHODS = [
     "",
 ]
 NOTIFICATIONS = {m for m in METHODS if m.startswith(("textDocument/did", "workspace/did", "$/"))}
+
+
+def _containers(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+
+
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats() | st.text(max_size=8),
-    lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
-    ),
+    _containers,
     max_leaves=8,
 )
 ids = st.integers(-(2**70), 2**70) | st.text(max_size=12) | json_values

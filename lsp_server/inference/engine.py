@@ -232,18 +232,8 @@ class LlamaEngine:
         self._api = llama_cpp
         self.path = path
         self.config = config
-        try:
-            # Held open, so that the chat context can still be made from this
-            # very file after it was deleted or replaced (see _weights_file).
-            self._descriptor = os.open(path, os.O_RDONLY)
-        except OSError as error:
-            raise ModelError(f"cannot read model file {path}: {error.strerror}") from error
         self.file = FileIdentity.of(path)
-        try:
-            self._llm = self._load(str(path))
-        except ModelError:
-            os.close(self._descriptor)
-            raise
+        self._llm = self._load()
         # Chat (hover, docstrings) runs in a context of its own, made on first
         # use: its prompts would otherwise evict the completion prompt from the
         # KV cache, and the next keystroke would pay to read it all again.
@@ -262,13 +252,16 @@ class LlamaEngine:
         self._pieces_built = threading.Thread(target=self._build_pieces, daemon=True)
         self._pieces_built.start()
 
-    def _load(self, path: str) -> Any:
-        """The model with a context of its own. The weights are memory-mapped,
-        and used in place, so a second context shares them with the first."""
+    def _load(self, borrowed: Any = None) -> Any:
+        """A llama.cpp context, with the model loaded from the file (its weights
+        memory-mapped and used in place), or with the model of `borrowed`, a
+        Llama made before: only its context is new."""
         config = self.config
         threads = config.threads or os.cpu_count() or 1
+        # Borrowing, the path is only looked for (the file may be gone since).
+        path = str(self.path) if borrowed is None or self.path.exists() else os.devnull
         try:
-            with _weights_in_place():
+            with _weights_in_place() if borrowed is None else _model_of(borrowed):
                 return self._api.Llama(
                     model_path=path,
                     n_ctx=config.context_size,
@@ -432,7 +425,7 @@ class LlamaEngine:
             )
         if self._chat_llm is None:
             self._ensure_file_intact()
-            self._chat_llm = self._load(self._weights_file())
+            self._chat_llm = self._load(borrowed=self._llm)
         return self._generate(self._chat_llm, prompt, sampling, cancel)
 
     def tokenize_chat(self, messages: Sequence[ChatMessage]) -> list[int]:
@@ -585,19 +578,11 @@ class LlamaEngine:
                 "Hearth loads it again once it is complete"
             )
 
-    def _weights_file(self) -> str:
-        """The loaded model's file: its path, or, once that path names another
-        file or none (deleted, replaced), the descriptor held open to it."""
-        if FileIdentity.of(self.path) == self.file or not Path("/proc/self/fd").is_dir():
-            return str(self.path)
-        return f"/proc/self/fd/{self._descriptor}"
-
     def close(self) -> None:
         self._pieces_built.join()  # it reads the vocabulary that closing frees
         if self._chat_llm is not None:
             self._chat_llm.close()
         self._llm.close()
-        os.close(self._descriptor)
 
 
 _LOADING = threading.Lock()
@@ -626,6 +611,40 @@ def _weights_in_place() -> Iterator[None]:
             yield
         finally:
             api.llama_model_default_params = default
+
+
+class _Borrowed:
+    """Another Llama's model, which that Llama frees: closing this does nothing."""
+
+    def __init__(self, model: Any) -> None:
+        self._model = model
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._model, name)
+
+    def close(self) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def _model_of(llm: Any) -> Iterator[None]:
+    """The next Llama made takes `llm`'s model instead of loading the file
+    again. Loading it again would map the weights a second time: the same
+    memory, but counted twice in the resident size (a 1.2 GB process for the
+    small model), and a file deleted since could not be loaded at all."""
+    from llama_cpp import _internals
+
+    load = _internals.LlamaModel
+
+    def borrow(**_: Any) -> _Borrowed:
+        return _Borrowed(llm._model)
+
+    with _LOADING:  # the patch is process-wide: one load at a time
+        _internals.LlamaModel = borrow  # type: ignore[assignment,misc]
+        try:
+            yield
+        finally:
+            _internals.LlamaModel = load  # type: ignore[misc]
 
 
 def _reuse_cache(llm: Any, prompt: Sequence[int], *, shift: bool) -> int:

@@ -86,9 +86,12 @@ class ModelHost:
         self.scheduler = scheduler
         self.state = ModelState.NOT_STARTED
         self.error: str | None = None
-        self.path: Path | None = None
-        self._file: FileIdentity | None = None  # the model file as it was last loaded
-        self._polled: FileIdentity | None = None  # ... and as poll_file last saw it
+        self.path: Path | None = None  # the loaded model's file
+        # The file last loaded or tried (it may have failed to load), as it was
+        # then, and as poll_file last saw it.
+        self.watched: Path | None = None
+        self._file: FileIdentity | None = None
+        self._polled: FileIdentity | None = None
         self._loaded: LoadRequest | None = None
         self._done = asyncio.Event()
         self._lock = asyncio.Lock()
@@ -166,9 +169,11 @@ class ModelHost:
         report(f"finding model {choice.spec}", 0)
         path = await asyncio.to_thread(models.locate, choice, progress)
         report(f"loading {path.name}", 100)
+        self.watched, self._file = path, FileIdentity.of(path)
+        self._polled = self._file
+        engine = await asyncio.to_thread(LlamaEngine, path, request.engine_config())
         self.path = path
-        self._file = self._polled = FileIdentity.of(path)
-        return await asyncio.to_thread(LlamaEngine, path, request.engine_config())
+        return engine
 
     async def _connect(self, request: LoadRequest, report: Reporter) -> RemoteEngine:
         """The remote engine, asked what it runs. One that does not answer is
@@ -182,14 +187,14 @@ class ModelHost:
             self.error = f"{error}; Hearth tries again as you type"
         else:
             self.error = engine.problem
-        self.path = self._file = self._polled = None
+        self.path = self.watched = self._file = self._polled = None
         return engine
 
     def poll_file(self) -> FileEvent | None:
         """Look at the embedded model's file; what became of it since the last look."""
-        if self.path is None:
+        if self.watched is None:
             return None
-        now = FileIdentity.of(self.path)
+        now = FileIdentity.of(self.watched)
         previous, self._polled = self._polled, now
         if now == self._file:
             return None

@@ -156,7 +156,7 @@ class HearthServer(LanguageServer):
         loaded again once complete; a deleted one is said once."""
         while True:
             await asyncio.sleep(MODEL_FILE_CHECK_S)
-            event, path = self.model.poll_file(), self.model.path
+            event, path = self.model.poll_file(), self.model.watched
             if event is not None:
                 log.warning("the model file %s: %s", path, event)
             if event == "deleted":

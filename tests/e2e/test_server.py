@@ -156,6 +156,21 @@ async def test_model_path_change_reloads_and_a_bad_one_keeps_the_old_model(
     counters = await stats(raw)
     assert counters["modelState"] == "ready", "the model loaded before keeps serving"
     assert counters["modelPath"] == str(renamed)
+
+    # A damaged file (cut short, GGUF all the same): llama.cpp refuses it.
+    damaged = tmp_path / "damaged.gguf"
+    with model_path.open("rb") as whole:
+        damaged.write_bytes(whole.read(10 * 1024 * 1024))
+    raw.set_configuration({"model": {"path": str(damaged)}}, section="hearth")
+    raw.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
+
+    async def refused() -> bool:
+        return any("could not load" in m.message for m in raw.messages)
+
+    await wait_until(refused)
+    counters = await stats(raw)
+    assert counters["modelState"] == "ready", "the model loaded before keeps serving"
+    assert counters["modelPath"] == str(renamed)
     open_document(raw, "file:///a.py", "def double(x):\n    return ")
     assert await suggest(raw, "file:///a.py", types.Position(line=1, character=11))
 

@@ -1,7 +1,7 @@
 """Open documents, and positions in them in the encoding the client negotiated.
 
 Hearth keeps its own copy of each open document, and pygls keeps none (see
-server.HearthProtocol): pygls splits lines with `str.splitlines`, which also
+protocol.HearthProtocol): pygls splits lines with `str.splitlines`, which also
 breaks at form feeds and other separators that LSP positions do not count,
 and its text then drifts from the editor's. Here only \n, \r\n and \r end
 a line, as LSP says. Each document of a known language also keeps its

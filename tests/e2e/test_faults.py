@@ -45,7 +45,9 @@ def configurable(status: bool = False) -> types.InitializeParams:
     )
 
 
-async def load_copy(raw: LanguageClient, model_path: Path, copy: Path) -> None:
+async def load_copy(raw: LanguageClient, model_path: Path, tmp_path: Path) -> Path:
+    """A copy of the model in `tmp_path`, loaded by the server: its file, to harm."""
+    copy = tmp_path / "model.gguf"
     shutil.copyfile(model_path, copy)
     await raw.initialize_session(configurable())
     configure(raw, {"model": {"path": str(copy)}})
@@ -55,6 +57,7 @@ async def load_copy(raw: LanguageClient, model_path: Path, copy: Path) -> None:
         return bool(counters["modelState"] == "ready" and counters["modelPath"] == str(copy))
 
     await wait_until(loaded, timeout=60)
+    return copy
 
 
 def told(raw: LanguageClient, words: str) -> list[types.ShowMessageParams]:
@@ -64,8 +67,7 @@ def told(raw: LanguageClient, words: str) -> list[types.ShowMessageParams]:
 async def test_a_model_file_rewritten_in_place_is_not_read_and_is_loaded_again_once_whole(
     raw: LanguageClient, model_path: Path, tmp_path: Path
 ) -> None:
-    copy = tmp_path / "model.gguf"
-    await load_copy(raw, model_path, copy)
+    copy = await load_copy(raw, model_path, tmp_path)
     assert await ask(raw, "double")
 
     # A download started again over the file: truncated, in place. Reading the
@@ -91,8 +93,7 @@ async def test_a_model_file_rewritten_in_place_is_not_read_and_is_loaded_again_o
 async def test_a_deleted_model_file_is_said_once_and_the_loaded_model_goes_on(
     raw: LanguageClient, model_path: Path, tmp_path: Path
 ) -> None:
-    copy = tmp_path / "model.gguf"
-    await load_copy(raw, model_path, copy)
+    copy = await load_copy(raw, model_path, tmp_path)
     assert await ask(raw, "double")
 
     copy.unlink()

@@ -16,7 +16,7 @@ from pygls.lsp.client import LanguageClient as PyglsClient
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 from tests.e2e.conftest import server_env
-from tests.e2e.helpers import open_document, stats, suggest, wait_until
+from tests.e2e.helpers import configure, open_document, stats, suggest, wait_until
 
 COMMAND = [sys.executable, "-m", "lsp_server"]
 
@@ -141,13 +141,11 @@ async def test_model_path_change_reloads_and_a_bad_one_keeps_the_old_model(
 
     renamed = tmp_path / "renamed-model.gguf"
     renamed.symlink_to(model_path)
-    raw.set_configuration({"model": {"path": str(renamed)}}, section="hearth")
-    raw.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
+    configure(raw, {"model": {"path": str(renamed)}})
     await wait_until(lambda: _model_path_is(raw, str(renamed)))
     assert first != str(renamed)
 
-    raw.set_configuration({"model": {"path": str(tmp_path / "gone.gguf")}}, section="hearth")
-    raw.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
+    configure(raw, {"model": {"path": str(tmp_path / "gone.gguf")}})
 
     async def told() -> bool:
         return any("gone.gguf" in m.message for m in raw.messages)
@@ -161,8 +159,7 @@ async def test_model_path_change_reloads_and_a_bad_one_keeps_the_old_model(
     damaged = tmp_path / "damaged.gguf"
     with model_path.open("rb") as whole:
         damaged.write_bytes(whole.read(10 * 1024 * 1024))
-    raw.set_configuration({"model": {"path": str(damaged)}}, section="hearth")
-    raw.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
+    configure(raw, {"model": {"path": str(damaged)}})
 
     async def refused() -> bool:
         return any("could not load" in m.message for m in raw.messages)

@@ -91,6 +91,17 @@ class Generation:
         return self.stop_reason == "cancelled"
 
 
+@dataclass(frozen=True)
+class _Read:
+    """How reading a prompt ended: stopped early, or read, with the draft's
+    tokens the healer confirmed (in the KV cache) and, where it chose another,
+    that token (not evaluated yet)."""
+
+    stopped: StopReason | None = None
+    checked: Sequence[int] = ()
+    diverged: int | None = None
+
+
 class EngineUnavailable(Exception):
     """There is no engine to run the work on: no model is loaded, or the remote
     engine does not answer. The message says why, for the user."""
@@ -466,28 +477,17 @@ class LlamaEngine:
         started = time.monotonic()
         deadline = started + sampling.time_budget if sampling.time_budget else None
         stats = GenerationStats(prompt_tokens=len(prompt))
+        cut = lead + sampling.starts_with.encode()
+        healer = self._healer(cut) if cut and sampling.max_tokens else None
 
         reused = _reuse_cache(llm, prompt, shift=self._api.llama_memory_can_shift(llm._ctx.memory))
         stats.reused_tokens = reused
         llm.n_tokens = reused  # eval() drops the KV cache from here on
-        rest = list(prompt[reused:])
-        for start in range(0, len(rest), self.config.batch_size):
-            # What was read stays in the KV cache: a request stopped here
-            # leaves the next one less to read.
-            stopped: StopReason | None = "cancelled" if cancel.cancelled else None
-            if stopped is None and deadline is not None and time.monotonic() >= deadline:
-                stopped = "time"
-            if stopped is not None:
-                stats.prompt_seconds = time.monotonic() - started
-                return Generation("", stopped, stats)
-            chunk = rest[start : start + self.config.batch_size]
-            chunk_started = time.monotonic()
-            llm.eval(chunk)
-            stats.evaluated_tokens += len(chunk)
-            if cancel.set_before(chunk_started):
-                stats.prompt_tokens_after_cancel += len(chunk)
+        read = self._read(llm, list(prompt[reused:]), healer, cut, cancel, deadline, stats)
         prompt_done = time.monotonic()
         stats.prompt_seconds = prompt_done - started
+        if read.stopped is not None:
+            return Generation("", read.stopped, stats)
         if sampling.max_tokens == 0:
             return Generation("", "length", stats)  # read ahead: the prompt is now cached
 
@@ -504,13 +504,19 @@ class LlamaEngine:
         output = bytearray()
         text = bytearray()  # the output after `lead`
         reason: StopReason = "length"
-        cut = lead + sampling.starts_with.encode()
-        healer = self._healer(cut) if cut else None
+        checked = list(read.checked)  # chosen and already in the KV cache
+        pending = read.diverged  # chosen, not evaluated yet
         try:
             while True:
-                chosen = self._heal(llm, healer) if healer is not None and healer.active else None
-                # Once no token agrees, the model chooses freely.
-                token = chosen if chosen is not None else int(llm.sample())
+                evaluated = bool(checked)
+                if checked:
+                    token = checked.pop(0)
+                elif pending is not None:
+                    token, pending = pending, None
+                else:
+                    healed = self._heal(llm, healer, -1) if healer and healer.active else None
+                    # Once no token agrees, the model chooses freely.
+                    token = healed if healed is not None else int(llm.sample())
                 if is_end(self._vocab, token) or token in stops:
                     reason = "end"
                     break
@@ -534,6 +540,8 @@ class LlamaEngine:
                 if cancel.cancelled:
                     reason = "cancelled"
                     break
+                if evaluated:
+                    continue
                 step_started = time.monotonic()
                 llm.eval([token])
                 if cancel.set_before(step_started):
@@ -544,6 +552,65 @@ class LlamaEngine:
         if reason == "cancelled":
             return Generation("", reason, stats)
         return Generation(text.decode("utf-8", errors="ignore"), reason, stats)
+
+    def _read(
+        self,
+        llm: Any,
+        rest: list[int],
+        healer: healing.Healer | None,
+        cut: bytes,
+        cancel: CancelToken,
+        deadline: float | None,
+        stats: GenerationStats,
+    ) -> _Read:
+        """Evaluate the prompt's uncached tokens `rest`, in batches, checking
+        the cancel and the deadline between them.
+
+        With a `healer`, the cut's own tokens go into the last batch too, as
+        a draft: the healer checks each against the logits before it, so the
+        text the user typed is written again in one forward pass instead of
+        one a token. Where the healer chooses otherwise, the draft ends and
+        its choice is returned to be written.
+        """
+        # Not the cut's last token: the healer mostly prefers one that goes on
+        # past the cut (`]` + a line break is one token, `]\n`), and a token
+        # checked in vain costs a third of a forward pass.
+        draft = (
+            [int(t) for t in llm.tokenize(cut, add_bos=False, special=False)][:-1] if healer else []
+        )
+        sequence = rest + draft
+        base = llm.n_tokens
+        batch_size = self.config.batch_size
+        for start in range(0, len(sequence), batch_size):
+            # What was read stays in the KV cache: a request stopped here
+            # leaves the next one less to read.
+            if cancel.cancelled:
+                return _Read(stopped="cancelled")
+            if deadline is not None and time.monotonic() >= deadline:
+                return _Read(stopped="time")
+            chunk = sequence[start : start + batch_size]
+            # Logits from the last prompt token on (each chooses the next token).
+            first_out = max(start, len(rest) - 1) if draft else start + len(chunk) - 1
+            chunk_started = time.monotonic()
+            _decode(llm, chunk, logits_from=first_out - start)
+            stats.evaluated_tokens += max(0, min(len(chunk), len(rest) - start))
+            if cancel.set_before(chunk_started):
+                stats.prompt_tokens_after_cancel += len(chunk)
+            for position in range(first_out, start + len(chunk)):
+                drafted = position + 1 - len(rest)  # the draft's token the logits choose
+                if not draft or drafted >= len(draft):
+                    break
+                assert healer is not None
+                token = self._heal(llm, healer, position - start)
+                if token == draft[drafted]:
+                    continue
+                # The draft ends here: the cache keeps the tokens before it.
+                llm.n_tokens = base + position + 1
+                if token is None:  # healing given up: sample from these logits
+                    llm.n_tokens -= 1
+                    _decode(llm, [sequence[position]], logits_from=0)
+                return _Read(checked=draft[:drafted], diverged=token)
+        return _Read(checked=draft)
 
     def _healer(self, cut: bytes) -> healing.Healer:
         self._pieces_built.join()
@@ -561,9 +628,10 @@ class LlamaEngine:
 
         self._pieces = healing.TokenPieces([piece(t) for t in range(self._llm.n_vocab())])
 
-    def _heal(self, llm: Any, healer: healing.Healer) -> int | None:
+    def _heal(self, llm: Any, healer: healing.Healer, row: int) -> int | None:
+        """The healer's choice from the logits of the last batch's token `row` (-1: its last)."""
         logits = np.ctypeslib.as_array(
-            self._api.llama_get_logits_ith(llm._ctx.ctx, -1), shape=(llm.n_vocab(),)
+            self._api.llama_get_logits_ith(llm._ctx.ctx, row), shape=(llm.n_vocab(),)
         )
         return healer.choose(logits)
 
@@ -645,6 +713,19 @@ def _model_of(llm: Any) -> Iterator[None]:
             yield
         finally:
             _internals.LlamaModel = load  # type: ignore[misc]
+
+
+def _decode(llm: Any, tokens: Sequence[int], *, logits_from: int) -> None:
+    """`llm.eval` of one batch, keeping the logits of `tokens[logits_from:]`
+    (eval keeps only the last token's)."""
+    llm._ctx.kv_cache_seq_rm(-1, llm.n_tokens, -1)
+    past = llm.n_tokens
+    llm._batch.set_batch(batch=tokens, n_past=past, logits_all=False)
+    for index in range(logits_from, len(tokens)):
+        llm._batch.batch.logits[index] = True
+    llm._ctx.decode(llm._batch)
+    llm.input_ids[past : past + len(tokens)] = tokens
+    llm.n_tokens += len(tokens)
 
 
 def _reuse_cache(llm: Any, prompt: Sequence[int], *, shift: bool) -> int:

@@ -148,6 +148,7 @@ async def type_function(task: Task, run: Run, editor: Editor) -> None:
     line, column = task.after.line, task.after.character
     started = time.monotonic()
     suggestion = ""  # shown at the last pause
+    arrivals: dict[asyncio.Future[str], float] = {}  # when each answer came
     for text in task.body:
         indent = text[: len(text) - len(text.lstrip())]
         typed = ""  # since the last pause
@@ -161,6 +162,7 @@ async def type_function(task: Task, run: Run, editor: Editor) -> None:
             typed += key
             sent = time.monotonic()
             answer = asyncio.ensure_future(editor.ask(Position(line=line, character=column)))
+            answer.add_done_callback(partial(_stamp, arrivals))
             if suggestion.startswith(typed) and typed != suggestion:
                 # Typed as suggested: the rest of the suggestion is the answer.
                 answer.add_done_callback(partial(_typed_through, run, sent))
@@ -171,8 +173,14 @@ async def type_function(task: Task, run: Run, editor: Editor) -> None:
             suggestion = await asyncio.wait_for(answer, PAUSE_LIMIT_S)
         except Exception:  # cancelled or timed out: nothing shown
             suggestion = ""
-        run.pauses.append(Pause(time.monotonic() - sent, "\n" + text, suggestion))
+        # When it came, not when the typist looked (it may have come before the key's pause ended).
+        waited = arrivals.get(answer, time.monotonic()) - sent
+        run.pauses.append(Pause(waited, "\n" + text, suggestion))
     run.typing_s += time.monotonic() - started
+
+
+def _stamp(arrivals: dict[asyncio.Future[str], float], answer: asyncio.Future[str]) -> None:
+    arrivals[answer] = time.monotonic()
 
 
 def _typed_through(run: Run, sent: float, answer: asyncio.Future[str]) -> None:

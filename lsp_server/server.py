@@ -23,7 +23,7 @@ from pygls.lsp.server import LanguageServer
 from lsp_server import __version__, settings
 from lsp_server.context.prompt import AnchoredPrompts
 from lsp_server.documents import Document, DocumentStore
-from lsp_server.features import docstrings, hover, inline_completion, shown
+from lsp_server.features import docstrings, following, hover, inline_completion, shown
 from lsp_server.inference.scheduler import Scheduler
 from lsp_server.model_host import LoadRequest, ModelHost, ModelState
 from lsp_server.protocol import PARSE_ERROR, HearthProtocol
@@ -83,6 +83,7 @@ class HearthServer(LanguageServer):
         self.documents = DocumentStore()
         self.explanations = hover.Explanations(self.settings.current.hover.cache_bytes)
         self.shown = shown.ShownSuggestions()
+        self.following = following.Following()
         self.prompts = AnchoredPrompts()
         self._background: set[asyncio.Future[None]] = set()
         self._told: set[str] = set()
@@ -230,6 +231,7 @@ class HearthServer(LanguageServer):
         self.scheduler.cancel_document(uri, 2**63)
         self.requests.forget(uri)
         self.shown.forget(uri)
+        self.following.forget(uri)
         self.prompts.forget(uri)
         self._too_big.discard(uri)
         self.documents.close(uri)
@@ -353,6 +355,7 @@ class HearthServer(LanguageServer):
             "fimFormat": engine.fim_family if engine is not None else None,
             "explanations": len(self.explanations),
             "typedThrough": self.shown.hits,
+            "takenOver": self.following.taken_over,
             "cpuSeconds": time.process_time(),
             "residentBytes": _resident_bytes(),
             "settings": settings.to_wire(self.settings.current),
@@ -437,9 +440,14 @@ def create_server(
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: HearthServer, params: types.DidChangeTextDocumentParams) -> None:
+        uri, version = params.text_document.uri, params.text_document.version
         ls.documents.change(params, ls.position_encoding)
-        # Work for the versions before this one is stale: it stops at its next token.
-        ls.scheduler.cancel_document(params.text_document.uri, params.text_document.version)
+        document = ls.documents.get(uri)
+        followed = ls.following.edited(uri, document.text) if document is not None else None
+        if followed is not None and followed.ticket is not None:
+            ls.scheduler.carry(followed.ticket, version)  # typed at its cursor: it goes on
+        # Other work for the versions before this one is stale: it stops at its next token.
+        ls.scheduler.cancel_document(uri, version)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: HearthServer, params: types.DidCloseTextDocumentParams) -> None:

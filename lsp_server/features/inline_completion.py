@@ -1,10 +1,12 @@
 """textDocument/inlineCompletion: ghost text at the cursor.
 
-One keystroke's journey: a short debounce (a newer request or edit for the
+One keystroke's journey: the rest of the shown suggestion if the key typed
+into it; else the running generation if the typing followed it here
+(following.py); else a short debounce (a newer request or edit for the
 same document makes this one return nothing), a wait for the model if it is
-still loading, one generation on the scheduler's worker (superseding any
-older one for the document), and a last check that the document has not
-moved on while the model was writing.
+still loading, and one generation on the scheduler's worker (superseding any
+older one for the document). Last, a check that the document has not moved
+on while the model was writing.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from lsprotocol import types
 
 from lsp_server import documents, postprocess
 from lsp_server.context.prompt import Prompt
+from lsp_server.features import following
 from lsp_server.inference.cancel import CancelToken
 from lsp_server.inference.engine import Engine, EngineUnavailable, Generation, Sampling
 from lsp_server.inference.scheduler import Cancelled, Priority
@@ -106,6 +109,55 @@ async def read_ahead(server: HearthServer, uri: str, position: types.Position) -
         await ticket.result()
 
 
+async def _taken_over(
+    server: HearthServer, uri: str, prefix: str, suffix: str, plan: postprocess.Plan
+) -> Generation | None:
+    """The generation that typing followed to this cursor, as if asked here;
+    None when there is none, or it wrote something else."""
+    followed = server.following.take_over(uri, prefix, suffix, plan)
+    if followed is None:
+        return None
+    try:
+        generation = await following.outcome(followed)
+    except (Cancelled, EngineUnavailable):
+        return None
+    return followed.rebase(generation, prefix[len(followed.before) :], plan)
+
+
+async def _fresh(
+    server: HearthServer,
+    document: documents.Document,
+    offset: int,
+    plan: postprocess.Plan,
+    invoked: bool,
+) -> Generation | None:
+    """A new generation at the cursor, which typing may then follow."""
+    uri, version = document.uri, document.version
+    settings = server.settings.current.completion
+    prompt = _prompt(server, document, offset, plan)
+    followed = following.Followed(plan.cursor.prefix, plan.cursor.suffix, plan)
+    sampling = Sampling(
+        max_tokens=settings.max_tokens,
+        temperature=settings.temperature,
+        time_budget=(settings.invoked_timeout_ms if invoked else settings.timeout_ms) / 1000,
+        stop_when=followed.done,
+        starts_with=plan.starts_with,
+    )
+    try:
+        ticket = server.scheduler.submit(
+            partial(_generate, prompt, sampling, settings.prompt_tokens),
+            priority=Priority.INLINE,
+            uri=uri,
+            version=version,
+            purpose="inline",
+        )
+        server.following.start(uri, followed, ticket)
+        return await following.outcome(followed)
+    except (Cancelled, EngineUnavailable) as reason:
+        log.info("inline %s v%s: no suggestion (%s)", uri, version, reason)
+        return None
+
+
 async def suggest(
     server: HearthServer, uri: str, position: types.Position, *, invoked: bool = False
 ) -> Suggestion | None:
@@ -131,46 +183,37 @@ async def suggest(
     rest = server.shown.rest(uri, prefix, suffix)
     if rest is not None:
         # Typed into the ghost text: the rest of it, without the model.
+        if not rest:
+            return None
         at = documents.position_of(document.text, cursor, encoding)
         return Suggestion(rest, types.Range(start=at, end=at))
     started = time.monotonic()
-    debounce_ms = settings.debounce_ms
-    if server.settings.current.engine.kind == "remote":
-        # A remote server learns of a cancel late (llama.cpp's looks at its
-        # connections about once a second) and writes for nothing until then:
-        # a request per key kept it seconds behind the typing (latency results).
-        debounce_ms = max(debounce_ms, REMOTE_DEBOUNCE_MS)
-    if debounce_ms:
-        await asyncio.sleep(debounce_ms / 1000)
+    plan = postprocess.Plan.at(prefix, suffix)
 
     def stale() -> bool:
         return server.requests.superseded(uri, request) or document.version != version
 
-    if stale() or not await server.model.wait():
-        return None
-    if stale():
-        return None
-    plan = postprocess.Plan.at(prefix, suffix)
-    prompt = _prompt(server, document, cursor.offset, plan)
-    sampling = Sampling(
-        max_tokens=settings.max_tokens,
-        temperature=settings.temperature,
-        time_budget=(settings.invoked_timeout_ms if invoked else settings.timeout_ms) / 1000,
-        stop_when=plan.done,
-        starts_with=plan.starts_with,
-    )
-    try:
-        ticket = server.scheduler.submit(
-            partial(_generate, prompt, sampling, settings.prompt_tokens),
-            priority=Priority.INLINE,
-            uri=uri,
-            version=version,
-            purpose="inline",
-        )
-        generation = await ticket.result()
-    except (Cancelled, EngineUnavailable) as reason:
-        log.info("inline %s v%s: no suggestion (%s)", uri, version, reason)
-        return None
+    generation = await _taken_over(server, uri, prefix, suffix, plan)
+    how = "taken over"
+    if generation is None:
+        how = "fresh"
+        debounce_ms = settings.debounce_ms
+        if server.settings.current.engine.kind == "remote":
+            # A remote server learns of a cancel late (llama.cpp's looks at its
+            # connections about once a second) and writes for nothing until then:
+            # a request per key kept it seconds behind the typing (latency results).
+            debounce_ms = max(debounce_ms, REMOTE_DEBOUNCE_MS)
+        # Time spent on a generation that went another way counts as waited.
+        debounce_s = debounce_ms / 1000 - (time.monotonic() - started)
+        if debounce_s > 0:
+            await asyncio.sleep(debounce_s)
+        if stale() or not await server.model.wait():
+            return None
+        if stale():
+            return None
+        generation = await _fresh(server, document, cursor.offset, plan, invoked)
+        if generation is None:
+            return None
     stats = generation.stats
     # The parse check and the range need the text the cursor was resolved in;
     # from here on nothing awaits, so the document cannot move on.
@@ -180,10 +223,11 @@ async def suggest(
     fill = plan.finish(generation, syntax.parses_no_worse(cursor.offset) if syntax else None)
     text = fill.text
     log.info(
-        "inline %s v%s: %d ms, prompt %d tokens (%d reused), %d decoded, %d chars, %s",
+        "inline %s v%s: %d ms, %s, prompt %d tokens (%d reused), %d decoded, %d chars, %s",
         uri,
         version,
         (time.monotonic() - started) * 1000,
+        how,
         stats.prompt_tokens,
         stats.reused_tokens,
         stats.decoded_tokens,

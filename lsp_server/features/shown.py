@@ -31,12 +31,15 @@ class ShownSuggestions:
 
     def rest(self, uri: str, before: str, after: str) -> str | None:
         """What is left of the shown suggestion once `before` and `after` are
-        the text around the cursor: None when the user did not type into it."""
+        the text around the cursor: None when the user did not type into it,
+        "" when they typed all of it (it ended where the model ended its line
+        or block: there is nothing more to suggest there)."""
         shown = self._shown.get(uri)
         if shown is None or after != shown.after or not before.startswith(shown.before):
             return None
         typed = before[len(shown.before) :]
-        if not shown.text.startswith(typed) or not shown.text[len(typed) :].strip():
+        if not shown.text.startswith(typed):
             return None
         self.hits += 1
-        return shown.text[len(typed) :]
+        rest = shown.text[len(typed) :]
+        return rest if rest.strip() else ""

@@ -110,6 +110,10 @@ class Ticket:
         """The generation, or raises Cancelled. Cancelling the awaiting task cancels the work."""
         return await self._job.future
 
+    async def shielded(self) -> Generation:
+        """The generation, or raises Cancelled; cancelling the awaiting task leaves the work."""
+        return await asyncio.shield(self._job.future)
+
 
 class Scheduler:
     def __init__(self, engine: Engine | None = None) -> None:
@@ -193,6 +197,12 @@ class Scheduler:
                     job.cancel("document changed")
                     count += 1
         return count
+
+    def carry(self, ticket: Ticket, version: int) -> None:
+        """`ticket`'s work holds for `version` of its document too: an edit to
+        that version does not cancel it."""
+        with self._lock:
+            ticket._job.version = version
 
     def cancel_all(self, reason: str = "cancelled") -> None:
         with self._lock:

@@ -77,6 +77,14 @@ async def test_typing_into_the_suggestion_gets_the_rest_without_the_model(
     counters = await stats(client)
     assert counters["started"] == started, "the rest of a shown suggestion needs no model"
     assert counters["typedThrough"] == 1
+    # Typed to its end: the model ended the line there, nothing more to suggest.
+    assert "\n" not in text
+    insert(client, URI, after, text[2:])
+    end = types.Position(line=3, character=10 + len(text))
+    assert await suggest(client, URI, end) == []
+    counters = await stats(client)
+    assert counters["started"] == started
+    assert counters["typedThrough"] == 2
 
 
 LEDGER = "".join(
@@ -105,6 +113,39 @@ async def test_typing_down_from_a_suggestion_reads_only_the_new_tokens(
     cursor = types.Position(line=LEDGER_BODY.line + 3, character=4)
     # Three new lines cost their own tokens, not a second read of the code below them.
     assert await prompt_tokens_read(client, URI, cursor) <= 24
+
+
+async def test_typing_along_a_running_generation_takes_it_over(client: LanguageClient) -> None:
+    open_document(client, URI, LEDGER)
+    (first,) = await suggest(client, URI, LEDGER_BODY)
+    block = text_of(first)
+    line = block.split("\n")[0]
+    # A block takes the model seconds here: still running when the keys come.
+    assert len(block) >= 30, block
+    assert len(line) >= 4, block
+    # The same place again, with nothing shown yet: the same prompt, the same text.
+    client.text_document_did_close(
+        types.DidCloseTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=URI))
+    )
+    open_document(client, URI, LEDGER)
+    started = (await stats(client))["started"]
+    running = asyncio.ensure_future(
+        client.protocol.send_request_async(
+            types.TEXT_DOCUMENT_INLINE_COMPLETION, inline_params(URI, LEDGER_BODY), msg_id="first"
+        )
+    )
+    await wait_until(lambda: counter_at_least(client, "started", started + 1))
+    insert(client, URI, LEDGER_BODY, line[:2])  # typed as the model is writing it
+    client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id="first"))
+    cursor = types.Position(line=LEDGER_BODY.line, character=LEDGER_BODY.character + 2)
+    (rest,) = await suggest(client, URI, cursor)
+    assert text_of(rest) == line[2:], "the rest of the line, from the generation already running"
+    (outcome,) = await asyncio.gather(running, return_exceptions=True)
+    assert isinstance(outcome, JsonRpcException) or not outcome.items
+    counters = await stats(client)
+    assert counters["takenOver"] == 1
+    assert counters["started"] == started + 1, "one generation for both requests"
+    assert counters["typedThrough"] == 0
 
 
 async def test_the_prompt_where_the_cursor_rests_is_read_ahead(client: LanguageClient) -> None:

@@ -21,10 +21,16 @@ def test_typing_the_first_characters_leaves_the_rest() -> None:
     assert cache.hits == 2
 
 
+def test_typing_all_of_it_leaves_nothing_to_suggest() -> None:
+    # The model ended its line there: no new suggestion, and no model call.
+    cache = shown()
+    assert cache.rest("file:///a.py", BEFORE + "w * h", AFTER) == ""
+    assert cache.hits == 1
+
+
 def test_anything_else_is_a_miss() -> None:
     cache = shown()
     assert cache.rest("file:///a.py", BEFORE + "h", AFTER) is None  # typed something else
-    assert cache.rest("file:///a.py", BEFORE + "w * h", AFTER) is None  # typed all of it
     assert cache.rest("file:///a.py", BEFORE + "w ", AFTER + "x") is None  # text after changed
     assert cache.rest("file:///a.py", "import os\n" + BEFORE, AFTER) is None  # text before changed
     assert cache.rest("file:///b.py", BEFORE, AFTER) is None

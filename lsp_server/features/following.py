@@ -1,0 +1,149 @@
+"""One generation per run of typing, not one per key.
+
+At a human pace keys come 80 ms apart, and a suggestion takes a few forward
+passes of 30-40 ms each on two cores: the generation a key starts is rarely
+done when the next key comes. When that key only adds text at the cursor
+(no line break) and the model's text agrees with it, the generation goes on
+instead of starting again: the next request takes it over, and its answer is
+what the model writes after the typed text. The last key of a line then
+often finds the line already written (`pas` -> `s` and a line break, so
+after `pass` there is nothing to add), at once. The first key that disagrees
+with the model's text ends the generation (its stop test sees what was
+typed), and the next request starts a fresh one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from lsp_server.inference.engine import Generation
+from lsp_server.inference.scheduler import Ticket
+from lsp_server.postprocess import Plan, unheal
+
+
+@dataclass(frozen=True)
+class _Typing:
+    typed: str  # added at the cursor since the generation started
+    plan: Plan  # the newest request's: it decides when the model is done
+    at: int  # where in `typed` that request's cursor is
+
+
+class Followed:
+    """One inline generation, and the typing since it started."""
+
+    def __init__(self, before: str, after: str, plan: Plan) -> None:
+        self.before, self.after = before, after  # the text around its cursor
+        self._first = plan
+        # Replaced whole, never changed: the worker thread reads it.
+        self._typing = _Typing("", plan, 0)
+        self.edits = 0  # edits it was carried through
+        self.ticket: Ticket | None = None
+
+    def typed_in(self, text: str) -> str | None:
+        """What the document's `text` has at the cursor since: None when it
+        changed elsewhere, or a line break was typed."""
+        before, after = self.before, self.after
+        end = len(text) - len(after)
+        if end < len(before) or not text.startswith(before) or not text.endswith(after):
+            return None
+        typed = text[len(before) : end]
+        return None if "\n" in typed or "\r" in typed else typed
+
+    def follow(self, typed: str) -> None:
+        """The text at the cursor is now `typed` (longer, or shorter after a backspace)."""
+        typing = self._typing
+        if len(typed) < typing.at:  # backspaced past the newest request's cursor
+            typing = _Typing(typed, self._first, 0)
+        self._typing = _Typing(typed, typing.plan, typing.at)
+        self.edits += 1
+
+    def take_over(self, plan: Plan) -> None:
+        """A request at the end of the typed text now awaits it, with `plan`."""
+        typing = self._typing
+        self._typing = _Typing(typing.typed, plan, len(typing.typed))
+
+    def _written(self, text: str) -> str | None:
+        """The model's text after the first cursor; None when its healing went elsewhere."""
+        return unheal(text, self._first.cut)
+
+    def done(self, text: str) -> bool:
+        """The engine's stop test (on the worker thread)."""
+        typing = self._typing
+        if typing.at == 0 and not typing.typed:
+            return self._first.done(text)
+        if self._first.cut.startswith(text):
+            return False  # still writing the text the prompt left out
+        written = self._written(text)
+        if written is None:
+            return True
+        common = min(len(written), len(typing.typed))
+        if written[:common] != typing.typed[:common]:
+            return True  # the user typed something else: nobody wants the rest
+        if len(written) < typing.at:
+            return False
+        if typing.at == 0:
+            return self._first.done(text)
+        return typing.plan.done(typing.plan.cut + written[typing.at :])
+
+    def rebase(self, generation: Generation, typed: str, plan: Plan) -> Generation | None:
+        """`generation` as if asked at the end of `typed` with `plan`; None when
+        it did not write `typed`."""
+        if not typed:
+            return generation
+        written = self._written(generation.text)
+        if written is None or not written.startswith(typed):
+            return None
+        text = plan.cut + written[len(typed) :]
+        return Generation(text, generation.stop_reason, generation.stats)
+
+
+class Following:
+    """Per document, the inline generation that typing may take over."""
+
+    def __init__(self) -> None:
+        self._by_uri: dict[str, Followed] = {}
+        self.taken_over = 0
+
+    def start(self, uri: str, followed: Followed, ticket: Ticket) -> None:
+        followed.ticket = ticket
+        self._by_uri[uri] = followed
+
+    def edited(self, uri: str, text: str) -> Followed | None:
+        """After an edit to `uri`: its generation, still followed, or None
+        (the edit was not typing at its cursor: it is dropped)."""
+        followed = self._by_uri.get(uri)
+        if followed is None:
+            return None
+        typed = followed.typed_in(text)
+        if typed is None:
+            del self._by_uri[uri]
+            return None
+        followed.follow(typed)
+        return followed
+
+    def take_over(self, uri: str, before: str, after: str, plan: Plan) -> Followed | None:
+        """The generation a request at this cursor can wait for, if typing
+        followed one to here."""
+        followed = self._by_uri.get(uri)
+        if followed is None or after != followed.after or not before.startswith(followed.before):
+            return None
+        followed.take_over(plan)
+        self.taken_over += 1
+        return followed
+
+    def forget(self, uri: str) -> None:
+        self._by_uri.pop(uri, None)
+
+
+async def outcome(followed: Followed) -> Generation:
+    """Await `followed`'s generation. A request cancelled meanwhile (the next
+    key) leaves it running when an edit followed it since; else cancels it."""
+    assert followed.ticket is not None
+    edits = followed.edits
+    try:
+        return await followed.ticket.shielded()
+    except asyncio.CancelledError:
+        if followed.edits == edits:
+            followed.ticket.cancel("request cancelled")
+        raise

@@ -18,6 +18,10 @@ import numpy as np
 import numpy.typing as npt
 
 _BLANKS = (b" ", b"\t")
+# What may not come right after a cut that ends in blanks: more blanks (the
+# line would be indented deeper than the cursor), or a line break (an empty
+# line, or trailing spaces, is never what the cursor is there for).
+_NOT_AFTER_BLANKS = (*_BLANKS, b"\n", b"\r")
 
 
 class TokenPieces:
@@ -32,8 +36,9 @@ class TokenPieces:
         self._exact: dict[bytes, list[int]] = defaultdict(list)
         for piece, token in ordered:
             self._exact[piece].append(token)
-        self.not_blank_led = np.array(
-            [token for piece, token in ordered if not piece.startswith(_BLANKS)], dtype=np.int64
+        self.code_led = np.array(
+            [token for piece, token in ordered if not piece.startswith(_NOT_AFTER_BLANKS)],
+            dtype=np.int64,
         )
 
     def piece(self, token: int) -> bytes:
@@ -41,7 +46,7 @@ class TokenPieces:
 
     def agreeing(self, remaining: bytes, closed: bool = False) -> npt.NDArray[np.int64]:
         """Tokens that start with `remaining`, or that `remaining` starts with.
-        `closed`: no more blanks may follow `remaining`."""
+        `closed`: no blank or line break may follow `remaining`."""
         low = bisect.bisect_left(self._sorted, remaining)
         high = low
         while high < len(self._sorted) and self._sorted[high].startswith(remaining):
@@ -49,7 +54,11 @@ class TokenPieces:
         longer = self._ids[low:high]
         if closed:
             longer = np.array(
-                [t for t in longer if not self._by_id[t][len(remaining) :].startswith(_BLANKS)],
+                [
+                    t
+                    for t in longer
+                    if not self._by_id[t][len(remaining) :].startswith(_NOT_AFTER_BLANKS)
+                ],
                 dtype=np.int64,
             )
         shorter = [t for k in range(1, len(remaining)) for t in self._exact.get(remaining[:k], [])]
@@ -59,14 +68,14 @@ class TokenPieces:
 class Healer:
     """The constraint on one generation's first tokens: they agree with the
     cut-off text; when it ends in blanks (the indentation of the cursor's
-    line, the space after `=`), no more blanks follow, so the model writes
-    at the cursor's indentation and not deeper."""
+    line, the space after `=`), code follows: no more blanks, so the model
+    writes at the cursor's indentation and not deeper, and no line break."""
 
     def __init__(self, pieces: TokenPieces, cut: bytes) -> None:
         self._pieces = pieces
         self._remaining = cut
         self._closed = cut.endswith(_BLANKS)
-        self._next_not_blank = False  # the cut is written, exactly: no blank may follow
+        self._next_not_blank = False  # the cut is written, exactly: code must follow
 
     @property
     def active(self) -> bool:
@@ -78,7 +87,7 @@ class Healer:
         if remaining:
             allowed = self._pieces.agreeing(remaining, self._closed)
         else:
-            allowed = self._pieces.not_blank_led
+            allowed = self._pieces.code_led
         if allowed.size == 0:
             self._remaining, self._next_not_blank = b"", False
             return None

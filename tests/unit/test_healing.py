@@ -8,7 +8,7 @@ from lsp_server.inference.healing import Healer, TokenPieces
 
 VOCAB = [
     b"", b"in", b"inst", b"instream", b"ream", b"pop", b"i", b" =", b" ", b"=", b"insta",
-    b"    ", b"        ", b"    return", b"return", b" return", b"       ",
+    b"    ", b"        ", b"    return", b"return", b" return", b"       ", b"    \n", b"\n",
 ]  # fmt: skip
 
 
@@ -17,9 +17,9 @@ def test_tokens_agree_by_starting_with_the_text_or_being_its_start() -> None:
     assert sorted(pieces.agreeing(b"inst").tolist()) == [1, 2, 3, 6, 10]
     assert sorted(pieces.agreeing(b" =").tolist()) == [7, 8]
     assert pieces.agreeing(b"xyz").size == 0
-    # Closed: what follows the text may not be another blank.
+    # Closed: what follows the text may not be another blank, nor a line break.
     assert sorted(pieces.agreeing(b"    ", closed=True).tolist()) == [8, 11, 13]
-    assert sorted(pieces.agreeing(b"    ").tolist()) == [8, 11, 12, 13, 16]
+    assert sorted(pieces.agreeing(b"    ").tolist()) == [8, 11, 12, 13, 16, 17]
 
 
 def logits_favouring(*order: int) -> np.ndarray:
@@ -53,4 +53,13 @@ def test_healed_indentation_is_written_exactly_not_deeper() -> None:
     # A token that writes the indentation and the code after it ends healing at once.
     healer = Healer(pieces, b"    ")
     assert healer.choose(logits_favouring(13, 11)) == 13
+    assert not healer.active
+
+
+def test_healed_indentation_is_followed_by_code_not_an_empty_line() -> None:
+    pieces = TokenPieces(VOCAB)
+    healer = Healer(pieces, b"    ")
+    # The model would rather end the line: the cursor is there for code.
+    assert healer.choose(logits_favouring(17, 11)) == 11
+    assert healer.choose(logits_favouring(18, 14)) == 14, "`return`, not a line break"
     assert not healer.active

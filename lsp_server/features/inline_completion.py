@@ -235,7 +235,7 @@ async def suggest(
         generation.stop_reason,
     )
     if server.settings.current.log.include_code:
-        log.debug("inline %s suggestion: %r", uri, text)
+        log.debug("inline %s model wrote %r, suggestion: %r", uri, generation.text, text)
     if not text.strip():
         return None
     if not fill.replaces:

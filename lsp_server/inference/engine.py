@@ -606,7 +606,9 @@ class LlamaEngine:
                     continue
                 # The draft ends here: the cache keeps the tokens before it.
                 llm.n_tokens = base + position + 1
-                if token is None:  # healing given up: sample from these logits
+                if token is None:
+                    # Healing given up: this token is read again alone, so that
+                    # its logits are the last ones, which the model samples from.
                     llm.n_tokens -= 1
                     _decode(llm, [sequence[position]], logits_from=0)
                 return _Read(checked=draft[:drafted], diverged=token)

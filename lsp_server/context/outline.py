@@ -94,6 +94,16 @@ class Outline:
             return _brief(self.text(*definition.doc)) + "\n" + text
         return text
 
+    def scope(self, definition: Definition) -> Definition | None:
+        """The function or method whose body holds `definition` (None at the
+        top or in a class): a local definition is not seen from elsewhere."""
+        functions = [
+            d
+            for d in self.definitions
+            if d.kind != "class" and d.start < definition.start and definition.end <= d.end
+        ]
+        return functions[-1] if functions else None
+
     def owner(self, definition: Definition) -> Definition | None:
         """The class a method belongs to."""
         if definition.kind != "method":

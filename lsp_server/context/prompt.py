@@ -39,6 +39,7 @@ NEAR_AFTER = 10  # ... and after it
 # Names that are called, are members (after a dot), or are types (capitalised):
 # a local variable that shares a definition's name is not worth prompt tokens.
 _USED_NAME = re.compile(r"\b([A-Za-z_]\w*)\s*\(|\.\s*([A-Za-z_]\w*)|\b(_*[A-Z]\w*)")
+_SPECIAL_NAME = re.compile(r"__\w+__")  # Python's dunders: every class has its own
 
 
 @dataclass(frozen=True)
@@ -125,7 +126,17 @@ def _names_near(document: Document, offset: int) -> set[str]:
             break
     syntax = document.syntax
     code = syntax.code_only(start, end) if syntax is not None else text[start:end]
-    return {name for match in _USED_NAME.findall(code) for name in match if name}
+    used = {name for match in _USED_NAME.findall(code) for name in match if name}
+    # A name the code there defines (`def __init__(`) is not a use of it: shown
+    # other definitions of it (every class's `__init__`, body elided), the
+    # model learnt to write `...` for the body at the cursor (quality benchmark).
+    # Nor is a special method's name worth looking up: it is every class's.
+    used = {name for name in used if not _SPECIAL_NAME.fullmatch(name)}
+    if syntax is not None:
+        first, last = syntax.byte_offset(start), syntax.byte_offset(end)
+        outline = syntax.outline()
+        used -= {d.name for d in outline.definitions if first <= d.name_span[0] < last}
+    return used
 
 
 Place = tuple[int, int]  # where a piece goes: sorted by this, then by text
@@ -160,10 +171,16 @@ def _header(
     In file order, except that what lies after the window goes into the
     enclosing definition it is part of, before the next deeper signature:
     the last line of the header is the signature of the innermost definition
-    around the cursor, which the window continues."""
+    the window starts in, which the window continues."""
     start, end = window
     pieces = _Pieces(room, [])
-    chain = [d for d in outline.definitions if d.start < start and outline.encloses(d, cursor)]
+    # The definitions the window starts in, and those around the cursor: code
+    # shown without its `class` line reads as the body of whatever came last.
+    chain = [
+        d
+        for d in outline.definitions
+        if d.start < start and (start < d.end or outline.encloses(d, cursor))
+    ]
     for definition in chain:
         pieces.add(((definition.start, 0), outline.signature(definition)))
     pieces.add(*(((s, 0), outline.text(s, e)) for s, e in outline.imports if e <= start))
@@ -173,10 +190,18 @@ def _header(
         if d.name in names
         and not outline.encloses(d, cursor)
         and (d.end <= start or d.start >= end)
+        and _seen_from(outline, d, cursor)
     ]
     nearest_first = sorted(outside, key=lambda d: abs(d.start - cursor))
     _add_definitions(pieces, outline, nearest_first, lambda d: _place(d, chain, start))
     return pieces
+
+
+def _seen_from(outline: Outline, definition: Definition, cursor: int) -> bool:
+    """Whether code at `cursor` can use `definition` by its name: not one local
+    to another function (a class nested in a method is no use elsewhere)."""
+    scope = outline.scope(definition)
+    return scope is None or outline.encloses(scope, cursor)
 
 
 def _place(definition: Definition, chain: list[Definition], window_start: int) -> Place:
@@ -244,6 +269,10 @@ def assemble(
             start = _window_start(prefix, local - suffix_end)  # a very long line
         if syntax is None or (start == 0 and suffix_end == len(suffix)):
             break
+        # Not inside a docstring: its closing quotes would read as opening one.
+        after = prefix.find("\n", syntax.prose_end(start)) + 1
+        if start < after <= len(above):
+            start = after
         window = (syntax.byte_offset(start), syntax.byte_offset(offset + suffix_end + 1))
         header = _header(syntax.outline(), window, syntax.byte_offset(offset), names, context_room)
         if not header.chosen:
@@ -257,7 +286,7 @@ def assemble(
             continue
         outline = other.syntax.outline()
         before = len(remaining.chosen)
-        used = [d for d in outline.definitions if d.name in names]
+        used = [d for d in outline.definitions if d.name in names and outline.scope(d) is None]
         _add_definitions(remaining, outline, used)
         if len(remaining.chosen) > before:
             snippet = _Pieces(0, remaining.chosen[before:]).text()

@@ -141,6 +141,15 @@ class SyntaxTree:
             region[begin:stop] = b" " * (stop - begin)
         return region.decode("utf-8", "replace")
 
+    def prose_end(self, offset: int) -> int:
+        """Where the comment or string literal that `offset` lies inside ends
+        (character offsets); `offset` itself when it lies in code."""
+        at = self.byte_offset(offset)
+        for start, end in _prose(self.tree().root_node, at, at + 1):
+            if start < at:
+                return len(self._source[:end].decode("utf-8", "surrogatepass"))
+        return offset
+
     def byte_offset(self, offset: int) -> int:
         """The byte offset of a character offset into the current text."""
         return len(_encode(self._text[:offset]))

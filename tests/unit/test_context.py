@@ -97,9 +97,13 @@ def test_a_fresh_line_after_the_last_statement_is_still_inside_the_method() -> N
     after = "\n    def other(self):\n        return 1\n"
     header = store_prompt(method + "        CURSOR\n" + after)[0].context.header
     assert header == "class Store:\n    def total(self, lines):\n"
-    # A line at the class's indentation is not in the method any more.
-    header = store_prompt(method + "    CURSOR\n" + after)[0].context.header
-    assert header == "class Store:\n"
+    # A line at the class's indentation is not in the method any more: the
+    # method's signature is there only because the window starts in its body.
+    prompt = store_prompt(method + "    CURSOR\n" + after)[0]
+    assert prompt.context.header == "class Store:\n    def total(self, lines):\n"
+    assert prompt.prefix.startswith("        x"), "the window starts in the method's body"
+    moved = f"class Store:\n{long_body}\n    def total(self, lines):\n        return 1\n\n"
+    assert store_prompt(moved + "    CURSOR\n")[0].context.header == "class Store:\n"
 
 
 def test_the_header_ends_with_the_signature_the_window_continues() -> None:
@@ -200,6 +204,41 @@ def test_only_the_codes_own_names_count_as_used() -> None:
     assert header == (
         "class Shape:\n    def scale(self, factor):\n        return factor\ndef draw(canvas):\n"
     ), "a method comes with its class's first line"
+
+
+def test_a_window_that_starts_inside_a_definition_or_a_docstring() -> None:
+    doc = "".join(f"    Line {n} of the doc.\n" for n in range(200))
+    body = "".join(f"        self.x{n} = {n}\n" for n in range(20))
+    text = f'class Dialect:\n    """A dialect.\n\n{doc}    """\n    def __init__(self):\n{body}'
+    prompt = store_prompt(text + "        CURSOR\n")[0]
+    # The class's line comes first; the window does not start inside its
+    # docstring, whose closing quotes would read as opening a string.
+    assert prompt.context.header == "class Dialect:\n"
+    assert prompt.prefix.startswith("    def __init__(self):\n"), prompt.prefix[:80]
+    assert '"""' not in prompt.before_cursor
+
+
+def test_what_the_header_shows_from_after_the_window_comes_before_where_it_starts() -> None:
+    body = "".join(f"    y{n} = {n}\n" for n in range(200))
+    text = f"def first():\n{body}    return y0\n\n\ndef main():\n    later(1)\n    CURSOR\n\n\n"
+    text += FILLER + "def later(x):\n    return x\n"
+    prompt = store_prompt(text)[0]
+    assert prompt.prefix.startswith("    y"), "the window starts in first()'s body"
+    assert prompt.context.header.endswith("def later(x):\n    return x\ndef first():\n")
+
+
+def test_definitions_at_the_cursor_and_special_methods_are_not_looked_up() -> None:
+    other = "".join(f"\nclass Other{n}:\n    def __init__(self, a):\n" for n in range(3))
+    other += "".join(f"        a{n} = {n}\n" for n in range(10)) + "        def helper():\n"
+    other += "            return 1\n        return helper\n"
+    filler = "".join(f"    x{n} = {n}\n" for n in range(200))
+    text = f"{other}\n\ndef run():\n{filler}\n\nclass Shape:\n    def __init__(self, size):\n"
+    text += "        helper(size)\n        super().__init__(size)\n        CURSOR\n"
+    header = store_prompt(text)[0].context.header
+    # `__init__` is defined here and called on super(): neither looks up every
+    # class's own; `helper` is local to a method elsewhere.
+    assert "__init__" not in header.replace("class Shape:\n    def __init__(self, size):\n", "")
+    assert "helper" not in header
 
 
 def anchored_prompt(

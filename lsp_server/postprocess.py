@@ -220,8 +220,21 @@ def _keep_block(lines: list[str], cursor: Cursor) -> list[str]:
             break  # the block at the cursor has ended
         if line.strip() and _squash(line) in coming:
             break  # it is repeating the code after the cursor
+        period = _going_round([first, *kept[1:], line])
+        if period:
+            return kept[: len(kept) - period + 1]
         kept.append(line)
     return kept
+
+
+def _going_round(lines: list[str]) -> int:
+    """How many lines the last ones repeat, the same lines again just before
+    them (a model stuck in a loop writes `a = 1` over and over): 0 for none."""
+    for period in (1, 2):
+        last, before = lines[-period:], lines[-2 * period : -period]
+        if len(lines) >= 2 * period and last == before and any(x.strip() for x in last):
+            return period
+    return 0
 
 
 def trim(generation: Generation, cursor: Cursor, block: bool) -> str:
@@ -273,6 +286,12 @@ class Plan:
         the cut, be it half a word, the spaces after code, or the indentation
         of an empty line (which the model then writes exactly, not deeper)."""
         return self.cut
+
+    @property
+    def avoid(self) -> tuple[str, ...]:
+        """Lines the model's first line must not be: on an empty line, the
+        code just below it, which a model that sees no gap writes again."""
+        return tuple(self.cursor.lines_after()[:_REPEAT_WINDOW]) if self.cursor.fresh_line else ()
 
     def done(self, text: str) -> bool:
         """For the engine's `stop_when`: nothing more the model writes can be shown."""

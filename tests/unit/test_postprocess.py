@@ -82,6 +82,18 @@ def test_stops_before_repeating_any_of_the_next_lines() -> None:
     assert trim(generated(text), cursor, block=True) == "result = w * h"
 
 
+def test_a_block_stops_where_the_model_goes_round_in_circles() -> None:
+    cursor = Cursor("class Lexer:\n    def __init__(self):\n        ", "\n\n    def next(self):\n")
+    text = "self.quotes = '\"'\n        self.quotes = '\"'\n        self.quotes = '\"'\n"
+    assert trim(generated(text), cursor, block=True) == "self.quotes = '\"'"
+    text = "self.a = 1\n        self.b = 2\n        self.a = 1\n        self.b = 2\n"
+    assert trim(generated(text), cursor, block=True) == "self.a = 1\n        self.b = 2"
+    # Code that repeats a line, but not the lines before it, is kept whole.
+    cursor = Cursor("def pair(f):\n    ", "\n")
+    text = "a = f(1)\n    log(a)\n    b = f(2)\n    log(a)\n    return a, b"
+    assert trim(generated(text), cursor, block=True) == text
+
+
 def test_markdown_explanations_are_dropped() -> None:
     cursor = Cursor("def f():\n    ", "\n")
     text = "return compute()\n```\n\nThis code calls compute."

@@ -142,6 +142,7 @@ async def _fresh(
         time_budget=(settings.invoked_timeout_ms if invoked else settings.timeout_ms) / 1000,
         stop_when=followed.done,
         starts_with=plan.starts_with,
+        avoid=plan.avoid,
     )
     try:
         ticket = server.scheduler.submit(

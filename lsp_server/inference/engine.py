@@ -24,6 +24,7 @@ import numpy as np
 
 from lsp_server.inference import fim, healing
 from lsp_server.inference.cancel import CancelToken
+from lsp_server.inference.detour import Detour
 from lsp_server.inference.models import FileIdentity, ModelError
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,10 @@ class Sampling:
     # Called with the text so far after each token; True ends the generation
     # (for stops that depend on the code, such as the end of a block).
     stop_when: Callable[[str], bool] | None = None
+    # Lines the first line must not be (the code after the hole, which a model
+    # that sees no gap writes again): written, generation goes back and takes
+    # another way (detour.py). The embedded engine only.
+    avoid: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -506,6 +511,7 @@ class LlamaEngine:
         reason: StopReason = "length"
         checked = list(read.checked)  # chosen and already in the KV cache
         pending = read.diverged  # chosen, not evaluated yet
+        detour = Detour.of(sampling.avoid)
         try:
             while True:
                 evaluated = bool(checked)
@@ -514,21 +520,26 @@ class LlamaEngine:
                 elif pending is not None:
                     token, pending = pending, None
                 else:
-                    healed = self._heal(llm, healer, -1) if healer and healer.active else None
-                    # Once no token agrees, the model chooses freely.
-                    token = healed if healed is not None else int(llm.sample())
-                if is_end(self._vocab, token) or token in stops:
+                    token = self._choose(llm, healer, detour, _text(text), len(output))
+                ended = is_end(self._vocab, token) or token in stops
+                if not ended:
+                    output += llm.detokenize([token])
+                    stats.decoded_tokens += 1
+                    text = output[len(lead) :]
+                if detour and (turn := detour.turn(_text(text), ended)):
+                    # The line repeats the code after the hole: the runner-up
+                    # of its least sure token is written and read in its place.
+                    llm.n_tokens = turn.position
+                    del output[turn.length :]
+                    pending = turn.token
+                    continue
+                if ended:
                     reason = "end"
                     break
-                output += llm.detokenize([token])
-                stats.decoded_tokens += 1
-                text = output[len(lead) :]
                 if sampling.stop and _cut_at_stop(text, sampling.stop):
                     reason = "stop"
                     break
-                if sampling.stop_when is not None and sampling.stop_when(
-                    text.decode("utf-8", errors="ignore")
-                ):
+                if sampling.stop_when is not None and sampling.stop_when(_text(text)):
                     reason = "stop"
                     break
                 if stats.decoded_tokens >= sampling.max_tokens or llm.n_tokens >= self.context_size:
@@ -551,7 +562,7 @@ class LlamaEngine:
         stats.decode_seconds = time.monotonic() - prompt_done
         if reason == "cancelled":
             return Generation("", reason, stats)
-        return Generation(text.decode("utf-8", errors="ignore"), reason, stats)
+        return Generation(_text(text), reason, stats)
 
     def _read(
         self,
@@ -630,12 +641,40 @@ class LlamaEngine:
 
         self._pieces = healing.TokenPieces([piece(t) for t in range(self._llm.n_vocab())])
 
+    def _choose(
+        self,
+        llm: Any,
+        healer: healing.Healer | None,
+        detour: Detour | None,
+        text: str,
+        length: int,
+    ) -> int:
+        """The next token: the healer's while it heals, else the sampler's. A
+        choice of the model's own text on a line the detour watches is noted."""
+        logits = self._logits(llm, -1)
+        watching = detour is not None and detour.watching(text)
+        among = None
+        token = None
+        if healer is not None and healer.active:
+            among = healer.past_the_cut() if watching else None
+            token = healer.choose(logits)
+        if token is None:  # not healing, or healing given up: the model chooses freely
+            token, among = int(llm.sample()), None
+        elif among is None or token not in among:
+            return token  # the user's text spelled out, no choice of the model's
+        if detour is not None and watching:
+            detour.note(logits, token, llm.n_tokens, length, among)
+        return token
+
     def _heal(self, llm: Any, healer: healing.Healer, row: int) -> int | None:
         """The healer's choice from the logits of the last batch's token `row` (-1: its last)."""
-        logits = np.ctypeslib.as_array(
+        return healer.choose(self._logits(llm, row))
+
+    def _logits(self, llm: Any, row: int) -> np.ndarray:
+        """The logits of the last batch's token `row` (-1: its last), in place."""
+        return np.ctypeslib.as_array(
             self._api.llama_get_logits_ith(llm._ctx.ctx, row), shape=(llm.n_vocab(),)
         )
-        return healer.choose(logits)
 
     def _ensure_file_intact(self) -> None:
         """Refuse to touch weights whose file was rewritten since it was loaded
@@ -715,6 +754,11 @@ def _model_of(llm: Any) -> Iterator[None]:
             yield
         finally:
             _internals.LlamaModel = load  # type: ignore[misc]
+
+
+def _text(output: bytes | bytearray) -> str:
+    """Output so far as text (a character cut off mid-way left out)."""
+    return output.decode("utf-8", errors="ignore")
 
 
 def _decode(llm: Any, tokens: Sequence[int], *, logits_from: int) -> None:

@@ -81,13 +81,24 @@ class Healer:
     def active(self) -> bool:
         return bool(self._remaining) or self._next_not_blank
 
+    def _allowed(self) -> npt.NDArray[np.int64]:
+        if self._remaining:
+            return self._pieces.agreeing(self._remaining, self._closed)
+        return self._pieces.code_led
+
+    def past_the_cut(self) -> npt.NDArray[np.int64]:
+        """The tokens it may choose now that write more than the cut: the
+        model's own text, not another way to spell the user's."""
+        allowed = self._allowed()
+        length = len(self._remaining)
+        if not length:
+            return allowed  # code after the cut: every one of them
+        return allowed[[len(self._pieces.piece(int(t))) > length for t in allowed]]
+
     def choose(self, logits: npt.NDArray[np.float32]) -> int | None:
         """The likeliest allowed token, or None (healing given up) when none is."""
         remaining = self._remaining
-        if remaining:
-            allowed = self._pieces.agreeing(remaining, self._closed)
-        else:
-            allowed = self._pieces.code_led
+        allowed = self._allowed()
         if allowed.size == 0:
             self._remaining, self._next_not_blank = b"", False
             return None

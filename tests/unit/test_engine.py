@@ -277,3 +277,28 @@ def test_text_put_in_before_cached_tokens_is_read_again_from_there(engine: Llama
     grown = engine.generate([*head, *added, *kept], sampling, CancelToken())
     # Positions in the cache stay consecutive: nothing after the insertion is reused.
     assert grown.stats.reused_tokens == len(head)
+
+
+def test_a_first_line_to_avoid_is_written_another_way(engine: LlamaEngine) -> None:
+    # An empty line between statements, as post-processing asks for it: the
+    # indentation healed, the hole ending with its line break.
+    prefix = "def area(shape):\n    width = shape.width\n"
+    suffix = "    return width * height\n\n\nprint(area(box))\n"
+    sampling = Sampling(max_tokens=24, starts_with="    ", stop=("\n",))
+    first = engine.infill(prefix, suffix, sampling, CancelToken())
+    line = first.text.split("\n")[0]
+    assert line.strip(), first.text
+    # Told that this very line is the code below the hole, the model writes another.
+    avoiding = Sampling(max_tokens=24, starts_with="    ", stop=("\n",), avoid=(line,))
+    second = engine.infill(prefix, suffix, avoiding, CancelToken())
+    other = second.text.split("\n")[0]
+    assert other.startswith("    "), second.text
+    assert other.strip(), second.text
+    assert "".join(other.split()) != "".join(line.split()), (line, other)
+    # It went back to a choice on the line, not to the start: the prompt stays
+    # cached and the tokens written again are few.
+    assert second.stats.decoded_tokens <= first.stats.decoded_tokens + 24
+    assert second.stats.evaluated_tokens <= 1, second.stats
+    # The model's own first line is left alone when it is not one to avoid.
+    other_avoided = Sampling(max_tokens=24, starts_with="    ", stop=("\n",), avoid=("pass",))
+    assert engine.infill(prefix, suffix, other_avoided, CancelToken()).text == first.text

@@ -1,0 +1,101 @@
+"""Another way for a first line that only repeats the code after the hole.
+
+On an empty line between statements a model sometimes sees no gap to fill:
+it writes the code that follows the cursor (quality benchmark, 1.5B model:
+`nets = []` masked, it wrote `for ip in addresses:`, two lines further
+down), which post-processing then drops, leaving no suggestion. Instead,
+once such a line is written, generation goes back to the choice on that
+line the model was least sure of (the smallest lead of its token's logit
+over a runner-up) and takes the runner-up there. A line that is again one
+to avoid, or a near copy of one (`for addr in addresses:`), turns back
+again, a few times at most: the lines the model was next surest of, for
+the cost of the tokens written again.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+RUNNERS_UP = 3  # other tokens kept for each choice
+TURNS = 3  # times a generation goes back at most
+NEAR_COPY = 0.8  # a line this similar to one to avoid is a copy of it, after a turn
+
+
+def squashed(text: str) -> str:
+    """`text` without any blanks: lines compared for what they say."""
+    return "".join(text.split())
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A token the model could have written instead of the one it chose."""
+
+    position: int  # where the token goes in the KV cache
+    length: int  # bytes of output before it
+    margin: float  # the chosen token's logit's lead over this one's
+    token: int
+
+
+@dataclass
+class Detour:
+    """Watches a generation's first line for one of `avoid` (lines after the
+    cursor, squashed), and says where to turn back when it is one."""
+
+    avoid: frozenset[str]
+    choices: list[Choice] = field(default_factory=list)
+    turns: int = 0
+    watched: bool = True  # the first line may still become one to avoid
+
+    @classmethod
+    def of(cls, lines: tuple[str, ...]) -> Detour | None:
+        avoid = frozenset(line for line in map(squashed, lines) if line)
+        return cls(avoid) if avoid else None
+
+    def watching(self, text: str) -> bool:
+        """Whether the first line of `text`, before any turn, may still become
+        one to avoid: its choices are the ones to go back to."""
+        if self.watched and not self.turns:
+            line = squashed(text.split("\n", 1)[0])
+            self.watched = any(avoid.startswith(line) for avoid in self.avoid)
+        return self.watched and not self.turns
+
+    def note(
+        self,
+        logits: npt.NDArray[np.float32],
+        chosen: int,
+        position: int,
+        length: int,
+        among: npt.NDArray[np.int64] | None = None,
+    ) -> None:
+        """Record a choice of `chosen` from `logits`, among the tokens `among`
+        (all when None): the likeliest others, with their margins."""
+        others = np.arange(len(logits)) if among is None else among
+        others = others[others != chosen]
+        if others.size > RUNNERS_UP:
+            others = others[np.argpartition(logits[others], -RUNNERS_UP)[-RUNNERS_UP:]]
+        for token in others:
+            margin = float(logits[chosen] - logits[token])
+            self.choices.append(Choice(position, length, margin, int(token)))
+
+    def turn(self, text: str, ended: bool) -> Choice | None:
+        """Where to go back to, once the first line of `text` is written (a
+        line break, or `ended`) and is one to avoid; None to go on."""
+        if not (self.watched or self.turns) or ("\n" not in text and not ended):
+            return None
+        line = squashed(text.split("\n", 1)[0])
+        avoided = line in self.avoid or (
+            self.turns > 0
+            and any(difflib.SequenceMatcher(None, line, a).ratio() >= NEAR_COPY for a in self.avoid)
+        )
+        if not avoided or not self.choices or self.turns == TURNS:
+            self.watched, self.turns = False, 0  # settled: nothing more to watch
+            self.choices.clear()
+            return None
+        self.turns += 1
+        choice = min(self.choices, key=lambda choice: choice.margin)
+        self.choices.remove(choice)
+        return choice

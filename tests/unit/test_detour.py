@@ -1,0 +1,55 @@
+"""Going back from a first line that repeats the code after the hole (the
+engine's use of it on the real model is in test_engine)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lsp_server.inference.detour import TURNS, Detour
+
+
+def logits(**scores: float) -> np.ndarray:
+    """Logits over a ten-token vocabulary, token `t3` at index 3 and so on."""
+    values = np.full(10, -10.0, dtype=np.float32)
+    for name, score in scores.items():
+        values[int(name[1:])] = score
+    return values
+
+
+def test_the_least_sure_choice_on_the_line_is_taken_back() -> None:
+    detour = Detour.of(("    for ip in addresses:", "# split them"))
+    assert detour is not None
+    assert detour.watching("    ")
+    detour.note(logits(t1=5.0, t2=4.0, t3=1.0), 1, position=40, length=4)
+    assert detour.watching("    for")
+    detour.note(logits(t4=9.0, t5=8.8), 4, position=41, length=7)
+    assert detour.turn("    for ip in", ended=False) is None, "the line is not written yet"
+    turn = detour.turn("    for ip in addresses:\n", ended=False)
+    assert turn is not None
+    assert (turn.position, turn.length, turn.token) == (41, 7, 5)
+    # The way back wrote a near copy (another name): back again, to the next least sure.
+    turn = detour.turn("    for addr in addresses:\n", ended=False)
+    assert turn is not None
+    assert (turn.position, turn.token) == (40, 2)
+    assert detour.turn("    nets = []\n", ended=False) is None, "a line of its own is kept"
+    assert not detour.watching("    nets = []\n    ")
+
+
+def test_a_line_that_leaves_the_ones_to_avoid_is_not_watched() -> None:
+    detour = Detour.of(("    return total",))
+    assert detour is not None
+    assert detour.watching("    ret")
+    assert not detour.watching("    result = ")
+    assert detour.turn("    result = 0\n", ended=False) is None
+    assert Detour.of(("", "   ")) is None, "blank lines are never avoided"
+
+
+def test_it_turns_back_a_few_times_at_most() -> None:
+    detour = Detour.of(("x = 1",))
+    assert detour is not None
+    for position in range(10):
+        assert detour.watching("x = 1"[: position % 5])
+        detour.note(logits(t1=2.0, t2=1.0), 1, position=position, length=position)
+    turns = [detour.turn("x = 1\n", ended=True) for _ in range(TURNS + 1)]
+    assert all(turn is not None for turn in turns[:TURNS])
+    assert turns[TURNS] is None

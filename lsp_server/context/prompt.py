@@ -34,6 +34,9 @@ DENSE_CHARS_PER_TOKEN = 2.5
 # a small model continues text it takes for its own better than it continues
 # the prefix (quality benchmark, 0.5B: single lines 13 -> 20 of 40).
 MIDDLE_LINES = 3
+# A line ending so goes on below; a line starting so closes what began above.
+_OPEN_ENDS = ("(", "[", ",", "\\")
+_CLOSED_STARTS = (")", "]", "}")
 NEAR_BEFORE = 30  # lines before the cursor whose names count as used near it
 NEAR_AFTER = 10  # ... and after it
 # Names that are called, are members (after a dot), or are types (capitalised):
@@ -81,6 +84,21 @@ def _window_start(prefix: str, allowance: int) -> int:
             return start  # the step lies past the cursor's line
         snapped = newline + 1
     return snapped
+
+
+def _statement_start(prefix: str, start: int, end: int) -> int:
+    """`start`, or the start of a line below it (at most WINDOW_STEP lines, and
+    not past `end`) that is not the rest of a statement begun above it: a
+    window that opens on `    self.pattern)` shows the model broken code."""
+    for _ in range(WINDOW_STEP):
+        if start == 0 or start >= end:
+            break
+        above = prefix[prefix.rfind("\n", 0, start - 1) + 1 : start].rstrip()
+        line = prefix[start : prefix.find("\n", start) + 1 or len(prefix)].lstrip()
+        if not (above.endswith(_OPEN_ENDS) or line.startswith(_CLOSED_STARTS)):
+            break
+        start = prefix.find("\n", start) + 1
+    return start
 
 
 def _middle_chars(prompt_tokens: int) -> int:
@@ -267,12 +285,14 @@ def assemble(
         start = _window_start(above, local - suffix_end)
         if len(prefix) - start > local - suffix_end + local // LINE_SHARE:
             start = _window_start(prefix, local - suffix_end)  # a very long line
+        start = _statement_start(prefix, start, len(above))
         if syntax is None or (start == 0 and suffix_end == len(suffix)):
             break
         # Not inside a docstring: its closing quotes would read as opening one.
-        after = prefix.find("\n", syntax.prose_end(start)) + 1
+        prose_end = syntax.prose_end(start)
+        after = prefix.find("\n", prose_end) + 1 if prose_end > start else 0
         if start < after <= len(above):
-            start = after
+            start = _statement_start(prefix, after, len(above))
         window = (syntax.byte_offset(start), syntax.byte_offset(offset + suffix_end + 1))
         header = _header(syntax.outline(), window, syntax.byte_offset(offset), names, context_room)
         if not header.chosen:

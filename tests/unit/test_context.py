@@ -218,6 +218,16 @@ def test_a_window_that_starts_inside_a_definition_or_a_docstring() -> None:
     assert '"""' not in prompt.before_cursor
 
 
+def test_a_window_starts_at_a_statement_not_in_the_middle_of_one() -> None:
+    calls = "".join(
+        f"    total{n} = add(\n        {n},\n        {n + 1},\n    )\n" for n in range(150)
+    )
+    for lines in range(4):  # wherever the window's step falls
+        text = "def sums():\n" + "    pass\n" * lines + calls + "    CURSOR\n"
+        prompt = store_prompt(text)[0]
+        assert prompt.prefix.startswith("    total"), prompt.prefix[:40]
+
+
 def test_what_the_header_shows_from_after_the_window_comes_before_where_it_starts() -> None:
     body = "".join(f"    y{n} = {n}\n" for n in range(200))
     text = f"def first():\n{body}    return y0\n\n\ndef main():\n    later(1)\n    CURSOR\n\n\n"

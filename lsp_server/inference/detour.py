@@ -97,5 +97,6 @@ class Detour:
             return None
         self.turns += 1
         choice = min(self.choices, key=lambda choice: choice.margin)
-        self.choices.remove(choice)
+        # Choices further on were made on the way given up: gone with it.
+        self.choices = [c for c in self.choices if c.position <= choice.position and c != choice]
         return choice

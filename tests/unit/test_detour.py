@@ -53,3 +53,20 @@ def test_it_turns_back_a_few_times_at_most() -> None:
     turns = [detour.turn("x = 1\n", ended=True) for _ in range(TURNS + 1)]
     assert all(turn is not None for turn in turns[:TURNS])
     assert turns[TURNS] is None
+
+
+def test_choices_on_the_way_given_up_are_not_gone_back_to() -> None:
+    detour = Detour.of(("y = compute(x)",))
+    assert detour is not None
+    assert detour.watching("y")
+    detour.note(logits(t1=5.0, t2=4.9, t3=3.0), 1, position=7, length=1)
+    assert detour.watching("y =")
+    detour.note(logits(t4=5.0, t5=4.5), 4, position=8, length=3)
+    turn = detour.turn("y = compute(x)\n", ended=False)
+    assert turn is not None
+    assert (turn.position, turn.token) == (7, 2)
+    # Its line is a near copy again: the choice at 8 was made after `y`, not
+    # after the token now in its place, so the next turn is at 7 again.
+    turn = detour.turn("yy = compute(x)\n", ended=False)
+    assert turn is not None
+    assert (turn.position, turn.token) == (7, 3)

@@ -520,7 +520,7 @@ class LlamaEngine:
                 elif pending is not None:
                     token, pending = pending, None
                 else:
-                    token = self._choose(llm, healer, detour, _text(text), len(output))
+                    token = self._choose(llm, healer, detour, text, len(output))
                 ended = is_end(self._vocab, token) or token in stops
                 if not ended:
                     output += llm.detokenize([token])
@@ -646,13 +646,13 @@ class LlamaEngine:
         llm: Any,
         healer: healing.Healer | None,
         detour: Detour | None,
-        text: str,
+        text: bytes | bytearray,
         length: int,
     ) -> int:
         """The next token: the healer's while it heals, else the sampler's. A
         choice of the model's own text on a line the detour watches is noted."""
         logits = self._logits(llm, -1)
-        watching = detour is not None and detour.watching(text)
+        watching = detour is not None and detour.watching(_text(text))
         among = None
         token = None
         if healer is not None and healer.active:

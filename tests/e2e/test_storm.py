@@ -4,8 +4,9 @@ VS Code does), with hovers and code actions in between; the real model.
 
 Afterwards the server answers a fresh request as usual, and: no request was
 left unanswered; every cancelled one got a cancellation or nothing; one
-generation at a time ever ran (the scheduler's log of each run, start and
-end); resident memory grew by less than 50 MB from the 10th to the 60th
+generation at a time ever ran (the scheduler's own count: its single model
+thread makes that a structural fact, which wall-clock stamps in a log could
+only blur); resident memory grew by less than 50 MB from the 10th to the 60th
 second."""
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import itertools
 import queue
 import re
 import time
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -45,9 +45,7 @@ DOCUMENTS = {
     ),
 }
 TYPED = "result = sum(value for value in items if value > 0)\n    return result\n    "
-RUN = re.compile(
-    r"^(\S+ \S+) DEBUG lsp_server\.inference\.scheduler: \S+ \S+ v\S+: (\d+) ms,", re.M
-)
+RUN_LOGGED = re.compile(r"DEBUG lsp_server\.inference\.scheduler: \S+ \S+ v\S+: \d+ ms,")
 
 
 class Document:
@@ -185,17 +183,17 @@ def _storm(server: RawServer, log: Path) -> None:
     )
     assert fresh["result"]["items"], fresh
 
-    runs = _runs(log.read_text())
-    for (_, end_a), (start_b, _) in itertools.pairwise(sorted(runs)):
-        assert start_b >= end_a - 0.002, "two generations at once"
-    growth = memory[SECONDS - 1] - memory[10]
     stats = server.stats()
+    assert stats["running_max"] == 1, "two generations at once"
+    runs = len(RUN_LOGGED.findall(log.read_text()))
+    assert runs, "the debug log records each generation"
+    growth = memory[SECONDS - 1] - memory[10]
     print(
         f"\nstorm: {SECONDS * EDITS_PER_SECOND} edits in {elapsed:.1f} s, "
         f"{len(sent)} requests ({sum(m == 'inline' for m in sent.values())} inline, "
         f"{sum(m == 'hover' for m in sent.values())} hovers, "
         f"{sum(m == 'codeAction' for m in sent.values())} code actions), "
-        f"{len(cancelled)} cancelled by the client; {len(runs)} generations, "
+        f"{len(cancelled)} cancelled by the client; {runs} generations, "
         f"{stats['cancelled']} cancelled on the server; resident memory "
         f"{memory[10] / 2**20:.0f} MB at 10 s, {memory[SECONDS - 1] / 2**20:.0f} MB "
         f"at {SECONDS - 1} s ({growth / 2**20:+.1f} MB)"
@@ -221,13 +219,3 @@ def _all_answers(server: RawServer, wanted: set[str], timeout: float) -> dict[st
             continue
         answers[message.get("id")] = message
     return answers
-
-
-def _runs(log: str) -> list[tuple[float, float]]:
-    """(start, end) of each generation, in seconds, from the scheduler's log."""
-    runs = []
-    for stamp, milliseconds in RUN.findall(log):
-        end = datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S,%f").timestamp()
-        runs.append((end - int(milliseconds) / 1000, end))
-    assert runs, "the log has no generations"
-    return runs

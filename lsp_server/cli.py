@@ -13,6 +13,7 @@ hearth demo FILE:LINE:COL      ask the real server for a suggestion, as an edito
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import logging
 import sys
 from collections.abc import Sequence
@@ -124,6 +125,9 @@ def serve(args: argparse.Namespace) -> int:
     )
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(handlers=[handler], level=logging.WARNING)
+    # A crash inside the native engine would otherwise end the process without
+    # a word; this leaves the Python stack of every thread on stderr.
+    faulthandler.enable()
     cli_settings = {"log": {"level": args.log_level}} if args.log_level else {}
     server = create_server(args.model, cli_settings)
     logging.getLogger("lsp_server").setLevel(server.settings.current.log.level.upper())

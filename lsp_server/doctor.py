@@ -518,7 +518,7 @@ async def _ask(editor: EditorClient, timeout: float) -> Suggestion | None:
         reason = (
             f"no answer within {timeout:g} s" if timed_out else f"the round trip failed: {error}"
         )
-        raise _ServerFailed(reason, await _stderr_tail(editor)) from error
+        raise _ServerFailed(reason, (await editor.stderr_tail())[-STDERR_LINES:]) from error
     finally:
         watchdog.cancel()
 
@@ -528,12 +528,3 @@ def _kill(editor: EditorClient) -> None:
     if process is not None and process.returncode is None:
         with contextlib.suppress(ProcessLookupError):
             process.kill()
-
-
-async def _stderr_tail(editor: EditorClient) -> tuple[str, ...]:
-    """The last lines the (ended) server wrote on stderr."""
-    process = editor.process
-    if process is None or process.stderr is None:
-        return ()
-    written = (await process.stderr.read()).decode(errors="replace")
-    return tuple(line for line in written.splitlines() if line.strip())[-STDERR_LINES:]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,8 @@ from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 
 from lsp_server import __version__, documents
+
+STDERR_KEPT = 200  # the server's last lines on stderr, for reporting why it ended
 
 LANGUAGE_IDS = {
     ".py": "python",
@@ -64,6 +67,8 @@ class EditorClient:
         self.progress = progress
         self._client = LanguageClient("hearth-editor-client", __version__)
         self._versions: dict[str, int] = {}
+        self._stderr: deque[str] = deque(maxlen=STDERR_KEPT)
+        self._stderr_drain: asyncio.Task[None] | None = None
 
         @self._client.feature(types.WINDOW_SHOW_MESSAGE)
         def show_message(params: types.ShowMessageParams) -> None:
@@ -94,6 +99,9 @@ class EditorClient:
 
     async def __aenter__(self) -> EditorClient:
         await self._client.start_io(*self.command)
+        process = self.process
+        if process is not None and process.stderr is not None:
+            self._stderr_drain = asyncio.create_task(self._drain(process.stderr))
         await self._client.initialize_async(
             types.InitializeParams(
                 process_id=None,
@@ -113,6 +121,20 @@ class EditorClient:
         await self._client.shutdown_async(None)
         self._client.exit(None)
         await self._client.stop()
+
+    async def _drain(self, stream: asyncio.StreamReader) -> None:
+        # pygls gives the server a stderr pipe and never reads it: full (64 KB of
+        # log), it would block the server on its next log line.
+        async for line in stream:
+            if line.strip():
+                self._stderr.append(line.decode(errors="replace").rstrip())
+
+    async def stderr_tail(self) -> tuple[str, ...]:
+        """The last lines the server wrote on stderr; call it once the server
+        has ended (or been killed): it waits for the last of them."""
+        if self._stderr_drain is not None:
+            await self._stderr_drain
+        return tuple(self._stderr)
 
     def open(self, uri: str, text: str, language_id: str) -> None:
         self._versions[uri] = 1

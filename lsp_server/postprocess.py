@@ -41,6 +41,31 @@ def _squash(line: str) -> str:
     return " ".join(line.split())
 
 
+# A comment at the end of a line (`#` or `//` after a blank): lines that say
+# the same are compared without it.
+_END_COMMENT = re.compile(r"\s+(?:#|//).*$")
+
+
+def _said(line: str) -> str:
+    """What a line of code says, for comparing lines: blanks squashed, end comment gone."""
+    return _squash(_END_COMMENT.sub("", line))
+
+
+def _restates(line: str, coming: list[str]) -> bool:
+    """Whether `line` writes one of the `coming` lines again, whole or its
+    start: a model rewriting the code below often drops its comment or the
+    end of its expression (`dialect.quotechar = quotechar` for
+    `dialect.quotechar = quotechar or '"'`)."""
+    said = _said(line)
+    if not said:
+        return False
+    if not any(char.isalnum() for char in said):
+        # A lone closer repeats one only at the same depth: a `}` deeper in
+        # closes a block of the suggestion's own.
+        return any(line.rstrip() == other.rstrip() for other in coming)
+    return any(_said(other).startswith(said) for other in coming)
+
+
 @dataclass(frozen=True)
 class Cursor:
     """The text around the cursor, as post-processing sees it."""
@@ -197,30 +222,37 @@ def written_past_the_hole(text: str, cursor: Cursor, block: bool) -> bool:
         return False
     if not block and not _opens_block(cursor, lines[0]):
         return True
-    return bool(lines[-1].strip()) and len(_keep_block(lines, cursor)) < len(lines)
+    return bool(lines[-1].strip()) and len(_keep_block(lines, cursor, False)) < len(lines)
 
 
-def _keep_block(lines: list[str], cursor: Cursor) -> list[str]:
+def _keep_block(lines: list[str], cursor: Cursor, ended: bool = True) -> list[str]:
+    """The lines that belong to the block at the cursor. `ended`: the last
+    line is whole; else it is being written, and only its start counts (its
+    indentation), not what it says (`yield` may become any statement)."""
     # Between statements, a blank line ends what the model fills in.
     between = cursor.between_statements
     current = cursor.line_before
     # The first line continues the cursor's line; its indentation is the block's.
     first = current + lines[0]
     block_indent = _indent(first) if first.strip() else 0
-    if first.rstrip().endswith(BLOCK_OPENERS):
-        block_indent += 1  # the body of the line that opens a block goes deeper
-    coming = [_squash(line) for line in cursor.lines_after()[:_REPEAT_WINDOW]]
+    if current.strip() and first.rstrip().endswith(BLOCK_OPENERS):
+        # The cursor's line opens a block: the suggestion is its body, deeper.
+        # (An opener the model writes on a fresh line is followed by its body
+        # and then, at its own level, by its `}` and the code after it.)
+        block_indent += 1
+    coming = cursor.lines_after()[:_REPEAT_WINDOW]
     kept = [lines[0]]
-    for line in lines[1:]:
+    for number, line in enumerate(lines[1:], 1):
+        whole = ended or number < len(lines) - 1
         if line.lstrip().startswith("```"):
             break  # the model has started explaining itself in Markdown
         if between and not line.strip():
             break
         if line.strip() and _indent(line) < block_indent:
             break  # the block at the cursor has ended
-        if line.strip() and _squash(line) in coming:
+        if whole and _restates(line, coming):
             break  # it is repeating the code after the cursor
-        period = _going_round([first, *kept[1:], line])
+        period = _going_round([first, *kept[1:], line]) if whole else 0
         if period:
             return kept[: len(kept) - period + 1]
         kept.append(line)

@@ -82,6 +82,50 @@ def test_stops_before_repeating_any_of_the_next_lines() -> None:
     assert trim(generated(text), cursor, block=True) == "result = w * h"
 
 
+def test_stops_before_rewriting_a_next_line_without_its_end() -> None:
+    # csv.py, the 1.5B model: the next lines again, short of their comment or their end.
+    cursor = Cursor(
+        "        dialect.doublequote = doublequote\n        ",
+        "\n        # _csv.reader won't accept a quotechar of ''\n"
+        "        dialect.quotechar = quotechar or '\"'\n",
+    )
+    text = "dialect.delimiter = delimiter\n        dialect.quotechar = quotechar\n"
+    assert trim(generated(text), cursor, block=True) == "dialect.delimiter = delimiter"
+    cursor = Cursor(
+        "        self._fieldnames = fieldnames\n        ",
+        "\n        self.restval = restval  # default\n",
+    )
+    text = "self.restkey = restkey\n        self.restval = restval\n"
+    assert trim(generated(text), cursor, block=True) == "self.restkey = restkey"
+    # A lone closer counts only whole: it may close the suggestion's own block.
+    cursor = Cursor("function f(xs) {\n  xs.forEach((x) => {\n    ", "\n  });\n}\n")
+    text = "if (x) {\n      log(x);\n    }\n  });\n"
+    assert trim(generated(text), cursor, block=True) == "if (x) {\n      log(x);\n    }"
+
+
+def test_a_line_being_written_is_judged_by_what_it_says_only_once_whole() -> None:
+    # calendar.py: `yield` begins `yield i`, not the `yield from ...` below.
+    plan = Plan.at(
+        "    def days(self, n):\n        ",
+        "\n        after = n % 7\n        yield from repeat(0, after)\n",
+    )
+    written = "        for i in range(n):\n            yield"
+    assert not plan.done(written)
+    assert not plan.done(written + " i\n")
+    assert not plan.done(written + " i\n        after")
+    assert plan.done(written + " i\n        after = n % 7\n        y")  # the line below, again
+    assert plan.done(written + " from repeat(0, after)\n        x")
+
+
+def test_a_block_the_model_opens_on_a_fresh_line_keeps_its_end_and_what_follows() -> None:
+    cursor = Cursor("function f(x) {\n  ", "\n}\n")
+    text = "if (x) {\n    log(x);\n  }\n  return 1;\n}\n"
+    assert trim(generated(text), cursor, block=True) == "if (x) {\n    log(x);\n  }\n  return 1;"
+    cursor = Cursor("def count(items):\n    ", "\n")
+    text = "total = 0\n    for item in items:\n        total += 1\n    return total\n\nx = 1\n"
+    assert trim(generated(text), cursor, block=True) == text.split("\n\n")[0]
+
+
 def test_a_block_stops_where_the_model_goes_round_in_circles() -> None:
     cursor = Cursor("class Lexer:\n    def __init__(self):\n        ", "\n\n    def next(self):\n")
     text = "self.quotes = '\"'\n        self.quotes = '\"'\n        self.quotes = '\"'\n"

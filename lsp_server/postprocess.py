@@ -47,8 +47,10 @@ _END_COMMENT = re.compile(r"\s+(?:#|//).*$")
 
 
 def _said(line: str) -> str:
-    """What a line of code says, for comparing lines: blanks squashed, end comment gone."""
-    return _squash(_END_COMMENT.sub("", line))
+    """What a line of code says, for comparing lines: blanks squashed, end
+    comment gone (a line that is all comment stays whole)."""
+    code = _END_COMMENT.sub("", line)
+    return _squash(code if code.strip() else line)
 
 
 def _restates(line: str, coming: list[str]) -> bool:

@@ -97,6 +97,9 @@ def test_stops_before_rewriting_a_next_line_without_its_end() -> None:
     )
     text = "self.restkey = restkey\n        self.restval = restval\n"
     assert trim(generated(text), cursor, block=True) == "self.restkey = restkey"
+    # A comment line counts whole, as the comment it is.
+    cursor = Cursor("def f(a):\n    ", "\n    # split\n    g(a)\n")
+    assert trim(generated("a = 1\n    # split\n"), cursor, block=True) == "a = 1"
     # A lone closer counts only whole: it may close the suggestion's own block.
     cursor = Cursor("function f(xs) {\n  xs.forEach((x) => {\n    ", "\n  });\n}\n")
     text = "if (x) {\n      log(x);\n    }\n  });\n"

@@ -53,19 +53,19 @@ def _said(line: str) -> str:
     return _squash(code if code.strip() else line)
 
 
-def _restates(line: str, coming: list[str]) -> bool:
-    """Whether `line` writes one of the `coming` lines again, whole or its
-    start: a model rewriting the code below often drops its comment or the
-    end of its expression (`dialect.quotechar = quotechar` for
-    `dialect.quotechar = quotechar or '"'`)."""
+def _restates(line: str, coming: list[tuple[str, str]]) -> bool:
+    """Whether `line` writes one of the `coming` lines (each as it is, and
+    `_said`) again, whole or its start: a model rewriting the code below
+    often drops its comment or the end of its expression
+    (`dialect.quotechar = quotechar` for `dialect.quotechar = quotechar or '"'`)."""
     said = _said(line)
     if not said:
         return False
     if not any(char.isalnum() for char in said):
         # A lone closer repeats one only at the same depth: a `}` deeper in
         # closes a block of the suggestion's own.
-        return any(line.rstrip() == other.rstrip() for other in coming)
-    return any(_said(other).startswith(said) for other in coming)
+        return any(line.rstrip() == other.rstrip() for other, _ in coming)
+    return any(other_said.startswith(said) for _, other_said in coming)
 
 
 @dataclass(frozen=True)
@@ -242,7 +242,7 @@ def _keep_block(lines: list[str], cursor: Cursor, ended: bool = True) -> list[st
         # (An opener the model writes on a fresh line is followed by its body
         # and then, at its own level, by its `}` and the code after it.)
         block_indent += 1
-    coming = cursor.lines_after()[:_REPEAT_WINDOW]
+    coming = [(line, _said(line)) for line in cursor.lines_after()[:_REPEAT_WINDOW]]
     kept = [lines[0]]
     for number, line in enumerate(lines[1:], 1):
         whole = ended or number < len(lines) - 1

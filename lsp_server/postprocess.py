@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
+from lsp_server.inference.detour import squashed
 from lsp_server.inference.engine import Generation
 
 BLOCK_OPENERS = (":", "{")
@@ -323,9 +324,20 @@ class Plan:
 
     @property
     def avoid(self) -> tuple[str, ...]:
-        """Lines the model's first line must not be: on an empty line, the
-        code just below it, which a model that sees no gap writes again."""
-        return tuple(self.cursor.lines_after()[:_REPEAT_WINDOW]) if self.cursor.fresh_line else ()
+        """What the model's first line must not be (blanks aside): the code
+        just below the cursor, which a model that sees no gap writes again.
+        On a line begun, the part of such a line after what the cursor's line
+        holds before the cut (`doublecolon_` + `len = 0` is the next line again)."""
+        if self.cursor.line_after.strip():
+            return ()
+        line = self.cursor.line_before
+        begun = squashed(line[: len(line) - len(self.cut)])
+        coming = map(squashed, self.cursor.lines_after()[:_REPEAT_WINDOW])
+        return tuple(
+            other[len(begun) :]
+            for other in coming
+            if other.startswith(begun) and len(other) > len(begun)
+        )
 
     def done(self, text: str) -> bool:
         """For the engine's `stop_when`: nothing more the model writes can be shown."""

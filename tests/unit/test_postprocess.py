@@ -246,6 +246,23 @@ def test_a_line_that_copies_the_next_one_is_dropped() -> None:
     assert trim(generated("ace = ' '"), cursor, block=False) == "ace = ' '"
 
 
+def test_the_model_is_turned_away_from_the_lines_below() -> None:
+    below = "\n        doublecolon_len = 0\n        for index, hextet in enumerate(hextets):\n"
+    # On an empty line, the lines below as they are (the engine compares them without blanks).
+    fresh = Plan.at("    def f(self, hextets):\n        ", below)
+    assert fresh.avoid == ("doublecolon_len=0", "forindex,hextetinenumerate(hextets):")
+    # On a line begun, what the lines that start the same way hold after the
+    # part before the cut: the model's text starts with the cut, `doublecolon_`.
+    begun = Plan.at("    def f(self, hextets):\n        doublecolon_", below)
+    assert begun.cut == "doublecolon_"
+    assert begun.avoid == fresh.avoid
+    assert Plan.at("    def f(self):\n        for ", below).avoid == (
+        "index,hextetinenumerate(hextets):",
+    )
+    # Text after the cursor on its line: no line below is the cursor's.
+    assert Plan.at("    def f(self):\n        print(", ")" + below).avoid == ()
+
+
 def test_the_hole_ends_with_the_line_break() -> None:
     plan = Plan.at("def f(x):\n    ", "\n    return x\n")
     assert plan.prompt_suffix == "    return x\n"

@@ -38,20 +38,16 @@ def _indent(line: str) -> int:
     return len(line) - len(line.lstrip(" \t"))
 
 
-def _squash(line: str) -> str:
-    return " ".join(line.split())
-
-
 # A comment at the end of a line (`#` or `//` after a blank): lines that say
 # the same are compared without it.
 _END_COMMENT = re.compile(r"\s+(?:#|//).*$")
 
 
 def _said(line: str) -> str:
-    """What a line of code says, for comparing lines: blanks squashed, end
+    """What a line of code says, for comparing lines: no blanks, end
     comment gone (a line that is all comment stays whole)."""
     code = _END_COMMENT.sub("", line)
-    return _squash(code if code.strip() else line)
+    return squashed(code if code.strip() else line)
 
 
 def _restates(line: str, coming: list[tuple[str, str]]) -> bool:
@@ -286,7 +282,7 @@ def trim(generation: Generation, cursor: Cursor, block: bool) -> str:
     # Nor one that makes the cursor's line a copy of the next.
     completed = cursor.line_before + text.split("\n", 1)[0] + cursor.line_after
     following = cursor.lines_after()
-    if following and completed.strip() and _squash(completed) == _squash(following[0]):
+    if following and completed.strip() and squashed(completed) == squashed(following[0]):
         return ""
     return text
 

@@ -16,6 +16,7 @@ the cost of the tokens written again.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,6 +30,10 @@ NEAR_COPY = 0.8  # a line this similar to one to avoid is a copy of it, after a 
 def squashed(text: str) -> str:
     """`text` without any blanks: lines compared for what they say."""
     return "".join(text.split())
+
+
+def _unblanked(piece: bytes) -> bytes:
+    return b"".join(piece.split())
 
 
 @dataclass(frozen=True)
@@ -47,14 +52,15 @@ class Detour:
     cursor, squashed), and says where to turn back when it is one."""
 
     avoid: frozenset[str]
+    piece: Callable[[int], bytes]  # a token's text
     choices: list[Choice] = field(default_factory=list)
     turns: int = 0
     watched: bool = True  # the first line may still become one to avoid
 
     @classmethod
-    def of(cls, lines: tuple[str, ...]) -> Detour | None:
+    def of(cls, lines: tuple[str, ...], piece: Callable[[int], bytes]) -> Detour | None:
         avoid = frozenset(line for line in map(squashed, lines) if line)
-        return cls(avoid) if avoid else None
+        return cls(avoid, piece) if avoid else None
 
     def watching(self, text: str) -> bool:
         """Whether the first line of `text`, before any turn, may still become
@@ -76,11 +82,16 @@ class Detour:
         (all when None): the likeliest others, with their margins."""
         others = np.arange(len(logits)) if among is None else among
         others = others[others != chosen]
-        if others.size > RUNNERS_UP:
-            others = others[np.argpartition(logits[others], -RUNNERS_UP)[-RUNNERS_UP:]]
-        for token in others:
+        # A runner-up that differs only in blanks (` \n` for `\n`) writes the
+        # same line again, a turn there would be wasted: a few more are looked
+        # at, and those left out.
+        if others.size > 2 * RUNNERS_UP:
+            others = others[np.argpartition(logits[others], -2 * RUNNERS_UP)[-2 * RUNNERS_UP :]]
+        says = _unblanked(self.piece(chosen))
+        other = [int(t) for t in others if _unblanked(self.piece(int(t))) != says]
+        for token in sorted(other, key=lambda t: -logits[t])[:RUNNERS_UP]:
             margin = float(logits[chosen] - logits[token])
-            self.choices.append(Choice(position, length, margin, int(token)))
+            self.choices.append(Choice(position, length, margin, token))
 
     def turn(self, text: str, ended: bool) -> Choice | None:
         """Where to go back to, once the first line of `text` is written (a

@@ -511,7 +511,7 @@ class LlamaEngine:
         reason: StopReason = "length"
         checked = list(read.checked)  # chosen and already in the KV cache
         pending = read.diverged  # chosen, not evaluated yet
-        detour = Detour.of(sampling.avoid)
+        detour = Detour.of(sampling.avoid, self._piece) if sampling.avoid else None
         try:
             while True:
                 evaluated = bool(checked)
@@ -629,6 +629,12 @@ class LlamaEngine:
         self._pieces_built.join()
         assert self._pieces is not None
         return healing.Healer(self._pieces, cut)
+
+    def _piece(self, token: int) -> bytes:
+        """A token's text (what the detour compares runner-ups by)."""
+        self._pieces_built.join()
+        assert self._pieces is not None
+        return self._pieces.piece(token)
 
     def _build_pieces(self) -> None:
         buffer = ctypes.create_string_buffer(256)

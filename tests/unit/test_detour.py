@@ -8,6 +8,11 @@ import numpy as np
 from lsp_server.inference.detour import TURNS, Detour
 
 
+def piece(token: int) -> bytes:
+    """Each token of the ten a text of its own."""
+    return f"t{token}".encode()
+
+
 def logits(**scores: float) -> np.ndarray:
     """Logits over a ten-token vocabulary, token `t3` at index 3 and so on."""
     values = np.full(10, -10.0, dtype=np.float32)
@@ -17,7 +22,7 @@ def logits(**scores: float) -> np.ndarray:
 
 
 def test_the_least_sure_choice_on_the_line_is_taken_back() -> None:
-    detour = Detour.of(("    for ip in addresses:", "# split them"))
+    detour = Detour.of(("    for ip in addresses:", "# split them"), piece)
     assert detour is not None
     assert detour.watching("    ")
     detour.note(logits(t1=5.0, t2=4.0, t3=1.0), 1, position=40, length=4)
@@ -36,16 +41,16 @@ def test_the_least_sure_choice_on_the_line_is_taken_back() -> None:
 
 
 def test_a_line_that_leaves_the_ones_to_avoid_is_not_watched() -> None:
-    detour = Detour.of(("    return total",))
+    detour = Detour.of(("    return total",), piece)
     assert detour is not None
     assert detour.watching("    ret")
     assert not detour.watching("    result = ")
     assert detour.turn("    result = 0\n", ended=False) is None
-    assert Detour.of(("", "   ")) is None, "blank lines are never avoided"
+    assert Detour.of(("", "   "), piece) is None, "blank lines are never avoided"
 
 
 def test_it_turns_back_a_few_times_at_most() -> None:
-    detour = Detour.of(("x = 1",))
+    detour = Detour.of(("x = 1",), piece)
     assert detour is not None
     for position in range(10):
         assert detour.watching("x = 1"[: position % 5])
@@ -56,7 +61,7 @@ def test_it_turns_back_a_few_times_at_most() -> None:
 
 
 def test_choices_on_the_way_given_up_are_not_gone_back_to() -> None:
-    detour = Detour.of(("y = compute(x)",))
+    detour = Detour.of(("y = compute(x)",), piece)
     assert detour is not None
     assert detour.watching("y")
     detour.note(logits(t1=5.0, t2=4.9, t3=3.0), 1, position=7, length=1)
@@ -70,3 +75,15 @@ def test_choices_on_the_way_given_up_are_not_gone_back_to() -> None:
     turn = detour.turn("yy = compute(x)\n", ended=False)
     assert turn is not None
     assert (turn.position, turn.token) == (7, 3)
+
+
+def test_a_runner_up_that_differs_only_in_blanks_is_not_gone_back_to() -> None:
+    texts = {1: b"\n", 2: b" \n", 3: b"  #", 4: b"\n\n"}
+    detour = Detour.of(("height = shape.height",), lambda token: texts.get(token, b"?"))
+    assert detour is not None
+    assert detour.watching("height = shape.height")
+    # The line break was chosen over ` \n`, `\n\n` (the same line) and `  #` (a comment).
+    detour.note(logits(t1=5.0, t2=4.9, t4=4.8, t3=1.0), 1, position=9, length=21)
+    turn = detour.turn("height = shape.height\n", ended=False)
+    assert turn is not None
+    assert turn.token == 3

@@ -16,6 +16,7 @@ from lsp_server.inference.engine import (
     Sampling,
 )
 from lsp_server.inference.fim import FileContext
+from lsp_server.postprocess import Plan
 from tests.conftest import ENDLESS, decoding_probe
 
 PREFIX = '''def is_even(number: int) -> bool:
@@ -302,3 +303,25 @@ def test_a_first_line_to_avoid_is_written_another_way(engine: LlamaEngine) -> No
     # The model's own first line is left alone when it is not one to avoid.
     other_avoided = Sampling(max_tokens=24, starts_with="    ", stop=("\n",), avoid=("pass",))
     assert engine.infill(prefix, suffix, other_avoided, CancelToken()).text == first.text
+
+
+def test_a_line_begun_is_not_finished_as_the_line_below(engine: LlamaEngine) -> None:
+    # The cursor after `    h`: the model writes the half word again (healing).
+    typed = "def area(shape):\n    width = shape.width\n    h"
+    suffix = "\n    return width * height\n"
+    plan = Plan.at(typed, suffix)
+    sampling = Sampling(max_tokens=24, starts_with=plan.starts_with, stop=("\n",))
+    first = engine.infill(plan.prompt_prefix, plan.prompt_suffix, sampling, CancelToken())
+    line = first.text.split("\n")[0]
+    assert line.startswith("h"), first.text
+    assert len(line) > 1, first.text
+    # Were that line the one below the cursor, what post-processing asks to
+    # avoid turns the same prompt's first line another way, still after `h`.
+    below = Plan.at(typed, f"\n    {line}{suffix}")
+    avoiding = Sampling(
+        max_tokens=24, starts_with=plan.starts_with, stop=("\n",), avoid=below.avoid
+    )
+    second = engine.infill(plan.prompt_prefix, plan.prompt_suffix, avoiding, CancelToken())
+    other = second.text.split("\n")[0]
+    assert other.startswith("h"), second.text
+    assert "".join(other.split()) != "".join(line.split()), (line, other)

@@ -5,12 +5,13 @@ it writes the code that follows the cursor (quality benchmark, 1.5B model:
 `nets = []` masked, it wrote `for ip in addresses:`, two lines further
 down; on a line begun with `doublecolon_`, it went on with the next line's
 `len = 0`), which post-processing then drops, leaving no suggestion.
-Instead, once such a line is written, generation goes back to the choice on that
-line the model was least sure of (the smallest lead of its token's logit
-over a runner-up) and takes the runner-up there. A line that is again one
-to avoid, or a near copy of one (`for addr in addresses:`), turns back
-again, a few times at most: the lines the model was next surest of, for
-the cost of the tokens written again.
+Instead, once such a line is written, generation goes back to the choice
+on that line the model was least sure of (the smallest lead of its token's
+logit over a runner-up that differs from it in more than blanks) and
+takes the runner-up there. A line that is again one to avoid, or a near
+copy of one (`for addr in addresses:`), turns back again, a few times at
+most: the lines the model was next surest of, for the cost of the tokens
+written again.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ down; on a line begun with `doublecolon_`, it went on with the next line's
 `len = 0`), which post-processing then drops, leaving no suggestion.
 Instead, once such a line is written, generation goes back to the choice
 on that line the model was least sure of (the smallest lead of its token's
-logit over a runner-up that differs from it in more than blanks) and
+logit over a runner-up that says more than blanks, and another thing) and
 takes the runner-up there. A line that is again one to avoid, or a near
 copy of one (`for addr in addresses:`), turns back again, a few times at
 most: the lines the model was next surest of, for the cost of the tokens
@@ -83,13 +83,14 @@ class Detour:
         (all when None): the likeliest others, with their margins."""
         others = np.arange(len(logits)) if among is None else among
         others = others[others != chosen]
-        # A runner-up that differs only in blanks (` \n` for `\n`) writes the
-        # same line again, a turn there would be wasted: a few more are looked
-        # at, and those left out.
+        # A runner-up that is only blanks, or differs from the chosen token
+        # only in blanks (` \n` for `\n`, `  ` for ` =`), writes the same line
+        # again: a turn there would be wasted. A few more are looked at, and
+        # those left out.
         if others.size > 2 * RUNNERS_UP:
             others = others[np.argpartition(logits[others], -2 * RUNNERS_UP)[-2 * RUNNERS_UP :]]
         says = _unblanked(self.piece(chosen))
-        other = [int(t) for t in others if _unblanked(self.piece(int(t))) != says]
+        other = [int(t) for t in others if _unblanked(self.piece(int(t))) not in (b"", says)]
         for token in sorted(other, key=lambda t: -logits[t])[:RUNNERS_UP]:
             margin = float(logits[chosen] - logits[token])
             self.choices.append(Choice(position, length, margin, token))

@@ -78,12 +78,16 @@ def test_choices_on_the_way_given_up_are_not_gone_back_to() -> None:
 
 
 def test_a_runner_up_that_differs_only_in_blanks_is_not_gone_back_to() -> None:
-    texts = {1: b"\n", 2: b" \n", 3: b"  #", 4: b"\n\n"}
+    texts = {1: b"\n", 2: b" \n", 3: b"  #", 4: b"\n\n", 5: b" =", 6: b"  ", 7: b" +="}
     detour = Detour.of(("height = shape.height",), lambda token: texts.get(token, b"?"))
     assert detour is not None
-    assert detour.watching("height = shape.height")
+    assert detour.watching("height")
+    # ` =` was chosen over `  ` (blanks, then the same `=`) and ` +=` (another line).
+    detour.note(logits(t5=5.0, t6=4.9, t7=2.0), 5, position=5, length=6)
+    assert detour.watching("height =")
     # The line break was chosen over ` \n`, `\n\n` (the same line) and `  #` (a comment).
     detour.note(logits(t1=5.0, t2=4.9, t4=4.8, t3=1.0), 1, position=9, length=21)
+    assert {choice.token for choice in detour.choices}.isdisjoint({2, 4, 6})
     turn = detour.turn("height = shape.height\n", ended=False)
     assert turn is not None
-    assert turn.token == 3
+    assert turn.token == 7, "the least sure choice that writes another line"

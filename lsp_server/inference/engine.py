@@ -511,7 +511,8 @@ class LlamaEngine:
         reason: StopReason = "length"
         checked = list(read.checked)  # chosen and already in the KV cache
         pending = read.diverged  # chosen, not evaluated yet
-        detour = Detour.of(sampling.avoid, self._piece) if sampling.avoid else None
+        # The detour compares runner-ups by their text.
+        detour = Detour.of(sampling.avoid, self._token_pieces().piece) if sampling.avoid else None
         try:
             while True:
                 evaluated = bool(checked)
@@ -626,15 +627,13 @@ class LlamaEngine:
         return _Read(checked=draft)
 
     def _healer(self, cut: bytes) -> healing.Healer:
-        self._pieces_built.join()
-        assert self._pieces is not None
-        return healing.Healer(self._pieces, cut)
+        return healing.Healer(self._token_pieces(), cut)
 
-    def _piece(self, token: int) -> bytes:
-        """A token's text (what the detour compares runner-ups by)."""
+    def _token_pieces(self) -> healing.TokenPieces:
+        """Every token's text, once the thread started at load has read them."""
         self._pieces_built.join()
         assert self._pieces is not None
-        return self._pieces.piece(token)
+        return self._pieces
 
     def _build_pieces(self) -> None:
         buffer = ctypes.create_string_buffer(256)

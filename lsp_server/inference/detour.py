@@ -19,6 +19,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import AnyStr
 
 import numpy as np
 import numpy.typing as npt
@@ -28,13 +29,9 @@ TURNS = 3  # times a generation goes back at most
 NEAR_COPY = 0.8  # a line this similar to one to avoid is a copy of it, after a turn
 
 
-def squashed(text: str) -> str:
-    """`text` without any blanks: lines compared for what they say."""
-    return "".join(text.split())
-
-
-def _unblanked(piece: bytes) -> bytes:
-    return b"".join(piece.split())
+def squashed(text: AnyStr) -> AnyStr:
+    """`text` (a line, or a token's bytes) without any blanks: compared for what it says."""
+    return text[:0].join(text.split())
 
 
 @dataclass(frozen=True)
@@ -89,8 +86,8 @@ class Detour:
         # those left out.
         if others.size > 2 * RUNNERS_UP:
             others = others[np.argpartition(logits[others], -2 * RUNNERS_UP)[-2 * RUNNERS_UP :]]
-        says = _unblanked(self.piece(chosen))
-        other = [int(t) for t in others if _unblanked(self.piece(int(t))) not in (b"", says)]
+        says = squashed(self.piece(chosen))
+        other = [int(t) for t in others if squashed(self.piece(int(t))) not in (b"", says)]
         for token in sorted(other, key=lambda t: -logits[t])[:RUNNERS_UP]:
             margin = float(logits[chosen] - logits[token])
             self.choices.append(Choice(position, length, margin, token))

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
-from lsp_server.inference.detour import squashed
+from lsp_server.inference.detour import said, squashed
 from lsp_server.inference.engine import Generation
 
 BLOCK_OPENERS = (":", "{")
@@ -38,31 +38,19 @@ def _indent(line: str) -> int:
     return len(line) - len(line.lstrip(" \t"))
 
 
-# A comment at the end of a line (`#` or `//` after a blank): lines that say
-# the same are compared without it.
-_END_COMMENT = re.compile(r"\s+(?:#|//).*$")
-
-
-def _said(line: str) -> str:
-    """What a line of code says, for comparing lines: no blanks, end
-    comment gone (a line that is all comment stays whole)."""
-    code = _END_COMMENT.sub("", line)
-    return squashed(code if code.strip() else line)
-
-
 def _restates(line: str, coming: list[tuple[str, str]]) -> bool:
     """Whether `line` writes one of the `coming` lines (each as it is, and
-    `_said`) again, whole or its start: a model rewriting the code below
+    `said`) again, whole or its start: a model rewriting the code below
     often drops its comment or the end of its expression
     (`dialect.quotechar = quotechar` for `dialect.quotechar = quotechar or '"'`)."""
-    said = _said(line)
-    if not said:
+    says = said(line)
+    if not says:
         return False
-    if not any(char.isalnum() for char in said):
+    if not any(char.isalnum() for char in says):
         # A lone closer repeats one only at the same depth: a `}` deeper in
         # closes a block of the suggestion's own.
         return any(line.rstrip() == other.rstrip() for other, _ in coming)
-    return any(other_said.startswith(said) for _, other_said in coming)
+    return any(other_says.startswith(says) for _, other_says in coming)
 
 
 @dataclass(frozen=True)
@@ -239,7 +227,7 @@ def _keep_block(lines: list[str], cursor: Cursor, ended: bool = True) -> list[st
         # (An opener the model writes on a fresh line is followed by its body
         # and then, at its own level, by its `}` and the code after it.)
         block_indent += 1
-    coming = [(line, _said(line)) for line in cursor.lines_after()[:_REPEAT_WINDOW]]
+    coming = [(line, said(line)) for line in cursor.lines_after()[:_REPEAT_WINDOW]]
     kept = [lines[0]]
     for number, line in enumerate(lines[1:], 1):
         whole = ended or number < len(lines) - 1
@@ -282,7 +270,7 @@ def trim(generation: Generation, cursor: Cursor, block: bool) -> str:
     # Nor one that makes the cursor's line a copy of the next.
     completed = cursor.line_before + text.split("\n", 1)[0] + cursor.line_after
     following = cursor.lines_after()
-    if following and completed.strip() and squashed(completed) == squashed(following[0]):
+    if following and completed.strip() and said(completed) == said(following[0]):
         return ""
     return text
 
@@ -328,7 +316,7 @@ class Plan:
             return ()
         line = self.cursor.line_before
         begun = squashed(line[: len(line) - len(self.cut)])
-        coming = map(squashed, self.cursor.lines_after()[:_REPEAT_WINDOW])
+        coming = map(said, self.cursor.lines_after()[:_REPEAT_WINDOW])
         return tuple(
             other[len(begun) :]
             for other in coming

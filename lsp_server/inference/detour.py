@@ -17,6 +17,7 @@ written again.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import AnyStr
@@ -34,6 +35,19 @@ def squashed(text: AnyStr) -> AnyStr:
     return text[:0].join(text.split())
 
 
+# A comment at the end of a line (`#` or `//` after a blank): lines that say
+# the same are compared without it.
+_END_COMMENT = re.compile(r"\s+(?:#|//).*$")
+
+
+def said(line: str) -> str:
+    """What a line of code says, for comparing lines: no blanks, end comment
+    gone (a line that is all comment stays whole). A model writing the next
+    line again often adds a comment of its own, or leaves that line's out."""
+    code = _END_COMMENT.sub("", line)
+    return squashed(code if code.strip() else line)
+
+
 @dataclass(frozen=True)
 class Choice:
     """A token the model could have written instead of the one it chose."""
@@ -47,7 +61,7 @@ class Choice:
 @dataclass
 class Detour:
     """Watches a generation's first line for one of `avoid` (lines after the
-    cursor, squashed), and says where to turn back when it is one."""
+    cursor, as `said`), and says where to turn back when it is one."""
 
     avoid: frozenset[str]
     piece: Callable[[int], bytes]  # a token's text
@@ -57,14 +71,14 @@ class Detour:
 
     @classmethod
     def of(cls, lines: tuple[str, ...], piece: Callable[[int], bytes]) -> Detour | None:
-        avoid = frozenset(line for line in map(squashed, lines) if line)
+        avoid = frozenset(line for line in map(said, lines) if line)
         return cls(avoid, piece) if avoid else None
 
     def watching(self, text: str) -> bool:
         """Whether the first line of `text`, before any turn, may still become
         one to avoid: its choices are the ones to go back to."""
         if self.watched and not self.turns:
-            line = squashed(text.split("\n", 1)[0])
+            line = said(text.split("\n", 1)[0])
             self.watched = any(avoid.startswith(line) for avoid in self.avoid)
         return self.watched and not self.turns
 
@@ -97,7 +111,7 @@ class Detour:
         line break, or `ended`) and is one to avoid; None to go on."""
         if not (self.watched or self.turns) or ("\n" not in text and not ended):
             return None
-        line = squashed(text.split("\n", 1)[0])
+        line = said(text.split("\n", 1)[0])
         avoided = line in self.avoid or (
             self.turns > 0
             and any(difflib.SequenceMatcher(None, line, a).ratio() >= NEAR_COPY for a in self.avoid)

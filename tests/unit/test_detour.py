@@ -49,6 +49,15 @@ def test_a_line_that_leaves_the_ones_to_avoid_is_not_watched() -> None:
     assert Detour.of(("", "   "), piece) is None, "blank lines are never avoided"
 
 
+def test_a_line_to_avoid_with_a_comment_of_its_own_is_turned_from() -> None:
+    detour = Detour.of(("    lastelt = heap.pop()",), piece)
+    assert detour is not None
+    detour.note(logits(t1=5.0, t2=4.0), 1, position=40, length=4)
+    assert detour.watching("    lastelt = heap.pop()  # raises")
+    turn = detour.turn("    lastelt = heap.pop()  # raises IndexError\n", ended=False)
+    assert turn is not None and turn.token == 2
+
+
 def test_it_turns_back_a_few_times_at_most() -> None:
     detour = Detour.of(("x = 1",), piece)
     assert detour is not None

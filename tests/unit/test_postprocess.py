@@ -159,6 +159,16 @@ def test_repeating_the_rest_of_the_line_is_nothing() -> None:
     assert trim(generated("):"), Cursor("def f(x", "):\n    pass\n"), block=False) == ""
 
 
+def test_the_next_line_again_with_a_comment_of_its_own_is_nothing() -> None:
+    cursor = Cursor("def f(heap):\n    ", "\n    lastelt = heap.pop()\n    return lastelt\n")
+    again = "lastelt = heap.pop()  # raises IndexError if heap is empty"
+    assert trim(generated(again), cursor, block=False) == ""
+    # Nor the next line without the comment it has.
+    cursor = Cursor("def f(heap):\n    ", "\n    lastelt = heap.pop()  # the last\n")
+    assert trim(generated("lastelt = heap.pop()"), cursor, block=False) == ""
+    assert trim(generated("item = heap.pop()"), cursor, block=False) == "item = heap.pop()"
+
+
 def test_trailing_whitespace_goes() -> None:
     assert trim(generated("value  \n\n"), Cursor("x = ", "\n"), block=False) == "value"
 
@@ -259,6 +269,9 @@ def test_the_model_is_turned_away_from_the_lines_below() -> None:
     assert Plan.at("    def f(self):\n        for ", below).avoid == (
         "index,hextetinenumerate(hextets):",
     )
+    # A line's end comment is not part of what it says.
+    commented = "\n        doublecolon_len = 0  # none yet\n"
+    assert Plan.at("    def f(self, hextets):\n        ", commented).avoid == ("doublecolon_len=0",)
     # Text after the cursor on its line: no line below is the cursor's.
     assert Plan.at("    def f(self):\n        print(", ")" + below).avoid == ()
 

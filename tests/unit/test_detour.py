@@ -55,7 +55,8 @@ def test_a_line_to_avoid_with_a_comment_of_its_own_is_turned_from() -> None:
     detour.note(logits(t1=5.0, t2=4.0), 1, position=40, length=4)
     assert detour.watching("    lastelt = heap.pop()  # raises")
     turn = detour.turn("    lastelt = heap.pop()  # raises IndexError\n", ended=False)
-    assert turn is not None and turn.token == 2
+    assert turn is not None
+    assert turn.token == 2
 
 
 def test_it_turns_back_a_few_times_at_most() -> None:

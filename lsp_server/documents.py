@@ -130,6 +130,12 @@ class Document:
         return spec.name if spec else None
 
     @property
+    def line_comment(self) -> str | None:
+        """What begins a line comment in the document's language; None for plain text."""
+        spec = languages.spec_for(self.language_id)
+        return spec.line_comment if spec else None
+
+    @property
     def too_big(self) -> bool:
         return len(self.text) > self.max_chars
 

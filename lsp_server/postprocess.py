@@ -38,12 +38,12 @@ def _indent(line: str) -> int:
     return len(line) - len(line.lstrip(" \t"))
 
 
-def _restates(line: str, coming: list[tuple[str, str]]) -> bool:
+def _restates(line: str, coming: list[tuple[str, str]], comment: str | None) -> bool:
     """Whether `line` writes one of the `coming` lines (each as it is, and
     `said`) again, whole or its start: a model rewriting the code below
     often drops its comment or the end of its expression
     (`dialect.quotechar = quotechar` for `dialect.quotechar = quotechar or '"'`)."""
-    says = said(line)
+    says = said(line, comment)
     if not says:
         return False
     if not any(char.isalnum() for char in says):
@@ -59,6 +59,7 @@ class Cursor:
 
     prefix: str
     suffix: str
+    comment: str | None = None  # the language's line comment marker (see `said`)
 
     @property
     def line_before(self) -> str:
@@ -67,6 +68,10 @@ class Cursor:
     @property
     def line_after(self) -> str:
         return self.suffix.split("\n", 1)[0]
+
+    def said(self, line: str) -> str:
+        """What `line` says, in the cursor's language."""
+        return said(line, self.comment)
 
     def lines_after(self) -> list[str]:
         """The non-blank lines after the cursor's line."""
@@ -227,7 +232,7 @@ def _keep_block(lines: list[str], cursor: Cursor, ended: bool = True) -> list[st
         # (An opener the model writes on a fresh line is followed by its body
         # and then, at its own level, by its `}` and the code after it.)
         block_indent += 1
-    coming = [(line, said(line)) for line in cursor.lines_after()[:_REPEAT_WINDOW]]
+    coming = [(line, cursor.said(line)) for line in cursor.lines_after()[:_REPEAT_WINDOW]]
     kept = [lines[0]]
     for number, line in enumerate(lines[1:], 1):
         whole = ended or number < len(lines) - 1
@@ -237,7 +242,7 @@ def _keep_block(lines: list[str], cursor: Cursor, ended: bool = True) -> list[st
             break
         if line.strip() and _indent(line) < block_indent:
             break  # the block at the cursor has ended
-        if whole and _restates(line, coming):
+        if whole and _restates(line, coming, cursor.comment):
             break  # it is repeating the code after the cursor
         period = _going_round([first, *kept[1:], line]) if whole else 0
         if period:
@@ -270,7 +275,7 @@ def trim(generation: Generation, cursor: Cursor, block: bool) -> str:
     # Nor one that makes the cursor's line a copy of the next.
     completed = cursor.line_before + text.split("\n", 1)[0] + cursor.line_after
     following = cursor.lines_after()
-    if following and completed.strip() and said(completed) == said(following[0]):
+    if following and completed.strip() and cursor.said(completed) == cursor.said(following[0]):
         return ""
     return text
 
@@ -287,8 +292,10 @@ class Plan:
     cut: str
 
     @classmethod
-    def at(cls, prefix: str, suffix: str) -> Plan:
-        cursor = Cursor(prefix, suffix)
+    def at(cls, prefix: str, suffix: str, comment: str | None = None) -> Plan:
+        """The plan at the cursor between `prefix` and `suffix`, in a language
+        whose line comments begin with `comment` (None: not known)."""
+        cursor = Cursor(prefix, suffix, comment)
         prompt_prefix, cut = heal(prefix)
         # At the end of a line, the hole is the rest of the line with its line
         # break, the shape FIM training cuts; with the break left in the suffix
@@ -316,7 +323,7 @@ class Plan:
             return ()
         line = self.cursor.line_before
         begun = squashed(line[: len(line) - len(self.cut)])
-        coming = map(said, self.cursor.lines_after()[:_REPEAT_WINDOW])
+        coming = map(self.cursor.said, self.cursor.lines_after()[:_REPEAT_WINDOW])
         return tuple(
             other[len(begun) :]
             for other in coming

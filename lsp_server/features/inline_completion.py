@@ -95,9 +95,8 @@ async def read_ahead(server: HearthServer, uri: str, position: types.Position) -
         cursor = documents.resolve(document.text, position, server.position_encoding)
     except documents.BadPosition:
         return  # a stale position from the editor: nothing to read ahead
-    prompt = _prompt(
-        server, document, cursor.offset, postprocess.Plan.at(*cursor.split(document.text))
-    )
+    plan = postprocess.Plan.at(*cursor.split(document.text), document.line_comment)
+    prompt = _prompt(server, document, cursor.offset, plan)
     ticket = server.scheduler.submit(
         partial(_generate, prompt, Sampling(max_tokens=0), settings.prompt_tokens),
         priority=Priority.BACKGROUND,
@@ -143,6 +142,7 @@ async def _fresh(
         stop_when=followed.done,
         starts_with=plan.starts_with,
         avoid=plan.avoid,
+        comment=plan.cursor.comment,
     )
     try:
         ticket = server.scheduler.submit(
@@ -189,7 +189,7 @@ async def suggest(
         at = documents.position_of(document.text, cursor, encoding)
         return Suggestion(rest, types.Range(start=at, end=at))
     started = time.monotonic()
-    plan = postprocess.Plan.at(prefix, suffix)
+    plan = postprocess.Plan.at(prefix, suffix, document.line_comment)
 
     def stale() -> bool:
         return server.requests.superseded(uri, request) or document.version != version

@@ -20,6 +20,7 @@ import difflib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import AnyStr
 
 import numpy as np
@@ -35,16 +36,23 @@ def squashed(text: AnyStr) -> AnyStr:
     return text[:0].join(text.split())
 
 
-# A comment at the end of a line (`#` or `//` after a blank): lines that say
-# the same are compared without it.
-_END_COMMENT = re.compile(r"\s+(?:#|//).*$")
+# Line comment markers when the language is not known: `#` and `//`.
+ANY_COMMENT = ("#", "//")
 
 
-def said(line: str) -> str:
+@cache
+def _end_comment(markers: tuple[str, ...]) -> re.Pattern[str]:
+    """A comment at the end of a line: one of `markers` after a blank."""
+    return re.compile(r"\s+(?:" + "|".join(map(re.escape, markers)) + ").*$")
+
+
+def said(line: str, comment: str | None = None) -> str:
     """What a line of code says, for comparing lines: no blanks, end comment
     gone (a line that is all comment stays whole). A model writing the next
-    line again often adds a comment of its own, or leaves that line's out."""
-    code = _END_COMMENT.sub("", line)
+    line again often adds a comment of its own, or leaves that line's out.
+    `comment`: the language's line comment marker (in Python `a // b` is
+    code); None for any of `ANY_COMMENT`."""
+    code = _end_comment((comment,) if comment else ANY_COMMENT).sub("", line)
     return squashed(code if code.strip() else line)
 
 
@@ -65,20 +73,23 @@ class Detour:
 
     avoid: frozenset[str]
     piece: Callable[[int], bytes]  # a token's text
+    comment: str | None = None  # the language's line comment marker (see `said`)
     choices: list[Choice] = field(default_factory=list)
     turns: int = 0
     watched: bool = True  # the first line may still become one to avoid
 
     @classmethod
-    def of(cls, lines: tuple[str, ...], piece: Callable[[int], bytes]) -> Detour | None:
-        avoid = frozenset(line for line in map(said, lines) if line)
-        return cls(avoid, piece) if avoid else None
+    def of(
+        cls, lines: tuple[str, ...], piece: Callable[[int], bytes], comment: str | None = None
+    ) -> Detour | None:
+        avoid = frozenset(said(line, comment) for line in lines) - {""}
+        return cls(avoid, piece, comment) if avoid else None
 
     def watching(self, text: str) -> bool:
         """Whether the first line of `text`, before any turn, may still become
         one to avoid: its choices are the ones to go back to."""
         if self.watched and not self.turns:
-            line = said(text.split("\n", 1)[0])
+            line = said(text.split("\n", 1)[0], self.comment)
             self.watched = any(avoid.startswith(line) for avoid in self.avoid)
         return self.watched and not self.turns
 
@@ -111,7 +122,7 @@ class Detour:
         line break, or `ended`) and is one to avoid; None to go on."""
         if not (self.watched or self.turns) or ("\n" not in text and not ended):
             return None
-        line = said(text.split("\n", 1)[0])
+        line = said(text.split("\n", 1)[0], self.comment)
         avoided = line in self.avoid or (
             self.turns > 0
             and any(difflib.SequenceMatcher(None, line, a).ratio() >= NEAR_COPY for a in self.avoid)

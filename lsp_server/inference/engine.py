@@ -65,6 +65,9 @@ class Sampling:
     # that sees no gap writes again): written, generation goes back and takes
     # another way (detour.py). The embedded engine only.
     avoid: tuple[str, ...] = ()
+    # The language's line comment marker: lines are compared without their end
+    # comments (`said`); None when the language is not known.
+    comment: str | None = None
 
 
 @dataclass(frozen=True)
@@ -512,7 +515,11 @@ class LlamaEngine:
         checked = list(read.checked)  # chosen and already in the KV cache
         pending = read.diverged  # chosen, not evaluated yet
         # The detour compares runner-ups by their text.
-        detour = Detour.of(sampling.avoid, self._token_pieces().piece) if sampling.avoid else None
+        detour = (
+            Detour.of(sampling.avoid, self._token_pieces().piece, sampling.comment)
+            if sampling.avoid
+            else None
+        )
         try:
             while True:
                 evaluated = bool(checked)

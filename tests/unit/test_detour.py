@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lsp_server.inference.detour import TURNS, Detour
+from lsp_server.inference.detour import TURNS, Detour, said
 
 
 def piece(token: int) -> bytes:
@@ -57,6 +57,20 @@ def test_a_line_to_avoid_with_a_comment_of_its_own_is_turned_from() -> None:
     turn = detour.turn("    lastelt = heap.pop()  # raises IndexError\n", ended=False)
     assert turn is not None
     assert turn.token == 2
+
+
+def test_end_comments_are_the_languages_own() -> None:
+    # In Python `//` is floor division: `n // 3` is not `n // 2` with a comment.
+    assert said("half = n // 2  # the middle", "#") == "half=n//2"
+    assert said("half = n // 2", "//") == "half=n"
+    assert said("half = n // 2  # the middle") == "half=n", "not known: `#` and `//` both"
+    detour = Detour.of(("    half = n // 2",), piece, "#")
+    assert detour is not None
+    detour.note(logits(t1=5.0, t2=4.0), 1, position=40, length=4)
+    assert detour.turn("    half = n // 3\n", ended=False) is None
+    in_c = Detour.of(("    half = n // 2",), piece, "//")
+    assert in_c is not None
+    assert in_c.avoid == {"half=n"}
 
 
 def test_it_turns_back_a_few_times_at_most() -> None:

@@ -169,6 +169,15 @@ def test_the_next_line_again_with_a_comment_of_its_own_is_nothing() -> None:
     assert trim(generated("item = heap.pop()"), cursor, block=False) == "item = heap.pop()"
 
 
+def test_floor_division_in_python_is_not_a_comment() -> None:
+    below = "\n    half = n // 2\n    return half\n"
+    python = Cursor("def f(n):\n    ", below, "#")
+    assert trim(generated("half = n // 3"), python, block=False) == "half = n // 3"
+    assert Plan.at("def f(n):\n    ", below, "#").avoid == ("half=n//2", "returnhalf")
+    # In a language whose comments begin with `//`, the same line is the next one again.
+    assert trim(generated("half = n // 3"), Cursor("int f() {\n    ", below, "//"), False) == ""
+
+
 def test_trailing_whitespace_goes() -> None:
     assert trim(generated("value  \n\n"), Cursor("x = ", "\n"), block=False) == "value"
 

@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from lsp_server.inference import models
@@ -76,7 +77,7 @@ def bench(preset: str, runs: int) -> Row:
     colds, prompt_rates = [], []
     for i in range(runs):
         # A different first line each run, so nothing of the prompt is cached.
-        seconds, result = timed(lambda i=i: infill(f"# run {i} {time.time()}\n" + prefix))
+        seconds, result = timed(partial(infill, f"# run {i} {time.time()}\n" + prefix))
         colds.append(seconds)
         prompt_rates.append(result.stats.evaluated_tokens / result.stats.prompt_seconds)
     # The same prompt again: only its last token is read; the rest is decoding.

@@ -15,7 +15,10 @@ Scores per system and kind: exact match (the masked lines, and the line
 after them, come back as they were), edit similarity of the filled-in text,
 the share of suggestions that break the parse (the file parsed with the hole
 and does not with the suggestion), and the share of suggestions that
-repeat the line after the cursor. Results go to benchmarks/results/.
+repeat the line after the cursor. A second table pairs the systems task by
+task: the exact matches only one of them got, and the sign test's p-value
+(below 0.05: more than the luck of the draw). Results go to
+benchmarks/results/.
 
     python benchmarks/quality.py [--tasks N] [--presets default,small]
         [--kinds line,block,rest] [--systems hearth,baseline] [--dump FILE]
@@ -32,6 +35,7 @@ import asyncio
 import difflib
 import json
 import logging
+import math
 import random
 import statistics
 import sysconfig
@@ -277,6 +281,33 @@ def table(rows: list[tuple[str, str, str, Score]]) -> str:
     return "\n".join(out)
 
 
+def sign_test(wins: int, losses: int) -> float:
+    """Two-sided p-value of the sign test: how likely so uneven a split of
+    the tasks only one system got right is when both are as good."""
+    n, k = wins + losses, min(wins, losses)
+    if n == 0:
+        return 1.0
+    return min(1.0, 2 * sum(math.comb(n, i) for i in range(k + 1)) / (1 << n))
+
+
+def paired(rows: list[tuple[str, str, str, Score]]) -> str:
+    """Hearth against the baseline on the same tasks: the exact matches only
+    one of them got, and whether the split is more than chance."""
+    exact = {(model, system, kind): s.exact for model, system, kind, s in rows}
+    out = [
+        "| model | kind | exact only by hearth | exact only by baseline | sign test p |",
+        "|---|---|---|---|---|",
+    ]
+    for (model, system, kind), hearth in exact.items():
+        baseline = exact.get((model, "baseline", kind))
+        if system != "hearth" or baseline is None:
+            continue
+        wins = sum(h and not b for h, b in zip(hearth, baseline, strict=True))
+        losses = sum(b and not h for h, b in zip(hearth, baseline, strict=True))
+        out.append(f"| {model} | {kind} | {wins} | {losses} | {sign_test(wins, losses):.2f} |")
+    return "\n".join(out) if len(out) > 2 else ""
+
+
 def main() -> None:
     logging.basicConfig(level=logging.ERROR)
     parser = argparse.ArgumentParser(description=__doc__)
@@ -317,6 +348,8 @@ def main() -> None:
         f"quality benchmark: {args.tasks} tasks per kind from {len(MODULES)} stdlib modules "
         f"(seed 1234), prompt budget {CompletionSettings().prompt_tokens} tokens\n\n" + table(rows)
     )
+    if comparison := paired(rows):
+        report += "\n\n" + comparison
     print(report)
     if len(kinds) == len(KINDS) and len(scores) == len(runners):
         RESULTS.mkdir(exist_ok=True)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import Awaitable
 from typing import Any
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcException
 from pytest_lsp import LanguageClient
 
 _versions = itertools.count(2)
@@ -77,9 +79,10 @@ def text_of(item: types.InlineCompletionItem) -> str:
 
 
 async def stats(client: LanguageClient) -> dict[str, Any]:
-    result: dict[str, Any] = await client.workspace_execute_command_async(
+    result = await client.workspace_execute_command_async(
         types.ExecuteCommandParams(command="hearth.stats")
     )
+    assert isinstance(result, dict), result
     return result
 
 
@@ -104,3 +107,12 @@ async def wait_until(condition: Any, timeout: float = 30.0) -> None:
         if asyncio.get_running_loop().time() > deadline:
             raise TimeoutError("condition not reached")
         await asyncio.sleep(0.05)
+
+
+async def answer_of(request: Awaitable[Any], timeout: float = 30.0) -> Any:
+    """What a request sent on its own came to: its result, or the error it was
+    answered with (a cancelled request may answer either way)."""
+    try:
+        return await asyncio.wait_for(request, timeout)
+    except JsonRpcException as error:
+        return error

@@ -233,6 +233,7 @@ async def test_generate_docstrings_stops_when_its_progress_is_cancelled(
     ]
     client.window_work_done_progress_cancel(types.WorkDoneProgressCancelParams(token=token))
     result = await asyncio.wait_for(command, 60)
+    assert result is not None
     assert result["cancelled"] is True
     assert result["documented"] < 3
     assert len(edits) == (1 if result["documented"] else 0)

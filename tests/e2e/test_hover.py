@@ -11,6 +11,7 @@ from pygls.exceptions import JsonRpcException
 from pytest_lsp import LanguageClient
 
 from tests.e2e.helpers import (
+    answer_of,
     configure,
     counter_at_least,
     inline_params,
@@ -205,7 +206,7 @@ async def test_a_cancelled_hover_stops_its_generation(client: LanguageClient) ->
     )
     await wait_until(lambda: counter_at_least(client, "started", 1))
     client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id="hover-1"))
-    (outcome,) = await asyncio.gather(asyncio.wait_for(request, 30), return_exceptions=True)
+    outcome = await answer_of(request)
     if isinstance(outcome, JsonRpcException):
         assert outcome.code == types.LSPErrorCodes.RequestCancelled
     else:

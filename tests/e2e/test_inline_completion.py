@@ -13,6 +13,7 @@ from pytest_lsp import LanguageClient
 from lsp_server.editor_client import Suggestion
 from tests.conftest import ENDLESS_LINE
 from tests.e2e.helpers import (
+    answer_of,
     code_action_params,
     configure,
     counter_at_least,
@@ -140,7 +141,7 @@ async def test_typing_along_a_running_generation_takes_it_over(client: LanguageC
     cursor = types.Position(line=LEDGER_BODY.line, character=LEDGER_BODY.character + 2)
     (rest,) = await suggest(client, URI, cursor)
     assert text_of(rest) == line[2:], "the rest of the line, from the generation already running"
-    (outcome,) = await asyncio.gather(running, return_exceptions=True)
+    outcome = await answer_of(running)
     assert isinstance(outcome, JsonRpcException) or not outcome.items
     counters = await stats(client)
     assert counters["takenOver"] == 1
@@ -173,6 +174,7 @@ async def test_brackets_the_editor_closed_are_not_doubled(client: LanguageClient
     items = await suggest(client, URI, cursor)
     assert items, "no suggestion"
     item = items[0]
+    assert item.range is not None, "every item says what it replaces"
     completed = Suggestion(text_of(item), item.range).apply(text)
     ast.parse(completed)  # a doubled `)` would not parse
     line = completed.split("\n")[2]
@@ -229,7 +231,7 @@ async def test_cancel_request_stops_the_generation(client: LanguageClient) -> No
     # the list goes on for hundreds of tokens, minutes at these rates.
     await asyncio.sleep(3)
     client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id="long-one"))
-    (outcome,) = await asyncio.gather(asyncio.wait_for(future, 30), return_exceptions=True)
+    outcome = await answer_of(future)
     if isinstance(outcome, JsonRpcException):
         assert outcome.code == types.LSPErrorCodes.RequestCancelled
     else:
@@ -290,6 +292,7 @@ async def test_empty_huge_and_emoji_documents(client: LanguageClient) -> None:
         suggest(client, "file:///huge.py", types.Position(line=90_000, character=0)), 120
     )
     for item in items:
+        assert item.range is not None
         assert item.range.start == types.Position(line=90_000, character=0)
 
     line = 'greeting = "héllo 👋 世界 🎉" + '

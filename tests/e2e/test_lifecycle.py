@@ -114,7 +114,7 @@ def test_shutdown_and_exit_during_a_generation_end_it_cleanly() -> None:
         assert hearth.stdout is not None
         ask_endless_suggestion(hearth)
         send(hearth.stdin, {"id": 3, "method": "shutdown"})
-        answered = set()
+        answered: set[int] = set()
         while not {2, 3} <= answered:
             message = read_message(hearth.stdout)
             if "id" in message and "method" not in message:

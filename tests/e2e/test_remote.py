@@ -225,7 +225,11 @@ def test_a_cancel_closes_the_stream_and_the_server_stops_generating(
                 writing.set()
             return False
 
-        threading.Thread(target=lambda: writing.wait(120) and cancel.cancel(), daemon=True).start()
+        def cancel_once_writing() -> None:
+            if writing.wait(120):
+                cancel.cancel()
+
+        threading.Thread(target=cancel_once_writing, daemon=True).start()
         ask = [ChatMessage("user", COUNT_TO_300)]
         started = time.monotonic()
         generation = engine.chat(ask, Sampling(max_tokens=900, stop_when=probe), cancel)

@@ -217,5 +217,5 @@ def _all_answers(server: RawServer, wanted: set[str], timeout: float) -> dict[st
             _, message = server.answers.get(timeout=1)
         except queue.Empty:
             continue
-        answers[message.get("id")] = message
+        answers[message["id"]] = message
     return answers

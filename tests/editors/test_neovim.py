@@ -240,7 +240,7 @@ def test_hover_and_docstring_action_through_neovims_own_client(
     editor.lua("vim.lsp.buf.hover()")
 
     def hover_text() -> str | None:
-        return editor.lua(
+        text = editor.lua(
             """
             for _, win in ipairs(vim.api.nvim_list_wins()) do
               if vim.api.nvim_win_get_config(win).relative ~= '' then
@@ -250,6 +250,7 @@ def test_hover_and_docstring_action_through_neovims_own_client(
             end
             """
         )
+        return text if isinstance(text, str) else None
 
     shown = wait_for(hover_text, "the hover window")
     assert "total_value" in shown, shown
@@ -268,19 +269,21 @@ def test_hover_and_docstring_action_through_neovims_own_client(
         })
         """
     )
-    tree = wait_for(
-        lambda: (
-            (t := ast.parse("\n".join(editor.lines())))
-            and any(
+
+    def documented() -> ast.Module | None:
+        tree = ast.parse("\n".join(editor.lines()))
+        return (
+            tree
+            if any(
                 isinstance(node, ast.FunctionDef)
                 and node.name == "discount"
                 and ast.get_docstring(node)
-                for node in t.body
+                for node in tree.body
             )
-            and t
-        ),
-        "the docstring",
-    )
+            else None
+        )
+
+    tree = wait_for(documented, "the docstring")
     discount = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "discount")
     docstring = ast.get_docstring(discount) or ""
     assert "price" in docstring, docstring

@@ -130,9 +130,13 @@ def function_body_lines(source: str) -> list[int]:
 
 
 def make_tasks(per_kind: int, seed: int = 1234) -> list[Task]:
+    """`per_kind` different tasks of each kind. A draw that comes up again is
+    drawn anew: a repeated task would count one result twice (the first 40
+    single lines held 5 repeats before)."""
     rng = random.Random(seed)
     sources = {name: (STDLIB / name).read_text() for name in MODULES if (STDLIB / name).exists()}
     tasks: list[Task] = []
+    drawn: set[tuple[str, str, int, int, int]] = set()
     for kind in KINDS:
         made = 0
         while made < per_kind:
@@ -156,6 +160,9 @@ def make_tasks(per_kind: int, seed: int = 1234) -> list[Task]:
                     continue
                 column = rng.randint(indent + 4, len(text) - 4)
                 task = Task(kind, module, source, line, 1, column)
+            if (key := (kind, module, line, task.count, task.column)) in drawn:
+                continue
+            drawn.add(key)
             tasks.append(task)
             made += 1
     return tasks

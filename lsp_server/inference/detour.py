@@ -37,7 +37,7 @@ def squashed(text: AnyStr) -> AnyStr:
 
 
 # Line comment markers when the language is not known: `#` and `//`.
-ANY_COMMENT = ("#", "//")
+_ANY_COMMENT = ("#", "//")
 
 
 @cache
@@ -51,8 +51,8 @@ def said(line: str, comment: str | None = None) -> str:
     gone (a line that is all comment stays whole). A model writing the next
     line again often adds a comment of its own, or leaves that line's out.
     `comment`: the language's line comment marker (in Python `a // b` is
-    code); None for any of `ANY_COMMENT`."""
-    code = _end_comment((comment,) if comment else ANY_COMMENT).sub("", line)
+    code); None for any of `_ANY_COMMENT`."""
+    code = _end_comment((comment,) if comment else _ANY_COMMENT).sub("", line)
     return squashed(code if code.strip() else line)
 
 

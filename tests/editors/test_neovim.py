@@ -270,21 +270,20 @@ def test_hover_and_docstring_action_through_neovims_own_client(
         """
     )
 
-    def documented() -> ast.Module | None:
+    def documented_discount() -> ast.FunctionDef | None:
         tree = ast.parse("\n".join(editor.lines()))
-        return (
-            tree
-            if any(
-                isinstance(node, ast.FunctionDef)
+        return next(
+            (
+                node
+                for node in tree.body
+                if isinstance(node, ast.FunctionDef)
                 and node.name == "discount"
                 and ast.get_docstring(node)
-                for node in tree.body
-            )
-            else None
+            ),
+            None,
         )
 
-    tree = wait_for(documented, "the docstring")
-    discount = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "discount")
+    discount = wait_for(documented_discount, "the docstring")
     docstring = ast.get_docstring(discount) or ""
     assert "price" in docstring, docstring
     assert "rate" in docstring, docstring

@@ -346,21 +346,13 @@ class LocalChecks:
         )
 
     def speed(self) -> Finding:
-        """Reading 256 tokens of real code (this class's), then writing 32, as the
-        engine itself accounts for them."""
-        code = inspect.getsource(LocalChecks)
-        prompt = self.engine.tokenize(code)[:SPEED_PROMPT_TOKENS]
-        stats = self.engine.generate(
-            prompt, Sampling(max_tokens=SPEED_DECODE_TOKENS), CancelToken()
-        ).stats
-        reads = stats.evaluated_tokens / stats.prompt_seconds
-        writes = stats.decoded_tokens / stats.decode_seconds
+        pace = measure_speed(self.engine)
         threads = self.engine.config.threads or os.cpu_count()
         text = (
-            f"reads {reads:.0f} tokens/s, writes {writes:.1f} tokens/s "
-            f"({stats.evaluated_tokens} read, {stats.decoded_tokens} written, {threads} threads)"
+            f"reads {pace.reads:.0f} tokens/s, writes {pace.writes:.1f} tokens/s "
+            f"({pace.read} read, {pace.written} written, {threads} threads)"
         )
-        if writes < SLOW_DECODE:
+        if pace.writes < SLOW_DECODE:
             return Finding(
                 "warn",
                 text,
@@ -369,6 +361,30 @@ class LocalChecks:
                 "(model.gpuLayers, with a llama-cpp-python built for it)",
             )
         return Finding("ok", text)
+
+
+@dataclass(frozen=True)
+class Speed:
+    """How fast a model runs here, as the engine itself accounts for it."""
+
+    reads: float  # prompt tokens read a second
+    writes: float  # tokens written a second
+    read: int
+    written: int
+
+
+def measure_speed(engine: LlamaEngine) -> Speed:
+    """Reading 256 tokens of real code (the doctor's own), then writing 32.
+    The test suite scales its waits with this too (tests/pace.py)."""
+    code = inspect.getsource(LocalChecks)
+    prompt = engine.tokenize(code)[:SPEED_PROMPT_TOKENS]
+    stats = engine.generate(prompt, Sampling(max_tokens=SPEED_DECODE_TOKENS), CancelToken()).stats
+    return Speed(
+        reads=stats.evaluated_tokens / max(stats.prompt_seconds, 1e-6),
+        writes=stats.decoded_tokens / max(stats.decode_seconds, 1e-6),
+        read=stats.evaluated_tokens,
+        written=stats.decoded_tokens,
+    )
 
 
 class _LlamaErrors(logging.Handler):

@@ -190,6 +190,14 @@ class ModelHost:
         self.path = self.watched = self._file = self._polled = None
         return engine
 
+    def attach(self, engine: Engine) -> None:
+        """Serve with `engine`, made elsewhere, as if it had been loaded: for
+        running the server without a model file (the fast tests' fake engine).
+        Nothing is watched, and a load asked for later replaces it."""
+        self.scheduler.set_engine(engine)
+        self.state, self.error = ModelState.READY, None
+        self._done.set()
+
     def poll_file(self) -> FileEvent | None:
         """Look at the embedded model's file; what became of it since the last look."""
         if self.watched is None:

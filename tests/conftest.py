@@ -1,7 +1,9 @@
-"""Shared fixtures: the real model the tests run on.
+"""Shared fixtures: the real model the tests run on, and its pace here.
 
 The suite runs on the `small` preset; HEARTH_TEST_MODEL=default (or a GGUF
-path) runs it on another model.
+path) runs it on another model. Tests that need the model are marked
+`model` (and those that drive a real editor, `editor` too); the rest are the
+fast tier (`make test-fast`), which never loads a model.
 """
 
 from __future__ import annotations
@@ -14,8 +16,11 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
+from lsp_server.doctor import measure_speed
 from lsp_server.inference import models
-from lsp_server.inference.engine import EngineConfig, LlamaEngine
+from lsp_server.inference.cancel import CancelToken
+from lsp_server.inference.engine import EngineConfig, LlamaEngine, Sampling
+from tests import pace as pacing
 
 # Counting, one number a line: both built-in models go on for as long as they
 # are allowed to (in a list literal, the default model closes it after 100).
@@ -45,8 +50,24 @@ def model_path() -> Path:
     return models.locate(models.ModelChoice(model_spec(), "HEARTH_TEST_MODEL"))
 
 
+@pytest.fixture(scope="session")
+def pace(model_path: Path) -> pacing.Pace:
+    """The model's speed here, measured once as `hearth doctor` measures it;
+    from then on the guards of every wait scale with it (tests/pace.py)."""
+    engine = LlamaEngine(model_path, EngineConfig())
+    try:
+        # A first generation warms the model up: the speed is then a running model's.
+        engine.infill("def fibonacci(n):\n    ", "\n", Sampling(max_tokens=8), CancelToken())
+        speed = measure_speed(engine)
+    finally:
+        engine.close()
+    measured = pacing.Pace(reads=speed.reads, writes=speed.writes)
+    pacing.set_measured(measured)
+    return measured
+
+
 @pytest.fixture(scope="module")
-def engine(model_path: Path) -> Iterator[LlamaEngine]:
+def engine(model_path: Path, pace: pacing.Pace) -> Iterator[LlamaEngine]:
     engine = LlamaEngine(model_path, EngineConfig(context_size=2048, batch_size=64))
     yield engine
     engine.close()
@@ -74,3 +95,40 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     settings.load_profile("slow" if config.getoption("--slow") else "default")
+
+
+# The fixtures that load the model, or start a server that does.
+MODEL_FIXTURES = frozenset({"model_path", "pace", "engine", "client", "raw"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test that loads the model must say so: the fast tier deselects by the
+    marker, and an unmarked model test would make it slow, or fail where no
+    model is installed."""
+    unmarked = [
+        f"{item.nodeid} (uses {', '.join(sorted(uses))})"
+        for item in items
+        if (uses := _model_fixtures_of(item)) and item.get_closest_marker("model") is None
+    ]
+    if unmarked:
+        raise pytest.UsageError(
+            "these tests load the model but are not marked @pytest.mark.model:\n  "
+            + "\n  ".join(unmarked)
+        )
+
+
+def _model_fixtures_of(item: pytest.Item) -> set[str]:
+    """The model fixtures `item` uses (a parameter that only shares a name is none)."""
+    callspec = getattr(item, "callspec", None)
+    parameters = set(callspec.params) if callspec is not None else set()
+    return set(MODEL_FIXTURES.intersection(getattr(item, "fixturenames", ()))) - parameters
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The model's pace, when the session measured it: what its guards were scaled by."""
+    pace = pacing.measured_pace()
+    if pace is not None:
+        terminalreporter.write_line(
+            f"model {model_spec()}: reads {pace.reads:.0f} tokens/s, writes "
+            f"{pace.writes:.1f} tokens/s here; guards of waits x{pace.slowness():.2f}"
+        )

@@ -11,6 +11,8 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 from pytest_lsp import LanguageClient
 
+from tests.pace import guard
+
 _versions = itertools.count(2)
 
 
@@ -101,8 +103,9 @@ def configure(client: LanguageClient, settings: dict[str, Any]) -> None:
 
 
 async def wait_until(condition: Any, timeout: float = 30.0) -> None:
-    """Poll an async predicate until it holds (a guard against hangs, not a timing claim)."""
-    deadline = asyncio.get_running_loop().time() + timeout
+    """Poll an async predicate until it holds (a guard against hangs, not a
+    timing claim: `timeout` is stretched on a machine slower than the reference)."""
+    deadline = asyncio.get_running_loop().time() + guard(timeout)
     while not await condition():
         if asyncio.get_running_loop().time() > deadline:
             raise TimeoutError("condition not reached")
@@ -113,6 +116,6 @@ async def answer_of(request: Awaitable[Any], timeout: float = 30.0) -> Any:
     """What a request sent on its own came to: its result, or the error it was
     answered with (a cancelled request may answer either way)."""
     try:
-        return await asyncio.wait_for(request, timeout)
+        return await asyncio.wait_for(request, guard(timeout))
     except JsonRpcException as error:
         return error

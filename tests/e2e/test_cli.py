@@ -42,6 +42,7 @@ def fix_after(output: str, label: str) -> str:
     return next(line.strip() for line in lines[at + 1 :] if not line.strip().startswith("| "))
 
 
+@pytest.mark.model
 def test_doctor_checks_everything_on_a_healthy_machine() -> None:
     result = hearth("--model", model_spec(), "doctor")
     assert result.returncode == 0, result.stdout + result.stderr
@@ -77,6 +78,7 @@ def test_doctor_on_a_missing_model_says_what_to_do(tmp_path: Path) -> None:
     assert "Traceback" not in result.stdout + result.stderr
 
 
+@pytest.mark.model
 @pytest.mark.parametrize(
     ("damage", "failed"),
     [("truncated", "load"), ("not gguf", "file")],
@@ -120,6 +122,7 @@ def test_doctor_on_a_remote_engine_nobody_runs_fails_and_says_what_to_do() -> No
     assert "Traceback" not in result.stdout + result.stderr
 
 
+@pytest.mark.model
 def test_demo_shows_a_real_suggestion_as_ghost_text() -> None:
     result = hearth("demo", "examples/inventory.py:22:5", "--model", model_spec())
     assert result.returncode == 0, result.stdout + result.stderr

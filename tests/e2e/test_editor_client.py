@@ -8,7 +8,6 @@ import asyncio
 from lsprotocol import types
 
 from lsp_server.editor_client import EditorClient
-from tests.conftest import model_spec
 
 PIPE_BYTES = 64 * 1024  # what a Linux pipe holds before its writer blocks
 
@@ -18,7 +17,7 @@ async def test_a_server_that_writes_much_on_stderr_keeps_answering() -> None:
     # with a long name, to fill the pipe twice over if nobody read it.
     uri = "file:///" + "long-name/" * 100 + "closed.py"
     warnings = 2 * PIPE_BYTES // len(uri) + 1
-    editor = EditorClient(model_spec())
+    editor = EditorClient("/nowhere/model.gguf")  # no model: the pipe is under test
     async with editor:
         editor.open(uri, "x = 1\n", "python")
         editor.close(uri)

@@ -17,9 +17,12 @@ import pytest
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
+from tests.e2e.conftest import patient_settings
 from tests.e2e.helpers import configure, open_document, stats, suggest, wait_until
 from tests.e2e.test_hover import PYTHON as HOVER_SAMPLE
 from tests.e2e.test_hover import hover, markdown
+
+pytestmark = pytest.mark.model
 
 URI = "file:///work/double.py"
 TEXT = "def double(x):\n    return "
@@ -41,7 +44,7 @@ def configurable(status: bool = False) -> types.InitializeParams:
             workspace=types.WorkspaceClientCapabilities(configuration=True),
             experimental={"hearthStatus": True} if status else None,
         ),
-        initialization_options={"hover": {"timeoutMs": 60000}},
+        initialization_options=patient_settings(),
     )
 
 

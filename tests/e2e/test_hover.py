@@ -21,6 +21,8 @@ from tests.e2e.helpers import (
     wait_until,
 )
 
+pytestmark = pytest.mark.model
+
 
 @dataclass(frozen=True)
 class Sample:
@@ -140,9 +142,10 @@ async def test_hover_on_a_call_explains_the_function_and_a_second_hover_is_cache
     text = markdown(first)
     heading, _, prose = text.partition("\n\n")
     assert heading == f"#### {sample.kind} `{sample.name}` · Hearth"
-    assert len(prose) >= 30, f"too short to explain anything: {prose!r}"
-    assert "```" not in prose
-    assert prose.rstrip()[-1] in ".!?)", f"ends mid-sentence: {prose!r}"
+    # Its length and wording are the model's (tests/unit/test_hover.py holds how
+    # they are tidied): here, that an explanation comes, as prose.
+    assert prose.strip(), "no explanation under the heading"
+    assert not prose.startswith("#"), prose
     assert first is not None
     assert first.range is not None
     start = sample.position(sample.name, 2)

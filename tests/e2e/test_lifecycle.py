@@ -10,8 +10,13 @@ import sys
 import time
 from typing import IO, Any
 
+import pytest
+
 from tests.conftest import ENDLESS_LINE
 from tests.e2e.conftest import server_env
+from tests.pace import guard
+
+pytestmark = pytest.mark.model
 
 
 def send(stdin: IO[bytes], message: dict[str, Any]) -> None:
@@ -104,7 +109,7 @@ def ask_endless_suggestion(hearth: subprocess.Popen[bytes]) -> None:
             },
         },
     )
-    time.sleep(3)  # the model loads (under a second here) and starts writing
+    time.sleep(guard(3))  # the model loads (under a second here) and starts writing
 
 
 def test_shutdown_and_exit_during_a_generation_end_it_cleanly() -> None:

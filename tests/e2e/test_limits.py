@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
@@ -18,6 +19,8 @@ from tests.e2e.helpers import (
 )
 from tests.e2e.test_hover import PYTHON as SAMPLE
 from tests.e2e.test_hover import hover
+
+pytestmark = pytest.mark.model
 
 LIMIT = 2000
 

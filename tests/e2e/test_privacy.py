@@ -9,14 +9,17 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import pytest
 import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
-from tests.e2e.conftest import server_env
+from tests.e2e.conftest import patient_settings, server_env
 from tests.e2e.helpers import open_document, stats, suggest
 from tests.e2e.test_hover import PYTHON as SAMPLE
 from tests.e2e.test_hover import hover, markdown
+
+pytestmark = pytest.mark.model
 
 # The server, with every use of the network recorded (and refused) by an audit
 # hook installed before Hearth is imported. Local socket pairs (asyncio's
@@ -53,7 +56,7 @@ async def guarded(lsp_client: LanguageClient) -> Any:
     await lsp_client.initialize_session(
         types.InitializeParams(
             capabilities=client_capabilities("visual_studio_code"),
-            initialization_options={"hover": {"timeoutMs": 60000}},
+            initialization_options=patient_settings(),
         )
     )
     yield

@@ -26,7 +26,8 @@ from lsp_server.editor_client import Suggestion
 from lsp_server.inference.cancel import CancelToken
 from lsp_server.inference.engine import ChatMessage, Sampling
 from lsp_server.inference.remote import RemoteConfig, RemoteEngine
-from tests.e2e.conftest import server_env
+from tests.conftest import ENDLESS_LINE
+from tests.e2e.conftest import patient_settings, server_env
 from tests.e2e.helpers import (
     code_action_params,
     insert,
@@ -37,6 +38,9 @@ from tests.e2e.helpers import (
 )
 from tests.e2e.test_hover import PYTHON as HOVER_SAMPLE
 from tests.e2e.test_hover import hover, markdown
+from tests.pace import guard
+
+pytestmark = pytest.mark.model
 
 FIBONACCI = "def fibonacci(n: int) -> int:\n    \n\n\nprint(fibonacci(10))\n"
 FACTORIAL = FIBONACCI.replace("fibonacci", "factorial")
@@ -147,11 +151,16 @@ async def begin(
 
     capabilities = client_capabilities("visual_studio_code")
     capabilities.experimental = {"hearthStatus": True}
-    options = {
-        "engine": {"kind": "remote", "url": url, "api": api, "apiKeyEnv": key_variable},
-        "completion": {"maxTokens": 48},
-        "hover": {"timeoutMs": 60000},
+    options = patient_settings()
+    # Each piece of the answer within the time the server takes to read a prompt here.
+    options["engine"] = {
+        "kind": "remote",
+        "url": url,
+        "api": api,
+        "apiKeyEnv": key_variable,
+        "timeoutMs": int(guard(10) * 1000),
     }
+    options["completion"]["maxTokens"] = 48
     await client.initialize_session(
         types.InitializeParams(capabilities=capabilities, initialization_options=options)
     )
@@ -191,7 +200,7 @@ async def test_hover_and_docstring_from_the_remote_engine(
     open_document(editor, sample.uri, sample.text, sample.language)
     heading, _, prose = markdown(await hover(editor, sample, sample.call())).partition("\n\n")
     assert heading == f"#### function `{sample.name}` · Hearth"
-    assert len(prose) >= 30, prose
+    assert prose.strip(), "no explanation under the heading"  # its length is the model's
 
     actions = await editor.text_document_code_action_async(code_action_params(sample.uri, 1, 4))
     assert actions
@@ -234,7 +243,7 @@ def test_a_cancel_closes_the_stream_and_the_server_stops_generating(
         started = time.monotonic()
         generation = engine.chat(ask, Sampling(max_tokens=900, stop_when=probe), cancel)
         assert generation.cancelled
-        assert time.monotonic() - started < 120
+        assert time.monotonic() - started < guard(120)
         assert server.process is not None
         time.sleep(1.0)  # the server notices at its next token
         before = cpu_seconds(server.process.pid)
@@ -389,7 +398,8 @@ async def test_llama_server_infill(
         cancel = CancelToken()
         threading.Timer(1.5, cancel.cancel).start()
         endless = Sampling(max_tokens=900)
-        generation = engine.infill("numbers = [1, 2, 3, 4, 5, 6, 7, ", "]\n", endless, cancel)
+        # Counting goes on for hundreds of tokens: still writing when the cancel comes.
+        generation = engine.infill(ENDLESS_LINE + " ", "\n", endless, cancel)
         assert generation.cancelled
         assert server.process is not None
         time.sleep(1.0)

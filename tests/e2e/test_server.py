@@ -53,6 +53,7 @@ async def test_missing_model_is_reported_once_and_requests_get_nothing(
     assert len(modelless.messages) == 1, "told once, not once per keystroke"
 
 
+@pytest.mark.model
 @pytest.mark.parametrize(
     ("offered", "chosen"),
     [
@@ -82,6 +83,7 @@ async def test_position_encoding_is_negotiated(
     assert items[0].range == types.Range(start=end, end=end)
 
 
+@pytest.mark.model
 async def test_model_load_reports_progress(raw: LanguageClient) -> None:
     capabilities = types.ClientCapabilities(
         window=types.WindowClientCapabilities(work_done_progress=True)
@@ -102,6 +104,7 @@ async def test_model_load_reports_progress(raw: LanguageClient) -> None:
     assert reports[-1].message == "ready"
 
 
+@pytest.mark.model
 @pytest.mark.parametrize("shows_status", [True, False])
 async def test_status_follows_loading_and_generating_for_clients_that_show_it(
     raw: LanguageClient, shows_status: bool
@@ -132,6 +135,7 @@ async def test_status_follows_loading_and_generating_for_clients_that_show_it(
     assert states[first_ready:] == ["ready", "busy", "ready"], states
 
 
+@pytest.mark.model
 async def test_model_path_change_reloads_and_a_bad_one_keeps_the_old_model(
     raw: LanguageClient, model_path: Path, tmp_path: Path
 ) -> None:
@@ -177,7 +181,10 @@ async def test_tcp_transport(tmp_path: Path) -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     server = subprocess.Popen(
-        [*COMMAND, "--tcp", f"127.0.0.1:{port}"], env=server_env(), stderr=subprocess.DEVNULL
+        # No model: the transport is under test.
+        [*COMMAND, "--tcp", f"127.0.0.1:{port}"],
+        env=server_env(HEARTH_MODEL="/nowhere/model.gguf"),
+        stderr=subprocess.DEVNULL,
     )
     try:
         client = PyglsClient("tcp-test", "1")

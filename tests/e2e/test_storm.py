@@ -18,8 +18,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.e2e.conftest import server_env
 from tests.e2e.raw import RawServer
+from tests.pace import guard
+
+pytestmark = pytest.mark.model
 
 SECONDS = 60
 EDITS_PER_SECOND = 50
@@ -156,7 +161,7 @@ def _storm(server: RawServer, log: Path) -> None:
             memory[second] = server.resident_bytes()
     elapsed = time.monotonic() - began
 
-    answers = _all_answers(server, set(sent), timeout=90)
+    answers = _all_answers(server, set(sent), timeout=guard(90))
     assert set(answers) == set(sent), f"{len(set(sent) - set(answers))} left unanswered"
     for number in cancelled:
         answer = answers[number]

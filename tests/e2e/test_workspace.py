@@ -6,10 +6,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
+from tests.e2e.conftest import patient_settings
 from tests.e2e.helpers import open_document, stats, wait_until
+
+pytestmark = pytest.mark.model
 
 CALLER = "from rates import {name}\n\nprint({name}(2.0))\n"
 
@@ -40,7 +44,7 @@ async def test_only_documents_inside_the_workspace_lend_code_to_others(
         types.InitializeParams(
             capabilities=types.ClientCapabilities(),
             workspace_folders=[types.WorkspaceFolder(uri=workspace.as_uri(), name="project")],
-            initialization_options={"hover": {"timeoutMs": 60000}},
+            initialization_options=patient_settings(),
         )
     )
     await wait_until(lambda: _ready(raw))

@@ -22,7 +22,11 @@ from typing import Any, TypeVar
 import pynvim
 import pytest
 
-from tests.conftest import model_spec
+from tests.conftest import ENDLESS_LINE, model_spec
+from tests.e2e.conftest import patient_settings
+from tests.pace import Pace, guard
+
+pytestmark = [pytest.mark.model, pytest.mark.editor]
 
 ROOT = Path(__file__).resolve().parents[2]
 MINIMAL_INIT = ROOT / "editors" / "nvim" / "tests" / "minimal_init.lua"
@@ -40,6 +44,7 @@ def nvim_binary() -> str:
 
 
 def wait_for(probe: Callable[[], T | None], what: str, timeout: float = 120.0) -> T:
+    timeout = guard(timeout)  # written for the reference pace; longer on a slower machine
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = probe()
@@ -116,7 +121,7 @@ class Editor:
 
 
 @pytest.fixture
-def editor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Editor]:
+def editor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pace: Pace) -> Iterator[Editor]:
     log = tmp_path / "hearth.log"
     # Neovim inherits this process's environment, and the server Neovim's.
     monkeypatch.setenv("HEARTH_MODEL", model_spec())
@@ -124,17 +129,11 @@ def editor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Editor]:
         "HEARTH_TEST_SERVER",
         json.dumps([sys.executable, "-m", "lsp_server", "--log-file", str(log)]),
     )
-    monkeypatch.setenv(
-        "HEARTH_TEST_SETTINGS",
-        json.dumps(
-            {
-                # Limits no busy machine reaches: the test is about the editor.
-                "completion": {"maxTokens": 48, "timeoutMs": 60000},
-                "hover": {"timeoutMs": 120000},
-                "log": {"level": "debug"},
-            }
-        ),
-    )
+    # Limits no busy machine reaches: the test is about the editor.
+    settings = patient_settings()
+    settings["completion"].update(maxTokens=48, timeoutMs=int(guard(60) * 1000))
+    settings["log"] = {"level": "debug"}
+    monkeypatch.setenv("HEARTH_TEST_SETTINGS", json.dumps(settings))
     monkeypatch.chdir(tmp_path)
     nvim = pynvim.attach(
         "child",
@@ -177,15 +176,18 @@ def test_ghost_text_appears_while_typing_and_tab_accepts_it(editor: Editor, samp
 
 
 def test_accepting_a_word_leaves_the_rest_shown_without_the_model(
-    editor: Editor, sample: Path
+    editor: Editor, tmp_path: Path
 ) -> None:
-    editor.insert_at(sample, SAMPLE_LINE)
-    editor.type("return ")
+    # Counting: the suggestion is `40, 41, ...` on any CPU, more than one word.
+    counting = tmp_path / "counting.py"
+    counting.write_text(ENDLESS_LINE + "\n")
+    editor.insert_at(counting, 1)
+    editor.type(" ")
     ghost = editor.wait_for_ghost()
     before = editor.stats()
     editor.nvim.input("<C-Right>")
     word = wait_for(
-        lambda: editor.lines()[SAMPLE_LINE - 1].removeprefix("    return ") or None,
+        lambda: editor.lines()[0].removeprefix(ENDLESS_LINE + " ") or None,
         "the accepted word",
     )
     assert ghost.startswith(word), (word, ghost)
@@ -256,7 +258,7 @@ def test_hover_and_docstring_action_through_neovims_own_client(
     assert "total_value" in shown, shown
     assert "Hearth" in shown, shown
     explanation = shown.split("Hearth", 1)[1]
-    assert len(explanation.split()) >= 5, shown
+    assert explanation.strip(), shown  # its length and words are the model's
 
     editor.nvim.command("fclose!")
     target = editor.lines().index("    return price * (1 - rate)") + 1  # in `discount`

@@ -28,6 +28,9 @@ from playwright.sync_api import Page, expect, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.conftest import model_spec
+from tests.pace import Pace, guard
+
+pytestmark = [pytest.mark.model, pytest.mark.editor]
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = ROOT / ".cache"
@@ -62,7 +65,7 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 1
 
 
 @pytest.fixture(scope="module")
-def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+def workspace(tmp_path_factory: pytest.TempPathFactory, pace: Pace) -> Iterator[tuple[str, Path]]:
     """code-server with the packaged extension, serving a folder with the sample."""
     for needed, how in ((CODE_SERVER, "code-server"), (VSIX, "the .vsix"), (CHROMIUM, "chromium")):
         if not Path(needed).exists():
@@ -91,9 +94,11 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, P
         "hearth.server.command": sys.executable,
         "hearth.server.args": ["-m", "lsp_server", "--log-file", str(log)],
         # Limits no busy machine reaches: the test is about the editor.
-        "hearth.completion.timeoutMs": 60000,
+        "hearth.completion.timeoutMs": int(guard(60) * 1000),
+        "hearth.completion.invokedTimeoutMs": int(guard(60) * 1000),
         "hearth.completion.maxTokens": 48,
-        "hearth.hover.timeoutMs": 120000,
+        "hearth.hover.timeoutMs": int(guard(120) * 1000),
+        "hearth.docstrings.timeoutMs": int(guard(120) * 1000),
         "hearth.log.level": "debug",
     }
     (user_data / "User" / "settings.json").write_text(json.dumps(settings, indent=2))
@@ -216,7 +221,7 @@ def test_ghost_text_hover_and_docstring_in_vs_code(page: Page, workspace: tuple[
     go_to(page, SAMPLE_LINE, 5)
     page.keyboard.type("return min(", delay=80)
     ghost = page.locator(".ghost-text-decoration, .ghost-text-decoration-preview").first
-    ghost.wait_for(timeout=120_000)
+    ghost.wait_for(timeout=guard(120) * 1000)
     shot(page, "2-ghost-text")
     page.keyboard.press("Tab")
     text = saved(page, path)
@@ -233,7 +238,7 @@ def test_ghost_text_hover_and_docstring_in_vs_code(page: Page, workspace: tuple[
     name = page.locator(".view-line span span", has_text=re.compile(r"^total_value$")).first
     name.hover()
     hover = page.locator(".monaco-hover", has_text="Hearth")
-    hover.wait_for(timeout=150_000)
+    hover.wait_for(timeout=guard(150) * 1000)
     shot(page, "4-hover")
     assert "total_value" in hover.inner_text()
     page.keyboard.press("Escape")
@@ -263,7 +268,7 @@ def test_ghost_text_hover_and_docstring_in_vs_code(page: Page, workspace: tuple[
         ]
         return found[0] if found and found[0] else None
 
-    deadline = time.monotonic() + 150
+    deadline = time.monotonic() + guard(150)
     docstring = documented()
     while docstring is None and time.monotonic() < deadline:
         time.sleep(1)

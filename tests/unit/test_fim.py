@@ -7,7 +7,6 @@ import typing
 import pytest
 
 from lsp_server.inference import fim
-from lsp_server.inference.engine import LlamaEngine
 from lsp_server.settings import FimFormatName
 
 
@@ -79,18 +78,6 @@ def test_unknown_family_with_declared_tokens_still_works() -> None:
 
 def test_model_without_fim_tokens_has_no_format() -> None:
     assert fim.detect(TableVocabulary(["<s>", "</s>"])) is None
-
-
-def test_real_model_declares_its_fim_tokens(engine: LlamaEngine) -> None:
-    found = engine.fim_format
-    assert found is not None
-    assert found.family == "qwen2.5-coder"
-    assert found.source == "gguf"
-    assert found.repo is not None
-    assert found.file_sep is not None
-    assert found.file_sep in found.stops
-    # User code that spells a control token is read as text, never as the token.
-    assert len(engine.tokenize("<|fim_prefix|>")) > 1
 
 
 def test_the_family_is_told_from_a_model_name() -> None:

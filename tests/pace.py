@@ -1,0 +1,55 @@
+"""How fast the test model runs on this machine, so that waits scale with it.
+
+The model reads and writes at very different speeds on different machines
+(3x between two of this project's) and between the two built-in models. A
+wait tuned on one machine fails on a slower one, so every guard against a
+hang in the model tests is written for a reference pace and stretched by
+`guard()` on a slower one. The session measures the pace once, as
+`hearth doctor` does (`conftest.pace`), before the first model test runs;
+the fast tier never measures it, and its guards stay as written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Pace:
+    reads: float  # prompt tokens read a second
+    writes: float  # tokens written a second
+
+    def seconds(self, read: int = 0, written: int = 0) -> float:
+        """How long reading `read` prompt tokens and writing `written` take here."""
+        return read / self.reads + written / self.writes
+
+    def slowness(self) -> float:
+        """How many times slower than REFERENCE this machine and model are (at least 1)."""
+        return max(1.0, REFERENCE.reads / self.reads, REFERENCE.writes / self.writes)
+
+
+# What the tests' guards were written for: the small model on the slower of
+# the two machines the README quotes (it reads 145-310 tokens/s, writes 25-64).
+REFERENCE = Pace(reads=145.0, writes=25.0)
+
+_measured: Pace | None = None
+
+
+def set_measured(pace: Pace) -> None:
+    global _measured
+    _measured = pace
+
+
+def measured_pace() -> Pace | None:
+    """The session's pace, None until it is measured (never, in the fast tier)."""
+    return _measured
+
+
+def measured() -> Pace:
+    """The session's pace; REFERENCE until it is measured."""
+    return _measured or REFERENCE
+
+
+def guard(seconds: float) -> float:
+    """A guard against a hang written for REFERENCE, stretched to this machine's pace."""
+    return seconds * measured().slowness()

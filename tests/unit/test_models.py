@@ -37,9 +37,12 @@ def test_precedence_cli_setting_env() -> None:
     assert models.choose("/cli.gguf", "/set.gguf", env) == ModelChoice("/cli.gguf", "--model")
     assert models.choose(None, "/set.gguf", env).spec == "/set.gguf"
     assert models.choose(None, None, env) == ModelChoice("/env.gguf", "HEARTH_MODEL")
-    assert models.choose(None, "", {"HEARTH_MODEL": ""}).source == "built-in preset"
+    # Empty values choose nothing: on to the presets (none installed here, so none is chosen).
+    with pytest.raises(ModelError, match="no model is available"):
+        models.choose(None, "", {"HEARTH_MODEL": ""}, {"default": ABSENT, "small": ABSENT})
 
 
+@pytest.mark.model  # assembles the small model from its installed packages
 def test_default_preset_falls_back_to_small_when_only_small_is_installed() -> None:
     presets = {"default": ABSENT, "small": SMALL}
     assert models.choose(env={}, presets=presets) == ModelChoice("small", "built-in preset")
@@ -80,12 +83,14 @@ def test_gguf_that_llama_cpp_refuses_is_a_model_error(tmp_path: Path) -> None:
         LlamaEngine(path, EngineConfig())
 
 
+@pytest.mark.model  # assembles the small model from its installed packages
 def test_preset_name_is_accepted_where_a_path_is(cache: Path) -> None:
     path = models.locate(ModelChoice("small", "HEARTH_MODEL"))
     assert path.parent == cache
     assert path.stat().st_size == SMALL.size
 
 
+@pytest.mark.model  # assembles the small model from its installed packages
 def test_assembly_streams_verifies_and_reports_progress(cache: Path) -> None:
     seen: list[tuple[int, int]] = []
     path = models.assemble(SMALL, lambda done, total: seen.append((done, total)))
@@ -99,6 +104,7 @@ def test_assembly_streams_verifies_and_reports_progress(cache: Path) -> None:
     assert sorted(p.name for p in cache.iterdir()) == [path.name, path.name + ".sha256"]
 
 
+@pytest.mark.model  # assembles the small model from its installed packages
 def test_wrong_hash_leaves_nothing_behind_and_says_how_to_fix(cache: Path) -> None:
     damaged = Preset(**{**SMALL.__dict__, "sha256": "f" * 64, "filename": "damaged.gguf"})
     with pytest.raises(ModelError, match=r"damaged.*--force-reinstall 'hearth-lsp\[model-small\]'"):

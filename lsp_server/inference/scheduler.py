@@ -333,7 +333,7 @@ def _log_run(job: _Job, result: Generation, seconds: float) -> None:
         job.uri,
         job.version,
         seconds * 1000,
-        job.token.reason if result.cancelled else result.stop_reason,
+        job.reason if result.cancelled else result.stop_reason,
         g.prompt_tokens,
         g.reused_tokens,
         g.evaluated_tokens,

@@ -68,6 +68,7 @@ def pace(model_path: Path) -> pacing.Pace:
 
 @pytest.fixture(scope="module")
 def engine(model_path: Path, pace: pacing.Pace) -> Iterator[LlamaEngine]:
+    # `pace`: measured before the first model test, so that its guards are scaled.
     engine = LlamaEngine(model_path, EngineConfig(context_size=2048, batch_size=64))
     yield engine
     engine.close()

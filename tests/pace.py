@@ -45,11 +45,7 @@ def measured_pace() -> Pace | None:
     return _measured
 
 
-def measured() -> Pace:
-    """The session's pace; REFERENCE until it is measured."""
-    return _measured or REFERENCE
-
-
 def guard(seconds: float) -> float:
-    """A guard against a hang written for REFERENCE, stretched to this machine's pace."""
-    return seconds * measured().slowness()
+    """A guard against a hang written for REFERENCE, stretched to this machine's
+    pace (as written until the pace is measured)."""
+    return seconds * (_measured or REFERENCE).slowness()

@@ -2,8 +2,8 @@
 
 A llama.cpp context is not thread-safe and the machine has few cores, so one
 generation runs at a time. The asyncio side submits work and awaits a ticket;
-it never blocks on the model. Work that became stale (a newer request for
-the same document and purpose, a newer document version, an LSP cancel) is
+it never blocks on the model. Work that became stale (newer work with the
+same supersede key, a newer document version, an LSP cancel) is
 cancelled: if it has not started it never runs, and if it is running the
 engine stops before its next token. More urgent work preempts less urgent
 running work, which stops at its next token and runs again afterwards: a
@@ -19,7 +19,7 @@ import itertools
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import asdict, dataclass
 from enum import IntEnum
 from functools import partial
@@ -80,7 +80,8 @@ class _Job:
     order: int  # submission order, among jobs of one priority
     uri: str | None = None
     version: int | None = None
-    purpose: str | None = None
+    purpose: str | None = None  # what it is for, in the log
+    supersedes: Hashable | None = None  # newer work with the same key cancels this
     withdrawn: str | None = None  # why it was cancelled for good
 
     def cancel(self, reason: str) -> None:
@@ -101,11 +102,18 @@ class _Job:
 class Ticket:
     """A handle on submitted work: await `result()`, or `cancel()` it."""
 
-    def __init__(self, job: _Job) -> None:
+    def __init__(self, job: _Job, lock: threading.Condition) -> None:
         self._job = job
+        self._lock = lock  # the scheduler's, which guards the job's version
 
     def cancel(self, reason: str = "cancelled") -> None:
         self._job.cancel(reason)
+
+    def carry(self, version: int) -> None:
+        """The work holds for `version` of its document too: an edit to that
+        version does not cancel it (the user typed what it is writing)."""
+        with self._lock:
+            self._job.version = version
 
     @property
     def cancelled(self) -> bool:
@@ -161,8 +169,11 @@ class Scheduler:
         uri: str | None = None,
         version: int | None = None,
         purpose: str | None = None,
+        supersedes: Hashable | None = None,
     ) -> Ticket:
-        """Queue `work`. With `uri` and `purpose`, it supersedes earlier work of both."""
+        """Queue `work`, for `version` of the document `uri` if given (a newer
+        version cancels it). With a `supersedes` key, it cancels earlier work
+        submitted with the same key."""
         loop = asyncio.get_running_loop()
         job = _Job(
             work=work,
@@ -174,14 +185,15 @@ class Scheduler:
             uri=uri,
             version=version,
             purpose=purpose,
+            supersedes=supersedes,
         )
         with self._lock:
             if self._closing:
                 raise EngineUnavailable("the server is shutting down")
-            if uri is not None and purpose is not None:
+            if supersedes is not None:
                 for other in self._active:
                     # One already withdrawn, still stopping, is not superseded again.
-                    if other.uri == uri and other.purpose == purpose and other.withdrawn is None:
+                    if other.supersedes == supersedes and other.withdrawn is None:
                         other.cancel("superseded")
                         self.stats.superseded += 1
             self.stats.submitted += 1
@@ -192,7 +204,7 @@ class Scheduler:
                 running.token.cancel("preempted")
             self._lock.notify_all()
         job.future.add_done_callback(partial(_on_done, job))
-        return Ticket(job)
+        return Ticket(job, self._lock)
 
     def cancel_document(self, uri: str, before_version: int) -> int:
         """Cancel all work for versions of `uri` older than `before_version`."""
@@ -204,11 +216,15 @@ class Scheduler:
                     count += 1
         return count
 
-    def carry(self, ticket: Ticket, version: int) -> None:
-        """`ticket`'s work holds for `version` of its document too: an edit to
-        that version does not cancel it."""
+    def close_document(self, uri: str) -> int:
+        """Cancel all work for `uri`, whatever its version: it was closed."""
+        count = 0
         with self._lock:
-            ticket._job.version = version
+            for job in self._active:
+                if job.uri == uri:
+                    job.cancel("document closed")
+                    count += 1
+        return count
 
     def cancel_all(self, reason: str = "cancelled") -> None:
         with self._lock:

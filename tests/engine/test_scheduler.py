@@ -106,12 +106,20 @@ async def test_urgent_work_preempts_running_work_which_then_runs_again(
 
 async def test_superseded_request_never_runs(scheduler: Scheduler) -> None:
     started = threading.Event()
-    running = scheduler.submit(long_generation(started), uri="file:///a.py", purpose="inline")
+    running = scheduler.submit(
+        long_generation(started), uri="file:///a.py", supersedes=("inline", "file:///a.py")
+    )
     await wait_for(started)
     ran: list[str] = []
-    stale = scheduler.submit(recorded("stale", ran), uri="file:///a.py", purpose="inline")
-    other = scheduler.submit(recorded("other-doc", ran), uri="file:///b.py", purpose="inline")
-    latest = scheduler.submit(recorded("latest", ran), uri="file:///a.py", purpose="inline")
+    stale = scheduler.submit(
+        recorded("stale", ran), uri="file:///a.py", supersedes=("inline", "file:///a.py")
+    )
+    other = scheduler.submit(
+        recorded("other-doc", ran), uri="file:///b.py", supersedes=("inline", "file:///b.py")
+    )
+    latest = scheduler.submit(
+        recorded("latest", ran), uri="file:///a.py", supersedes=("inline", "file:///a.py")
+    )
     for ticket in (running, stale):
         with pytest.raises(Cancelled, match="superseded"):
             await ticket.result()

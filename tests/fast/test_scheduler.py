@@ -78,12 +78,12 @@ async def test_urgent_work_runs_before_background_work(
 async def test_a_newer_submission_supersedes_queued_and_running_work(
     scheduler: Scheduler, fake: FakeEngine, gate: Gate
 ) -> None:
-    running = scheduler.submit(writing("running"), uri=A, purpose="inline")
+    running = scheduler.submit(writing("running"), uri=A, supersedes=("inline", A))
     gate.open(3)
     await gate.stalled()  # three tokens written, waiting for the fourth
-    stale = scheduler.submit(writing("stale", 2), uri=A, purpose="inline")
-    other = scheduler.submit(writing("other-doc", 2), uri=B, purpose="inline")
-    latest = scheduler.submit(writing("latest", 2), uri=A, purpose="inline")
+    stale = scheduler.submit(writing("stale", 2), uri=A, supersedes=("inline", A))
+    other = scheduler.submit(writing("other-doc", 2), uri=B, supersedes=("inline", B))
+    latest = scheduler.submit(writing("latest", 2), uri=A, supersedes=("inline", A))
     gate.open_wide()
     for ticket in (running, stale):
         with pytest.raises(Cancelled, match="superseded"):
@@ -128,13 +128,43 @@ async def test_a_newer_document_version_cancels_older_work_only(
     assert (await guarded(elsewhere.result())).stop_reason == "length"
 
 
+async def test_work_supersedes_only_work_of_its_own_key(scheduler: Scheduler, gate: Gate) -> None:
+    # Two docstrings of one document: neither supersedes the other, nor the
+    # document's inline suggestion; a second docstring of the first name does.
+    first = scheduler.submit(writing("docstring f", 2), uri=A, supersedes=("docstring", A, "f"))
+    other = scheduler.submit(writing("docstring g", 2), uri=A, supersedes=("docstring", A, "g"))
+    inline = scheduler.submit(writing("inline", 2), uri=A, supersedes=("inline", A))
+    again = scheduler.submit(writing("docstring f", 2), uri=A, supersedes=("docstring", A, "f"))
+    gate.open_wide()
+    with pytest.raises(Cancelled, match="superseded"):
+        await guarded(first.result())
+    for kept in (other, inline, again):
+        assert (await guarded(kept.result())).stop_reason == "length"
+    assert scheduler.stats.superseded == 1
+
+
+async def test_closing_a_document_cancels_all_its_work_whatever_its_version(
+    scheduler: Scheduler, gate: Gate
+) -> None:
+    running = scheduler.submit(writing("inline"), uri=A, version=7)
+    unversioned = scheduler.submit(writing("docstring", 2), uri=A)
+    elsewhere = scheduler.submit(writing("b", 2), uri=B, version=1)
+    await gate.stalled()
+    assert scheduler.close_document(A) == 2
+    gate.open_wide()
+    for closed in (running, unversioned):
+        with pytest.raises(Cancelled, match="document closed"):
+            await guarded(closed.result())
+    assert (await guarded(elsewhere.result())).stop_reason == "length"
+
+
 async def test_carried_work_lives_through_an_edit_of_its_document(
     scheduler: Scheduler, gate: Gate
 ) -> None:
     followed = scheduler.submit(writing("typing along", 5), uri=A, version=1, purpose="inline")
     gate.open(2)
     await gate.stalled()
-    scheduler.carry(followed, 2)  # the edit to version 2 was typing at its cursor
+    followed.carry(2)  # the edit to version 2 was typing at its cursor
     assert scheduler.cancel_document(A, before_version=2) == 0
     gate.open_wide()
     finished = await guarded(followed.result())
@@ -278,10 +308,10 @@ def stubborn(running: threading.Event, release: threading.Event) -> Work:
 
 async def test_work_superseded_while_it_stops_is_counted_once(scheduler: Scheduler) -> None:
     running, release = threading.Event(), threading.Event()
-    first = scheduler.submit(stubborn(running, release), uri=A, purpose="inline")
+    first = scheduler.submit(stubborn(running, release), uri=A, supersedes=("inline", A))
     assert await asyncio.to_thread(running.wait, GUARD_S)
-    second = scheduler.submit(writing("second", 2), uri=A, purpose="inline")
-    third = scheduler.submit(writing("third", 2), uri=A, purpose="inline")
+    second = scheduler.submit(writing("second", 2), uri=A, supersedes=("inline", A))
+    third = scheduler.submit(writing("third", 2), uri=A, supersedes=("inline", A))
     release.set()
     for ticket in (first, second):
         with pytest.raises(Cancelled, match="superseded"):

@@ -17,7 +17,7 @@ from __future__ import annotations
 import itertools
 import logging
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from lsprotocol import types
@@ -45,7 +45,7 @@ class BadPosition(ValueError):
 
 
 @dataclass(frozen=True)
-class Cursor:
+class TextPosition:
     """A position resolved against a document's text."""
 
     offset: int  # code points from the start of the text
@@ -74,7 +74,7 @@ def line_bounds(text: str, line: int) -> tuple[int, int] | None:
     return start, end.start() if end else len(text)
 
 
-def resolve(text: str, position: types.Position, encoding: str) -> Cursor:
+def resolve(text: str, position: types.Position, encoding: str) -> TextPosition:
     """The cursor at `position` (in `encoding` code units) in `text`."""
     if position.line < 0 or position.character < 0:
         raise BadPosition(f"negative position {position.line}:{position.character}")
@@ -95,10 +95,10 @@ def resolve(text: str, position: types.Position, encoding: str) -> Cursor:
             break
         counted += width
         column += 1
-    return Cursor(offset=start + column, line=position.line, column=column)
+    return TextPosition(offset=start + column, line=position.line, column=column)
 
 
-def position_of(text: str, cursor: Cursor, encoding: str) -> types.Position:
+def position_of(text: str, cursor: TextPosition, encoding: str) -> types.Position:
     """The LSP position of `cursor` in `encoding` code units (after clamping, the true one)."""
     units = _units(encoding)
     line_text = text[cursor.offset - cursor.column : cursor.offset]
@@ -167,35 +167,3 @@ class Document:
         if self.syntax is not None:
             self.syntax.edit(old, start, end, change.text, self.text)
         self._track_syntax()
-
-
-class DocumentStore:
-    """The documents the editor has open, by URI."""
-
-    def __init__(self) -> None:
-        self._documents: dict[str, Document] = {}
-        self.max_chars = Document.max_chars  # see Document; the server sets it
-
-    def open(self, item: types.TextDocumentItem) -> Document:
-        document = Document(item.uri, item.language_id, item.version, item.text, self.max_chars)
-        self._documents[item.uri] = document
-        return document
-
-    def change(self, params: types.DidChangeTextDocumentParams, encoding: str) -> None:
-        document = self._documents.get(params.text_document.uri)
-        if document is None:
-            log.warning("didChange for %s, which is not open", params.text_document.uri)
-            return
-        document.max_chars = self.max_chars
-        for change in params.content_changes:
-            document.apply(change, encoding)
-        document.version = params.text_document.version
-
-    def close(self, uri: str) -> None:
-        self._documents.pop(uri, None)
-
-    def get(self, uri: str) -> Document | None:
-        return self._documents.get(uri)
-
-    def __iter__(self) -> Iterator[Document]:
-        return iter(list(self._documents.values()))

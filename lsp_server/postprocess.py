@@ -54,7 +54,7 @@ def _restates(line: str, coming: list[tuple[str, str]], comment: str | None) -> 
 
 
 @dataclass(frozen=True)
-class Cursor:
+class Hole:
     """The text around the cursor, as post-processing sees it."""
 
     prefix: str
@@ -184,11 +184,11 @@ def restyle(text: str, unit: str) -> str:
 CLOSERS = frozenset(")]}\"'`")
 
 
-def closers_replaced(cursor: Cursor, text: str) -> int:
+def closers_replaced(hole: Hole, text: str) -> int:
     """How many characters after the cursor the suggestion replaces: the closing
     brackets and quotes the editor auto-inserted there, when the suggestion's
     first line writes them itself (in order). 0: it is inserted before them."""
-    rest = cursor.line_after
+    rest = hole.line_after
     closers = rest.strip()
     if not closers or not CLOSERS.issuperset(closers):
         return 0
@@ -201,29 +201,29 @@ def closers_replaced(cursor: Cursor, text: str) -> int:
     return len(rest)
 
 
-def _opens_block(cursor: Cursor, first_line: str) -> bool:
+def _opens_block(hole: Hole, first_line: str) -> bool:
     """The suggestion's first line ends a line that opens a block (`for x in y:`),
     which needs its body: a one-line suggestion becomes a block."""
-    return (cursor.line_before + first_line).rstrip().endswith(BLOCK_OPENERS)
+    return (hole.line_before + first_line).rstrip().endswith(BLOCK_OPENERS)
 
 
-def written_past_the_hole(text: str, cursor: Cursor, block: bool) -> bool:
+def written_past_the_hole(text: str, hole: Hole, block: bool) -> bool:
     """True once the model has begun a line that `trim` would cut: the rest is waste."""
     lines = text.split("\n")
     if len(lines) < 2:
         return False
-    if not block and not _opens_block(cursor, lines[0]):
+    if not block and not _opens_block(hole, lines[0]):
         return True
-    return bool(lines[-1].strip()) and len(_keep_block(lines, cursor, False)) < len(lines)
+    return bool(lines[-1].strip()) and len(_keep_block(lines, hole, False)) < len(lines)
 
 
-def _keep_block(lines: list[str], cursor: Cursor, ended: bool = True) -> list[str]:
+def _keep_block(lines: list[str], hole: Hole, ended: bool = True) -> list[str]:
     """The lines that belong to the block at the cursor. `ended`: the last
     line is whole; else it is being written, and only its start counts (its
     indentation), not what it says (`yield` may become any statement)."""
     # Between statements, a blank line ends what the model fills in.
-    between = cursor.between_statements
-    current = cursor.line_before
+    between = hole.between_statements
+    current = hole.line_before
     # The first line continues the cursor's line; its indentation is the block's.
     first = current + lines[0]
     block_indent = _indent(first) if first.strip() else 0
@@ -232,7 +232,7 @@ def _keep_block(lines: list[str], cursor: Cursor, ended: bool = True) -> list[st
         # (An opener the model writes on a fresh line is followed by its body
         # and then, at its own level, by its `}` and the code after it.)
         block_indent += 1
-    coming = [(line, cursor.said(line)) for line in cursor.lines_after()[:_REPEAT_WINDOW]]
+    coming = [(line, hole.said(line)) for line in hole.lines_after()[:_REPEAT_WINDOW]]
     kept = [lines[0]]
     for number, line in enumerate(lines[1:], 1):
         whole = ended or number < len(lines) - 1
@@ -242,7 +242,7 @@ def _keep_block(lines: list[str], cursor: Cursor, ended: bool = True) -> list[st
             break
         if line.strip() and _indent(line) < block_indent:
             break  # the block at the cursor has ended
-        if whole and _restates(line, coming, cursor.comment):
+        if whole and _restates(line, coming, hole.comment):
             break  # it is repeating the code after the cursor
         period = _going_round([first, *kept[1:], line]) if whole else 0
         if period:
@@ -261,21 +261,21 @@ def _going_round(lines: list[str]) -> int:
     return 0
 
 
-def trim(generation: Generation, cursor: Cursor, block: bool) -> str:
-    """The suggestion to show for `generation` at `cursor`."""
+def trim(generation: Generation, hole: Hole, block: bool) -> str:
+    """The suggestion to show for `generation` at `hole`."""
     lines = generation.text.split("\n")
     if generation.stop_reason in ("length", "time") and len(lines) > 1:
         # The last line was cut off mid-way by a limit: not worth showing.
         lines = lines[:-1]
-    kept = _keep_block(lines, cursor) if block or _opens_block(cursor, lines[0]) else lines[:1]
+    kept = _keep_block(lines, hole) if block or _opens_block(hole, lines[0]) else lines[:1]
     text = "\n".join(kept).rstrip()
     # A suggestion that only repeats what follows the cursor on its line adds nothing.
-    if cursor.line_after.strip() and text.strip() == cursor.line_after.strip():
+    if hole.line_after.strip() and text.strip() == hole.line_after.strip():
         return ""
     # Nor one that makes the cursor's line a copy of the next.
-    completed = cursor.line_before + text.split("\n", 1)[0] + cursor.line_after
-    following = cursor.lines_after()
-    if following and completed.strip() and cursor.said(completed) == cursor.said(following[0]):
+    completed = hole.line_before + text.split("\n", 1)[0] + hole.line_after
+    following = hole.lines_after()
+    if following and completed.strip() and hole.said(completed) == hole.said(following[0]):
         return ""
     return text
 
@@ -285,7 +285,7 @@ class Plan:
     """How one suggestion is asked for and shaped: one line or a block, the
     healed prompt, and what the model's text must start with."""
 
-    cursor: Cursor
+    hole: Hole
     block: bool
     prompt_prefix: str
     prompt_suffix: str
@@ -295,7 +295,7 @@ class Plan:
     def at(cls, prefix: str, suffix: str, comment: str | None = None) -> Plan:
         """The plan at the cursor between `prefix` and `suffix`, in a language
         whose line comments begin with `comment` (None: not known)."""
-        cursor = Cursor(prefix, suffix, comment)
+        hole = Hole(prefix, suffix, comment)
         prompt_prefix, cut = heal(prefix)
         # At the end of a line, the hole is the rest of the line with its line
         # break, the shape FIM training cuts; with the break left in the suffix
@@ -303,8 +303,8 @@ class Plan:
         prompt_suffix = suffix[1:] if suffix.startswith("\n") else suffix
         # A block for an empty body, and on a fresh line between statements (where
         # a blank line, a dedent or the code below ends it); elsewhere one line.
-        block = cursor.wants_block() or cursor.fresh_line
-        return cls(cursor, block, prompt_prefix, prompt_suffix, cut)
+        block = hole.wants_block() or hole.fresh_line
+        return cls(hole, block, prompt_prefix, prompt_suffix, cut)
 
     @property
     def starts_with(self) -> str:
@@ -319,11 +319,11 @@ class Plan:
         just below the cursor, which a model that sees no gap writes again.
         On a line begun, the part of such a line after what the cursor's line
         holds before the cut (`doublecolon_` + `len = 0` is the next line again)."""
-        if self.cursor.line_after.strip():
+        if self.hole.line_after.strip():
             return ()
-        line = self.cursor.line_before
+        line = self.hole.line_before
         begun = squashed(line[: len(line) - len(self.cut)])
-        coming = map(self.cursor.said, self.cursor.lines_after()[:_REPEAT_WINDOW])
+        coming = map(self.hole.said, self.hole.lines_after()[:_REPEAT_WINDOW])
         return tuple(
             other[len(begun) :]
             for other in coming
@@ -336,7 +336,7 @@ class Plan:
         if self.cut.strip() and diverged:
             return True  # it wrote another identifier than the one at the cursor
         healed = unheal(text, self.cut)
-        return healed is not None and written_past_the_hole(healed, self.cursor, self.block)
+        return healed is not None and written_past_the_hole(healed, self.hole, self.block)
 
     def finish(self, generation: Generation, parses: ParseCheck | None = None) -> Fill:
         """What to show at the cursor (empty text for nothing). With `parses`
@@ -346,9 +346,9 @@ class Plan:
         healed = unheal(generation.text, self.cut)
         if healed is None:
             return Fill("")
-        text = trim(Generation(healed, generation.stop_reason), self.cursor, self.block)
-        text = restyle(text, indent_unit(self.cursor.prefix[-20_000:]))
-        replaces = closers_replaced(self.cursor, text)
+        text = trim(Generation(healed, generation.stop_reason), self.hole, self.block)
+        text = restyle(text, indent_unit(self.hole.prefix[-20_000:]))
+        replaces = closers_replaced(self.hole, text)
         return Fill(fit_syntax(text, parses, replaces), replaces)
 
 

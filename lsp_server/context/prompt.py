@@ -342,8 +342,8 @@ def _surroundings(
     return (suffix, versions, prompt_tokens, context_tokens, tuple(roots))
 
 
-class AnchoredPrompts:
-    """The last prompt of each document, kept while the user types on from it.
+class AnchoredPrompt:
+    """A document's last prompt, kept while the user types on from it.
 
     The prompt is made for a cursor at the start of its line, the anchor;
     what the user types after it (along the line, and on new lines below it)
@@ -359,7 +359,7 @@ class AnchoredPrompts:
     """
 
     def __init__(self) -> None:
-        self._kept: dict[str, _Kept] = {}
+        self._kept: _Kept | None = None
 
     def assemble(
         self,
@@ -375,20 +375,18 @@ class AnchoredPrompts:
         """As `assemble`, from the kept prompt if it still holds."""
         others, roots = list(others), list(roots)
         rest = _surroundings(document, suffix, others, prompt_tokens, context_tokens, roots)
-        kept = self._extended(document.uri, prefix, rest, prompt_tokens)
+        kept = self._extended(prefix, rest, prompt_tokens)
         if kept is not None:
             return kept
         prompt = assemble(
             document, offset, prefix, suffix, others, prompt_tokens, context_tokens, roots
         )
         before = prefix[: len(prefix) - len(prompt.middle)]
-        self._kept[document.uri] = _Kept(before, rest, prompt)
+        self._kept = _Kept(before, rest, prompt)
         return prompt
 
-    def _extended(
-        self, uri: str, prefix: str, rest: tuple[object, ...], prompt_tokens: int
-    ) -> Prompt | None:
-        kept = self._kept.get(uri)
+    def _extended(self, prefix: str, rest: tuple[object, ...], prompt_tokens: int) -> Prompt | None:
+        kept = self._kept
         if kept is None or kept.rest != rest or not prefix.startswith(kept.before):
             return None
         room = _middle_chars(prompt_tokens)
@@ -401,8 +399,8 @@ class AnchoredPrompts:
         anchor = _anchor(prefix, len(kept.before), prefix.rfind("\n") + 1, room // 2)
         moved = prefix[len(kept.before) : anchor]
         prompt = replace(kept.prompt, prefix=kept.prompt.prefix + moved, middle=prefix[anchor:])
-        self._kept[uri] = _Kept(prefix[:anchor], rest, prompt, kept.slid + len(moved))
+        self._kept = _Kept(prefix[:anchor], rest, prompt, kept.slid + len(moved))
         return prompt
 
-    def forget(self, uri: str) -> None:
-        self._kept.pop(uri, None)
+    def forget(self) -> None:
+        self._kept = None

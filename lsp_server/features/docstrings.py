@@ -14,24 +14,23 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcInvalidParams
 
 from lsp_server import documents
 from lsp_server.context import symbols
 from lsp_server.context.outline import Definition, Outline
 from lsp_server.context.prompt import CHARS_PER_TOKEN
 from lsp_server.features import docstring_style as style
-from lsp_server.inference.cancel import CancelToken
-from lsp_server.inference.engine import ChatMessage, Engine, EngineUnavailable, Generation, Sampling
+from lsp_server.inference.engine import ChatMessage, EngineUnavailable, Sampling
 from lsp_server.inference.scheduler import Cancelled, Priority
-
-if TYPE_CHECKING:
-    from lsp_server.server import HearthServer
+from lsp_server.session import RequestContext
+from lsp_server.settings import DocstringSettings
+from lsp_server.window import Window
 
 log = logging.getLogger(__name__)
 
@@ -54,48 +53,36 @@ def _definition_at(outline: Outline, at: int) -> Definition | None:
     return around[-1] if around else None
 
 
-def _resolves_edits(server: HearthServer) -> bool:
-    document = server.client_capabilities.text_document
-    code_action = document.code_action if document is not None else None
-    support = code_action.resolve_support if code_action is not None else None
-    return support is not None and "edit" in support.properties
+def offered(settings: DocstringSettings, only: Sequence[str] | None) -> bool:
+    """Whether a code action request (for the kinds `only`) gets the docstring action."""
+    return settings.enabled and (not only or any(KIND.value.startswith(k) for k in only))
 
 
-async def code_actions(
-    server: HearthServer, params: types.CodeActionParams
-) -> list[types.CodeAction] | None:
-    settings = server.settings.current.docstrings
-    only = params.context.only
-    if not settings.enabled or (only and not any(KIND.value.startswith(k) for k in only)):
-        return None
-    uri = params.text_document.uri
-    document = server.document_to_analyse(uri)
-    if document is None or document.syntax is None:
-        return None
+async def code_actions(ctx: RequestContext, window: Window) -> list[types.CodeAction] | None:
+    """The action for the definition around the cursor (the range's start)."""
+    document = ctx.document
     syntax = document.syntax
-    try:
-        cursor = documents.resolve(document.text, params.range.start, server.position_encoding)
-    except documents.BadPosition as error:
-        raise server.invalid_params(f"{uri}: {error}") from error
+    if syntax is None:
+        return None
     outline = syntax.outline()
-    definition = _definition_at(outline, syntax.byte_offset(cursor.offset))
+    definition = _definition_at(outline, syntax.byte_offset(ctx.at.offset))
     if definition is None or definition.body_start is None:
         return None
     verb = "Update" if definition.doc is not None else "Generate"
     action = types.CodeAction(
         title=f"{verb} docstring for {definition.name} (Hearth)",
         kind=KIND,
-        data={"uri": uri, "name": definition.name, "start": definition.start},
+        data={"uri": document.uri, "name": definition.name, "start": definition.start},
     )
-    if not _resolves_edits(server):
-        action = await resolve(server, action)
+    if not window.resolves_code_action_edits():
+        action = await resolve(ctx, window, action)
         if action.edit is None:
             return None
     return [action]
 
 
-async def resolve(server: HearthServer, action: types.CodeAction) -> types.CodeAction:
-    """The action with its edit, computed now; without one (and a message) if it failed."""
+def action_uri(action: types.CodeAction) -> str:
+    """The document of one of our actions, from the data it was offered with."""
     data: Any = action.data
     if not (
         isinstance(data, dict)
@@ -103,24 +90,25 @@ async def resolve(server: HearthServer, action: types.CodeAction) -> types.CodeA
         and isinstance(data.get("name"), str)
         and isinstance(data.get("start"), int)
     ):
-        raise server.invalid_params("codeAction/resolve: not a Hearth docstring action")
-    document = server.document_to_analyse(data["uri"])
-    if document is None:
-        return action
+        raise JsonRpcInvalidParams("codeAction/resolve: not a Hearth docstring action")
+    uri: str = data["uri"]
+    return uri
+
+
+async def resolve(
+    ctx: RequestContext, window: Window, action: types.CodeAction
+) -> types.CodeAction:
+    """The action (checked by `action_uri`) with its edit, computed now;
+    without one (and a message) if it failed."""
+    data: Any = action.data
     try:
-        action.edit = await docstring_edit(server, document, data["name"], data["start"])
+        action.edit = await docstring_edit(ctx, data["name"], data["start"])
     except DocstringError as error:
-        server.show(str(error))
+        window.say(str(error))
     return action
 
 
 ANSWER_START = "SUMMARY:"
-
-
-def _chat(
-    messages: list[ChatMessage], sampling: Sampling, engine: Engine, cancel: CancelToken
-) -> Generation:
-    return engine.chat(messages, sampling, cancel, answer_prefix=ANSWER_START)
 
 
 @dataclass(frozen=True)
@@ -133,12 +121,10 @@ class Written:
     prose: style.Prose
 
 
-async def write(
-    server: HearthServer, document: documents.Document, name: str, start: int
-) -> Written:
+async def write(ctx: RequestContext, name: str, start: int) -> Written:
     """The model's prose for the docstring of the definition `name` that
     starts at byte `start` (or the one of that name nearest it)."""
-    settings = server.settings.current.docstrings
+    settings, document = ctx.settings.docstrings, ctx.document
     syntax = document.syntax
     if syntax is None:
         raise DocstringError(f"{document.uri}: no grammar for this language")
@@ -149,7 +135,7 @@ async def write(
     what = style.facts(syntax.language, syntax.tree().root_node, outline, definition)
     target = symbols.Target(document, outline, definition)
     code = target.excerpt(int(settings.prompt_tokens * CHARS_PER_TOKEN))
-    if not await server.model.wait():
+    if not await ctx.model.wait():
         raise DocstringError("no model is loaded")
     messages = [
         ChatMessage("system", SYSTEM),
@@ -166,11 +152,14 @@ async def write(
     ]
     try:
         sampling = Sampling(max_tokens=settings.max_tokens, stop_when=answered(what))
-        ticket = server.scheduler.submit(
-            partial(_chat, messages, sampling),
+        ticket = ctx.scheduler.submit(
+            lambda engine, cancel: engine.chat(
+                messages, sampling, cancel, answer_prefix=ANSWER_START
+            ),
             priority=Priority.INTERACTIVE,
-            uri=f"{document.uri}#{name}",  # one docstring does not supersede another
+            uri=document.uri,
             purpose="docstring",
+            supersedes=("docstring", document.uri, name),  # not another definition's
         )
         generation = await asyncio.wait_for(ticket.result(), settings.timeout_ms / 1000)
     except TimeoutError as error:
@@ -186,11 +175,10 @@ async def write(
     return Written(name, definition.start, what, prose)
 
 
-def text_edit(
-    server: HearthServer, document: documents.Document, written: Written
-) -> types.TextEdit:
+def text_edit(ctx: RequestContext, written: Written) -> types.TextEdit:
     """Where `written` goes in the document as it is now (it may have changed
     while the model wrote), as an edit that parses no worse."""
+    document = ctx.document
     syntax = document.syntax
     assert syntax is not None
     outline = syntax.outline()
@@ -205,13 +193,13 @@ def text_edit(
         written.name,
         written.prose,
         written.facts,
-        server.settings.current.docstrings.style,
+        ctx.settings.docstrings.style,
     )
     if syntax.damage_with(begin, text, end - begin) > syntax.damage_with(begin, ""):
         raise DocstringError(
             f"the docstring of {written.name} would break the parse of {document.uri}"
         )
-    encoding = server.position_encoding
+    encoding = ctx.encoding
     return types.TextEdit(
         range=types.Range(
             start=documents.position_of(document.text, _cursor(document.text, begin), encoding),
@@ -237,33 +225,27 @@ def workspace_edit(
     )
 
 
-async def docstring_edit(
-    server: HearthServer, document: documents.Document, name: str, start: int
-) -> types.WorkspaceEdit:
+async def docstring_edit(ctx: RequestContext, name: str, start: int) -> types.WorkspaceEdit:
     """The edit that writes (or rewrites) the docstring of one definition."""
-    written = await write(server, document, name, start)
-    return workspace_edit(document, [text_edit(server, document, written)])
+    written = await write(ctx, name, start)
+    return workspace_edit(ctx.document, [text_edit(ctx, written)])
 
 
-async def document_all(server: HearthServer, uri: str) -> dict[str, Any]:
-    """`hearth.generateDocstrings`: a docstring for every definition in `uri`
-    that has none, with progress the user can cancel; what was written up to
-    a cancel is applied. Returns what was done."""
-    document = server.document_to_analyse(uri)
-    if document is None:
-        raise server.invalid_params(f"{uri} is over limits.documentChars: Hearth leaves it alone")
-    syntax = document.syntax
+async def document_all(ctx: RequestContext, window: Window) -> dict[str, Any]:
+    """`hearth.generateDocstrings`: a docstring for every definition in the
+    document that has none, with progress the user can cancel; what was
+    written up to a cancel is applied. Returns what was done."""
+    document = ctx.document
+    uri, syntax = document.uri, document.syntax
     if syntax is None:
-        raise server.invalid_params(f"{uri}: no grammar for this language, nothing to document")
+        raise JsonRpcInvalidParams(f"{uri}: no grammar for this language, nothing to document")
     wanted = [
         (d.name, d.start)
         for d in syntax.outline().definitions
         if d.doc is None and d.body_start is not None
     ]
-    token = await server.begin_progress("Hearth: writing docstrings", cancellable=True)
-    cancel = server.work_done_progress.tokens.get(token) if token is not None else None
-    # Done when the user cancels the progress (pygls cancels the token's future).
-    stop = asyncio.wrap_future(cancel) if cancel is not None else None
+    token = await window.begin_progress("Hearth: writing docstrings", cancellable=True)
+    stop = window.progress_cancelled(token) if token is not None else None
     written: list[Written] = []
     failed: list[str] = []
     cancelled = False
@@ -272,14 +254,10 @@ async def document_all(server: HearthServer, uri: str) -> dict[str, Any]:
             cancelled = True
             break
         if token is not None:
-            server.work_done_progress.report(
-                token,
-                types.WorkDoneProgressReport(
-                    message=f"{name} ({number + 1}/{len(wanted)})",
-                    percentage=number * 100 // len(wanted),
-                ),
+            window.report_progress(
+                token, f"{name} ({number + 1}/{len(wanted)})", number * 100 // len(wanted)
             )
-        task = asyncio.ensure_future(write(server, document, name, start))
+        task = asyncio.ensure_future(write(ctx, name, start))
         try:
             waiting: set[asyncio.Future[Any]] = {task} if stop is None else {task, stop}
             await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
@@ -297,19 +275,15 @@ async def document_all(server: HearthServer, uri: str) -> dict[str, Any]:
     edits: list[types.TextEdit] = []
     for one in written:
         try:
-            edits.append(text_edit(server, document, one))
+            edits.append(text_edit(ctx, one))
         except DocstringError as error:
             log.info("docstrings %s: %s", uri, error)
             failed.append(one.name)
     if edits:
-        await server.workspace_apply_edit_async(
-            types.ApplyWorkspaceEditParams(
-                edit=workspace_edit(document, edits), label="Hearth: docstrings"
-            )
-        )
+        await window.apply_edit(workspace_edit(document, edits), "Hearth: docstrings")
     summary = f"{len(edits)} docstrings written" + (", cancelled" if cancelled else "")
     if token is not None:
-        server.work_done_progress.end(token, types.WorkDoneProgressEnd(message=summary))
+        window.end_progress(token, summary)
     return {"documented": len(edits), "failed": failed, "cancelled": cancelled}
 
 
@@ -418,7 +392,7 @@ def placement(
     return start, start, newline.join(lines) + newline
 
 
-def _cursor(text: str, offset: int) -> documents.Cursor:
+def _cursor(text: str, offset: int) -> documents.TextPosition:
     line_start = max(text.rfind("\n", 0, offset), text.rfind("\r", 0, offset)) + 1
     line = len(re.findall(r"\r\n|\r|\n", text[:line_start]))
-    return documents.Cursor(offset, line, offset - line_start)
+    return documents.TextPosition(offset, line, offset - line_start)

@@ -99,41 +99,39 @@ class Followed:
 
 
 class Following:
-    """Per document, the inline generation that typing may take over."""
+    """The inline generation of one document that typing may take over."""
 
     def __init__(self) -> None:
-        self._by_uri: dict[str, Followed] = {}
-        self.taken_over = 0
+        self._followed: Followed | None = None
 
-    def start(self, uri: str, followed: Followed, ticket: Ticket) -> None:
+    def start(self, followed: Followed, ticket: Ticket) -> None:
         followed.ticket = ticket
-        self._by_uri[uri] = followed
+        self._followed = followed
 
-    def edited(self, uri: str, text: str) -> Followed | None:
-        """After an edit to `uri`: its generation, still followed, or None
-        (the edit was not typing at its cursor: it is dropped)."""
-        followed = self._by_uri.get(uri)
+    def edited(self, text: str) -> Followed | None:
+        """After an edit, the text now `text`: the generation, still followed,
+        or None (the edit was not typing at its cursor: it is dropped)."""
+        followed = self._followed
         if followed is None:
             return None
         typed = followed.typed_in(text)
         if typed is None:
-            del self._by_uri[uri]
+            self._followed = None
             return None
         followed.follow(typed)
         return followed
 
-    def take_over(self, uri: str, before: str, after: str, plan: Plan) -> Followed | None:
+    def take_over(self, before: str, after: str, plan: Plan) -> Followed | None:
         """The generation a request at this cursor can wait for, if typing
         followed one to here."""
-        followed = self._by_uri.get(uri)
+        followed = self._followed
         if followed is None or after != followed.after or not before.startswith(followed.before):
             return None
         followed.take_over(plan)
-        self.taken_over += 1
         return followed
 
-    def forget(self, uri: str) -> None:
-        self._by_uri.pop(uri, None)
+    def forget(self) -> None:
+        self._followed = None
 
 
 async def outcome(followed: Followed) -> Generation:

@@ -20,19 +20,15 @@ import re
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
 from lsp_server import documents
 from lsp_server.context import symbols
 from lsp_server.context.prompt import CHARS_PER_TOKEN
-from lsp_server.inference.cancel import CancelToken
-from lsp_server.inference.engine import ChatMessage, Engine, EngineUnavailable, Generation, Sampling
+from lsp_server.inference.engine import ChatMessage, EngineUnavailable, Generation, Sampling
 from lsp_server.inference.scheduler import Cancelled, Priority
-
-if TYPE_CHECKING:
-    from lsp_server.server import HearthServer
+from lsp_server.session import RequestContext
 
 log = logging.getLogger(__name__)
 
@@ -124,17 +120,16 @@ def heading(definition_kind: str, name: str) -> str:
     return f"#### {definition_kind} `{name}` · Hearth"
 
 
-def _chat(
-    messages: list[ChatMessage], sampling: Sampling, engine: Engine, cancel: CancelToken
-) -> Generation:
-    return engine.chat(messages, sampling, cancel)
-
-
 async def _explain(
-    server: HearthServer, key: Key, target: symbols.Target, code: str, language: str
+    ctx: RequestContext,
+    explanations: Explanations,
+    key: Key,
+    target: symbols.Target,
+    code: str,
+    language: str,
 ) -> str:
     """Ask the model, and keep the answer for the next hover."""
-    settings = server.settings.current.hover
+    settings = ctx.settings.hover
     definition = target.definition
     messages = [
         ChatMessage("system", SYSTEM),
@@ -144,11 +139,12 @@ async def _explain(
         ),
     ]
     sampling = Sampling(max_tokens=settings.max_tokens, stop_when=explained)
-    ticket = server.scheduler.submit(
-        partial(_chat, messages, sampling),
+    ticket = ctx.scheduler.submit(
+        lambda engine, cancel: engine.chat(messages, sampling, cancel),
         priority=Priority.INTERACTIVE,
         uri=target.document.uri,
         purpose="hover",
+        supersedes=("hover", target.document.uri),
     )
     generation = await ticket.result()
     text = tidy(generation)
@@ -161,41 +157,33 @@ async def _explain(
         generation.stop_reason,
     )
     if text:
-        server.explanations.put(key, text)
+        explanations.put(key, text)
     return text
 
 
-async def hover(server: HearthServer, params: types.HoverParams) -> types.Hover | None:
-    settings = server.settings.current.hover
+async def hover(ctx: RequestContext, explanations: Explanations) -> types.Hover | None:
+    settings = ctx.settings.hover
     if not settings.enabled:
         return None
-    uri = params.text_document.uri
-    document = server.document_to_analyse(uri)
-    if document is None:
-        return None
-    encoding = server.position_encoding
-    try:
-        cursor = documents.resolve(document.text, params.position, encoding)
-    except documents.BadPosition as error:
-        raise server.invalid_params(f"{uri}: {error}") from error
+    document, cursor = ctx.document, ctx.at
     symbol = symbols.symbol_at(document, cursor.offset)
     if symbol is None:
         return None
-    target = symbols.resolve(document, symbol, server.context_documents())
+    target = symbols.resolve(document, symbol, ctx.workspace.context_documents())
     if target is None:
         return None
-    name_range = _name_range(document, cursor, symbol, encoding)
-    if not await server.model.wait():
+    name_range = _name_range(document, cursor, symbol, ctx.encoding)
+    if not await ctx.model.wait():
         return None
-    engine = server.scheduler.engine
+    engine = ctx.scheduler.engine
     syntax = target.document.syntax
     if engine is None or syntax is None:
         return None
     code = target.excerpt(int(settings.prompt_tokens * CHARS_PER_TOKEN))
     key = (engine.model_name, syntax.language, code)
-    text = server.explanations.get(key)
+    text = explanations.get(key)
     if text is None:
-        text = await _wait_for_explanation(server, key, target, code, syntax.language)
+        text = await _wait_for_explanation(ctx, explanations, key, target, code, syntax.language)
     if not text:
         return None
     definition = target.definition
@@ -209,16 +197,21 @@ async def hover(server: HearthServer, params: types.HoverParams) -> types.Hover 
 
 
 async def _wait_for_explanation(
-    server: HearthServer, key: Key, target: symbols.Target, code: str, language: str
+    ctx: RequestContext,
+    explanations: Explanations,
+    key: Key,
+    target: symbols.Target,
+    code: str,
+    language: str,
 ) -> str | None:
     """The explanation, if the model writes it within the time budget. A
     hover that is cancelled cancels it too, unless another hover waits for it."""
-    pending = server.explanations.pending.get(key)
+    pending = explanations.pending.get(key)
     if pending is None or pending.task.done():
-        task = asyncio.create_task(_explain(server, key, target, code, language))
-        pending = server.explanations.pending[key] = _Pending(task)
-        task.add_done_callback(partial(_forget, server.explanations, key))
-    timeout = server.settings.current.hover.timeout_ms / 1000
+        task = asyncio.create_task(_explain(ctx, explanations, key, target, code, language))
+        pending = explanations.pending[key] = _Pending(task)
+        task.add_done_callback(partial(_forget, explanations, key))
+    timeout = ctx.settings.hover.timeout_ms / 1000
     pending.waiters += 1
     try:
         return await asyncio.wait_for(asyncio.shield(pending.task), timeout)
@@ -250,7 +243,7 @@ def _forget(explanations: Explanations, key: Key, task: asyncio.Task[str]) -> No
 
 def _name_range(
     document: documents.Document,
-    cursor: documents.Cursor,
+    cursor: documents.TextPosition,
     symbol: symbols.Symbol,
     encoding: str,
 ) -> types.Range:
@@ -262,7 +255,7 @@ def _name_range(
     after = len(outline.text(at, symbol.span[1]))
 
     def moved(chars: int) -> types.Position:
-        shifted = documents.Cursor(cursor.offset + chars, cursor.line, cursor.column + chars)
+        shifted = documents.TextPosition(cursor.offset + chars, cursor.line, cursor.column + chars)
         return documents.position_of(document.text, shifted, encoding)
 
     return types.Range(start=moved(-before), end=moved(after))

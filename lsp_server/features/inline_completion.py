@@ -17,20 +17,19 @@ import logging
 import time
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
 from lsp_server import documents, postprocess
 from lsp_server.context.prompt import Prompt
 from lsp_server.features import following
+from lsp_server.features.shown import Shown
 from lsp_server.inference.cancel import CancelToken
 from lsp_server.inference.engine import Engine, EngineUnavailable, Generation, Sampling
 from lsp_server.inference.scheduler import Cancelled, Priority
 from lsp_server.model_host import ModelState
-
-if TYPE_CHECKING:
-    from lsp_server.server import HearthServer
+from lsp_server.session import RequestContext
+from lsp_server.stats import Counters
 
 log = logging.getLogger(__name__)
 
@@ -62,60 +61,56 @@ def _generate(
     )
 
 
-def _prompt(
-    server: HearthServer, document: documents.Document, offset: int, plan: postprocess.Plan
-) -> Prompt:
-    settings = server.settings.current.completion
-    return server.prompts.assemble(
-        document,
-        offset,
+def _prompt(ctx: RequestContext, plan: postprocess.Plan) -> Prompt:
+    settings = ctx.settings.completion
+    return ctx.session.prompt.assemble(
+        ctx.document,
+        ctx.at.offset,
         plan.prompt_prefix,
         plan.prompt_suffix,
-        server.context_documents(),
+        ctx.workspace.context_documents(),
         settings.prompt_tokens,
         settings.context_tokens,
-        server.workspace_roots(),
+        ctx.workspace.roots,
     )
 
 
-async def read_ahead(server: HearthServer, uri: str, position: types.Position) -> None:
-    """Read the prompt for a suggestion at `position` into the model's cache,
+async def read_ahead(ctx: RequestContext) -> None:
+    """Read the prompt for a suggestion at the cursor into the model's cache,
     in the background, once the cursor has rested there READ_AHEAD_S: the
     user is likely to type there next, and the first suggestion then needs
     only the new tokens read. Any real work, and any edit, comes first."""
-    settings = server.settings.current.completion
-    document = server.documents.get(uri)
-    if not (settings.enabled and settings.read_ahead) or document is None or document.too_big:
+    settings = ctx.settings.completion
+    if not (settings.enabled and settings.read_ahead):
         return
+    document = ctx.document
     version = document.version
     await asyncio.sleep(READ_AHEAD_S)
-    if document.version != version or server.model.state is not ModelState.READY:
+    if document.version != version or ctx.model.state is not ModelState.READY:
         return
-    try:
-        cursor = documents.resolve(document.text, position, server.position_encoding)
-    except documents.BadPosition:
-        return  # a stale position from the editor: nothing to read ahead
-    plan = postprocess.Plan.at(*cursor.split(document.text), document.line_comment)
-    prompt = _prompt(server, document, cursor.offset, plan)
-    ticket = server.scheduler.submit(
+    plan = postprocess.Plan.at(*ctx.at.split(document.text), document.line_comment)
+    prompt = _prompt(ctx, plan)
+    ticket = ctx.scheduler.submit(
         partial(_generate, prompt, Sampling(max_tokens=0), settings.prompt_tokens),
         priority=Priority.BACKGROUND,
-        uri=uri,
+        uri=document.uri,
         version=version,
         purpose="read-ahead",
+        supersedes=("read-ahead", document.uri),
     )
     with contextlib.suppress(Cancelled, EngineUnavailable):
         await ticket.result()
 
 
 async def _taken_over(
-    server: HearthServer, uri: str, prefix: str, suffix: str, plan: postprocess.Plan
+    ctx: RequestContext, counters: Counters, prefix: str, suffix: str, plan: postprocess.Plan
 ) -> Generation | None:
     """The generation that typing followed to this cursor, as if asked here;
     None when there is none, or it wrote something else."""
-    followed = server.following.take_over(uri, prefix, suffix, plan)
+    followed = ctx.session.following.take_over(prefix, suffix, plan)
     if followed is None:
         return None
+    counters.taken_over += 1  # the request now waits for it
     try:
         generation = await following.outcome(followed)
     except (Cancelled, EngineUnavailable):
@@ -123,18 +118,13 @@ async def _taken_over(
     return followed.rebase(generation, prefix[len(followed.before) :], plan)
 
 
-async def _fresh(
-    server: HearthServer,
-    document: documents.Document,
-    offset: int,
-    plan: postprocess.Plan,
-    invoked: bool,
-) -> Generation | None:
+async def _fresh(ctx: RequestContext, plan: postprocess.Plan, invoked: bool) -> Generation | None:
     """A new generation at the cursor, which typing may then follow."""
+    document = ctx.document
     uri, version = document.uri, document.version
-    settings = server.settings.current.completion
-    prompt = _prompt(server, document, offset, plan)
-    followed = following.Followed(plan.cursor.prefix, plan.cursor.suffix, plan)
+    settings = ctx.settings.completion
+    prompt = _prompt(ctx, plan)
+    followed = following.Followed(plan.hole.prefix, plan.hole.suffix, plan)
     sampling = Sampling(
         max_tokens=settings.max_tokens,
         temperature=settings.temperature,
@@ -142,17 +132,18 @@ async def _fresh(
         stop_when=followed.done,
         starts_with=plan.starts_with,
         avoid=plan.avoid,
-        comment=plan.cursor.comment,
+        comment=plan.hole.comment,
     )
     try:
-        ticket = server.scheduler.submit(
+        ticket = ctx.scheduler.submit(
             partial(_generate, prompt, sampling, settings.prompt_tokens),
             priority=Priority.INLINE,
             uri=uri,
             version=version,
             purpose="inline",
+            supersedes=("inline", uri),
         )
-        server.following.start(uri, followed, ticket)
+        ctx.session.following.start(followed, ticket)
         return await following.outcome(followed)
     except (Cancelled, EngineUnavailable) as reason:
         log.info("inline %s v%s: no suggestion (%s)", uri, version, reason)
@@ -160,30 +151,24 @@ async def _fresh(
 
 
 async def suggest(
-    server: HearthServer, uri: str, position: types.Position, *, invoked: bool = False
+    ctx: RequestContext, counters: Counters, *, invoked: bool = False
 ) -> Suggestion | None:
-    """The suggestion at `position`, or None when there is none to show (any more).
+    """The suggestion at the cursor, or None when there is none to show (any more).
 
     `invoked`: the user asked for it explicitly, and waits longer for it than
     for a suggestion while typing.
     """
-    settings = server.settings.current.completion
+    settings = ctx.settings.completion
     if not settings.enabled:
         return None
-    document = server.document_to_analyse(uri)
-    if document is None:
-        return None
-    version = document.version
-    encoding = server.position_encoding
-    try:
-        cursor = documents.resolve(document.text, position, encoding)
-    except documents.BadPosition as error:
-        raise server.invalid_params(f"{uri}: {error}") from error
-    request = server.requests.begin(uri)
+    session, document, cursor = ctx.session, ctx.document, ctx.at
+    request = session.begin_request()  # a newer one makes this one stale
+    uri, version, encoding = document.uri, document.version, ctx.encoding
     prefix, suffix = cursor.split(document.text)
-    rest = server.shown.rest(uri, prefix, suffix)
+    rest = session.shown.rest(prefix, suffix) if session.shown is not None else None
     if rest is not None:
         # Typed into the ghost text: the rest of it, without the model.
+        counters.typed_through += 1
         if not rest:
             return None
         at = documents.position_of(document.text, cursor, encoding)
@@ -192,14 +177,14 @@ async def suggest(
     plan = postprocess.Plan.at(prefix, suffix, document.line_comment)
 
     def stale() -> bool:
-        return server.requests.superseded(uri, request) or document.version != version
+        return not session.is_latest(request) or document.version != version
 
-    generation = await _taken_over(server, uri, prefix, suffix, plan)
+    generation = await _taken_over(ctx, counters, prefix, suffix, plan)
     how = "taken over"
     if generation is None:
         how = "fresh"
         debounce_ms = settings.debounce_ms
-        if server.settings.current.engine.kind == "remote":
+        if ctx.settings.engine.kind == "remote":
             # A remote server learns of a cancel late (llama.cpp's looks at its
             # connections about once a second) and writes for nothing until then:
             # a request per key kept it seconds behind the typing (latency results).
@@ -208,11 +193,11 @@ async def suggest(
         debounce_s = debounce_ms / 1000 - (time.monotonic() - started)
         if debounce_s > 0:
             await asyncio.sleep(debounce_s)
-        if stale() or not await server.model.wait():
+        if stale() or not await ctx.model.wait():
             return None
         if stale():
             return None
-        generation = await _fresh(server, document, cursor.offset, plan, invoked)
+        generation = await _fresh(ctx, plan, invoked)
         if generation is None:
             return None
     stats = generation.stats
@@ -235,13 +220,13 @@ async def suggest(
         len(text),
         generation.stop_reason,
     )
-    if server.settings.current.log.include_code:
+    if ctx.settings.log.include_code:
         log.debug("inline %s model wrote %r, suggestion: %r", uri, generation.text, text)
     if not text.strip():
         return None
     if not fill.replaces:
-        server.shown.remember(uri, prefix, suffix, text)
-    end = documents.Cursor(
+        session.shown = Shown(prefix, suffix, text)
+    end = documents.TextPosition(
         cursor.offset + fill.replaces, cursor.line, cursor.column + fill.replaces
     )
     return Suggestion(
@@ -253,11 +238,7 @@ async def suggest(
     )
 
 
-async def inline_completion(
-    server: HearthServer, params: types.InlineCompletionParams
-) -> types.InlineCompletionList:
-    invoked = params.context.trigger_kind == types.InlineCompletionTriggerKind.Invoked
-    suggestion = await suggest(server, params.text_document.uri, params.position, invoked=invoked)
+def as_inline_list(suggestion: Suggestion | None) -> types.InlineCompletionList:
     if suggestion is None:
         return NO_SUGGESTION
     return types.InlineCompletionList(
@@ -265,15 +246,8 @@ async def inline_completion(
     )
 
 
-async def completion(
-    server: HearthServer, params: types.CompletionParams
-) -> types.CompletionList | None:
-    """The same suggestion as one completion item, for clients without inline completion."""
-    if not server.settings.current.completion.completion_items:
-        return None
-    context = params.context
-    invoked = context is not None and context.trigger_kind == types.CompletionTriggerKind.Invoked
-    suggestion = await suggest(server, params.text_document.uri, params.position, invoked=invoked)
+def as_completion_list(suggestion: Suggestion | None) -> types.CompletionList:
+    """The suggestion as one completion item, for clients without inline completion."""
     if suggestion is None:
         return types.CompletionList(is_incomplete=True, items=[])
     first_line = suggestion.text.strip().splitlines()[0]

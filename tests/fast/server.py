@@ -30,7 +30,8 @@ from lsprotocol.converters import get_converter
 from pygls.exceptions import JsonRpcException
 
 from lsp_server.inference.engine import Engine
-from lsp_server.server import STATS_COMMAND, HearthServer, create_server
+from lsp_server.server import HearthServer, create_server
+from lsp_server.stats import COMMAND as STATS_COMMAND
 from tests.fast.fake_engine import GUARD_S, guarded
 
 
@@ -161,7 +162,7 @@ async def hearth(
     editor = Editor()
     try:
         await editor.initialize(settings)
-        editor.server.model.attach(engine)
+        editor.server.host.attach(engine)
         yield editor
     finally:
         await editor.shutdown()

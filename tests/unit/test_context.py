@@ -3,7 +3,7 @@ context budget, what the window leaves out that the code near the cursor uses.""
 
 from __future__ import annotations
 
-from lsp_server.context.prompt import AnchoredPrompts, Prompt, assemble, relative_path
+from lsp_server.context.prompt import AnchoredPrompt, Prompt, assemble, relative_path
 from lsp_server.context.syntax import SyntaxTree
 from lsp_server.documents import Document
 
@@ -252,7 +252,7 @@ def test_definitions_at_the_cursor_and_special_methods_are_not_looked_up() -> No
 
 
 def anchored_prompt(
-    prompts: AnchoredPrompts, text: str, others: tuple[Document, ...] = ()
+    prompts: AnchoredPrompt, text: str, others: tuple[Document, ...] = ()
 ) -> Prompt:
     """The prompt for the text with CURSOR in it, as typing asks for it."""
     offset = text.index("CURSOR")
@@ -264,7 +264,7 @@ def anchored_prompt(
 
 
 def test_typing_on_from_the_anchor_only_extends_the_middle() -> None:
-    prompts = AnchoredPrompts()
+    prompts = AnchoredPrompt()
     first = anchored_prompt(prompts, STORE.replace("CURSOR", "tot" + "CURSOR"))
     # The middle: the lines just above the cursor's (in a small share of the
     # budget), and the cursor's line up to it.
@@ -289,7 +289,7 @@ def test_typing_on_from_the_anchor_only_extends_the_middle() -> None:
 
 
 def test_the_prompt_is_made_afresh_when_more_than_the_line_changes() -> None:
-    prompts = AnchoredPrompts()
+    prompts = AnchoredPrompt()
     first = anchored_prompt(prompts, STORE.replace("CURSOR", "x = 1CURSOR"))
     # Text after the cursor changed (the user moved, or edited below).
     moved = anchored_prompt(prompts, STORE.replace("CURSOR", "x = 1CURSOR\n        y = 2"))
@@ -314,7 +314,7 @@ def test_the_prompt_is_made_afresh_when_more_than_the_line_changes() -> None:
 
 
 def test_a_middle_that_outgrows_its_share_slides_into_the_prefix() -> None:
-    prompts = AnchoredPrompts()
+    prompts = AnchoredPrompt()
     first = anchored_prompt(prompts, STORE.replace("CURSOR", "CURSOR"))
     lines = "".join(f"subtotal_{n} = prices[{n}] * rates[{n}]\n        " for n in range(6))
     slid = anchored_prompt(prompts, STORE.replace("CURSOR", lines + "CURSOR"))

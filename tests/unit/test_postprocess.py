@@ -7,7 +7,7 @@ import pytest
 from lsp_server.context.syntax import SyntaxTree, parse_damage
 from lsp_server.inference.engine import Generation, StopReason
 from lsp_server.postprocess import (
-    Cursor,
+    Hole,
     ParseCheck,
     Plan,
     closers_replaced,
@@ -41,11 +41,11 @@ def generated(text: str, reason: StopReason = "end") -> Generation:
     ],
 )
 def test_a_block_only_for_an_empty_body(prefix: str, suffix: str, block: bool) -> None:
-    assert Cursor(prefix, suffix).wants_block() is block
+    assert Hole(prefix, suffix).wants_block() is block
 
 
 def test_one_line_keeps_only_the_first_line() -> None:
-    cursor = Cursor("def f(x):\n    y = 1\n    ", "\n    return y\n")
+    cursor = Hole("def f(x):\n    y = 1\n    ", "\n    return y\n")
     assert trim(generated("z = y * 2\n    w = 3\n"), cursor, block=False) == "z = y * 2"
 
 
@@ -53,7 +53,7 @@ def test_one_line_keeps_only_the_first_line() -> None:
 
 
 def test_block_ends_where_indentation_drops() -> None:
-    cursor = Cursor("def cheapest(items):\n    if not items:\n        return None\n    ", "\n")
+    cursor = Hole("def cheapest(items):\n    if not items:\n        return None\n    ", "\n")
     text = 'return min(items, key=lambda item: item.price)\n\n\ndef main():\n    """Main."""\n'
     assert trim(generated(text), cursor, block=True) == (
         "return min(items, key=lambda item: item.price)"
@@ -61,7 +61,7 @@ def test_block_ends_where_indentation_drops() -> None:
 
 
 def test_nested_block_is_kept_whole() -> None:
-    cursor = Cursor("def total(rows):\n    ", "\n")
+    cursor = Hole("def total(rows):\n    ", "\n")
     text = (
         "result = 0\n    for row in rows:\n        result += row.amount\n    return result\n\nx = 1"
     )
@@ -71,37 +71,37 @@ def test_nested_block_is_kept_whole() -> None:
 
 
 def test_body_of_the_line_the_cursor_ends() -> None:
-    cursor = Cursor("def area(w, h):", "\n\n\nprint(area(2, 3))\n")
+    cursor = Hole("def area(w, h):", "\n\n\nprint(area(2, 3))\n")
     text = "\n    return w * h\n\n\ndef volume(w, h, d):\n"
     assert trim(generated(text), cursor, block=True) == "\n    return w * h"
 
 
 def test_stops_before_repeating_any_of_the_next_lines() -> None:
-    cursor = Cursor("def area(w, h):\n    ", "\n    check(w)\n    return  result\n")
+    cursor = Hole("def area(w, h):\n    ", "\n    check(w)\n    return  result\n")
     text = "result = w * h\n    return result\n"
     assert trim(generated(text), cursor, block=True) == "result = w * h"
 
 
 def test_stops_before_rewriting_a_next_line_without_its_end() -> None:
     # csv.py, the 1.5B model: the next lines again, short of their comment or their end.
-    cursor = Cursor(
+    cursor = Hole(
         "        dialect.doublequote = doublequote\n        ",
         "\n        # _csv.reader won't accept a quotechar of ''\n"
         "        dialect.quotechar = quotechar or '\"'\n",
     )
     text = "dialect.delimiter = delimiter\n        dialect.quotechar = quotechar\n"
     assert trim(generated(text), cursor, block=True) == "dialect.delimiter = delimiter"
-    cursor = Cursor(
+    cursor = Hole(
         "        self._fieldnames = fieldnames\n        ",
         "\n        self.restval = restval  # default\n",
     )
     text = "self.restkey = restkey\n        self.restval = restval\n"
     assert trim(generated(text), cursor, block=True) == "self.restkey = restkey"
     # A comment line counts whole, as the comment it is.
-    cursor = Cursor("def f(a):\n    ", "\n    # split\n    g(a)\n")
+    cursor = Hole("def f(a):\n    ", "\n    # split\n    g(a)\n")
     assert trim(generated("a = 1\n    # split\n"), cursor, block=True) == "a = 1"
     # A lone closer counts only whole: it may close the suggestion's own block.
-    cursor = Cursor("function f(xs) {\n  xs.forEach((x) => {\n    ", "\n  });\n}\n")
+    cursor = Hole("function f(xs) {\n  xs.forEach((x) => {\n    ", "\n  });\n}\n")
     text = "if (x) {\n      log(x);\n    }\n  });\n"
     assert trim(generated(text), cursor, block=True) == "if (x) {\n      log(x);\n    }"
 
@@ -121,34 +121,34 @@ def test_a_line_being_written_is_judged_by_what_it_says_only_once_whole() -> Non
 
 
 def test_a_block_the_model_opens_on_a_fresh_line_keeps_its_end_and_what_follows() -> None:
-    cursor = Cursor("function f(x) {\n  ", "\n}\n")
+    cursor = Hole("function f(x) {\n  ", "\n}\n")
     text = "if (x) {\n    log(x);\n  }\n  return 1;\n}\n"
     assert trim(generated(text), cursor, block=True) == "if (x) {\n    log(x);\n  }\n  return 1;"
-    cursor = Cursor("def count(items):\n    ", "\n")
+    cursor = Hole("def count(items):\n    ", "\n")
     text = "total = 0\n    for item in items:\n        total += 1\n    return total\n\nx = 1\n"
     assert trim(generated(text), cursor, block=True) == text.split("\n\n")[0]
 
 
 def test_a_block_stops_where_the_model_goes_round_in_circles() -> None:
-    cursor = Cursor("class Lexer:\n    def __init__(self):\n        ", "\n\n    def next(self):\n")
+    cursor = Hole("class Lexer:\n    def __init__(self):\n        ", "\n\n    def next(self):\n")
     text = "self.quotes = '\"'\n        self.quotes = '\"'\n        self.quotes = '\"'\n"
     assert trim(generated(text), cursor, block=True) == "self.quotes = '\"'"
     text = "self.a = 1\n        self.b = 2\n        self.a = 1\n        self.b = 2\n"
     assert trim(generated(text), cursor, block=True) == "self.a = 1\n        self.b = 2"
     # Code that repeats a line, but not the lines before it, is kept whole.
-    cursor = Cursor("def pair(f):\n    ", "\n")
+    cursor = Hole("def pair(f):\n    ", "\n")
     text = "a = f(1)\n    log(a)\n    b = f(2)\n    log(a)\n    return a, b"
     assert trim(generated(text), cursor, block=True) == text
 
 
 def test_markdown_explanations_are_dropped() -> None:
-    cursor = Cursor("def f():\n    ", "\n")
+    cursor = Hole("def f():\n    ", "\n")
     text = "return compute()\n```\n\nThis code calls compute."
     assert trim(generated(text), cursor, block=True) == "return compute()"
 
 
 def test_a_line_cut_by_the_token_limit_is_dropped() -> None:
-    cursor = Cursor("def f():\n    items = [\n        ", "\n")
+    cursor = Hole("def f():\n    items = [\n        ", "\n")
     text = '"apple",\n        "banana",\n        "cher'
     assert trim(generated(text, "length"), cursor, block=True) == '"apple",\n        "banana",'
     # Not when it is the only line: a partial line is still the start of the answer.
@@ -156,30 +156,30 @@ def test_a_line_cut_by_the_token_limit_is_dropped() -> None:
 
 
 def test_repeating_the_rest_of_the_line_is_nothing() -> None:
-    assert trim(generated("):"), Cursor("def f(x", "):\n    pass\n"), block=False) == ""
+    assert trim(generated("):"), Hole("def f(x", "):\n    pass\n"), block=False) == ""
 
 
 def test_the_next_line_again_with_a_comment_of_its_own_is_nothing() -> None:
-    cursor = Cursor("def f(heap):\n    ", "\n    lastelt = heap.pop()\n    return lastelt\n")
+    cursor = Hole("def f(heap):\n    ", "\n    lastelt = heap.pop()\n    return lastelt\n")
     again = "lastelt = heap.pop()  # raises IndexError if heap is empty"
     assert trim(generated(again), cursor, block=False) == ""
     # Nor the next line without the comment it has.
-    cursor = Cursor("def f(heap):\n    ", "\n    lastelt = heap.pop()  # the last\n")
+    cursor = Hole("def f(heap):\n    ", "\n    lastelt = heap.pop()  # the last\n")
     assert trim(generated("lastelt = heap.pop()"), cursor, block=False) == ""
     assert trim(generated("item = heap.pop()"), cursor, block=False) == "item = heap.pop()"
 
 
 def test_floor_division_in_python_is_not_a_comment() -> None:
     below = "\n    half = n // 2\n    return half\n"
-    python = Cursor("def f(n):\n    ", below, "#")
+    python = Hole("def f(n):\n    ", below, "#")
     assert trim(generated("half = n // 3"), python, block=False) == "half = n // 3"
     assert Plan.at("def f(n):\n    ", below, "#").avoid == ("half=n//2", "returnhalf")
     # In a language whose comments begin with `//`, the same line is the next one again.
-    assert trim(generated("half = n // 3"), Cursor("int f() {\n    ", below, "//"), False) == ""
+    assert trim(generated("half = n // 3"), Hole("int f() {\n    ", below, "//"), False) == ""
 
 
 def test_trailing_whitespace_goes() -> None:
-    assert trim(generated("value  \n\n"), Cursor("x = ", "\n"), block=False) == "value"
+    assert trim(generated("value  \n\n"), Hole("x = ", "\n"), block=False) == "value"
 
 
 # --- token healing ---------------------------------------------------------------
@@ -229,14 +229,14 @@ def test_indentation_follows_the_files_style() -> None:
 
 
 def test_auto_closed_brackets_are_replaced_not_doubled() -> None:
-    call = Cursor("total = compute(", ")\n")
+    call = Hole("total = compute(", ")\n")
     assert closers_replaced(call, "price, tax)") == 1, "it closes the call itself"
     assert closers_replaced(call, "price, tax") == 0, "it leaves the editor's closer"
     assert closers_replaced(call, "price) + fee(tax)") == 1
-    quoted = Cursor('print("total: ', '")  \n')
+    quoted = Hole('print("total: ', '")  \n')
     assert closers_replaced(quoted, '{total}")') == 4, "the whole rest of the line"
     assert closers_replaced(quoted, "{total}") == 0
-    assert closers_replaced(Cursor("x = f(", ") + 1\n"), "a)") == 0, "not only closers"
+    assert closers_replaced(Hole("x = f(", ") + 1\n"), "a)") == 0, "not only closers"
     plan = Plan.at("    total = compute(", ")\n    return total\n")
     parses = parses_at("python", "    total = compute(", ")\n    return total\n")
     fill = plan.finish(generated("price, tax)\n"), parses)
@@ -258,7 +258,7 @@ def test_plan_heals_the_prompt_and_shapes_the_answer() -> None:
 
 
 def test_a_line_that_copies_the_next_one_is_dropped() -> None:
-    cursor = Cursor(
+    cursor = Hole(
         "    def __init__(self):\n        self.whitesp", "\n        self.whitespace_split = False\n"
     )
     assert trim(generated("ace_split = False"), cursor, block=False) == ""
@@ -326,7 +326,7 @@ def test_parse_damage_counts_error_and_missing_nodes() -> None:
 
 
 def test_a_line_that_opens_a_block_brings_its_body() -> None:
-    cursor = Cursor("def days(n):\n    x = 1\n        ", "\n    after = 2\n")
+    cursor = Hole("def days(n):\n    x = 1\n        ", "\n    after = 2\n")
     text = "for d in range(n):\n            yield d\n    after = 2\n"
     assert trim(generated(text), cursor, block=False) == "for d in range(n):\n            yield d"
     plan = Plan.at("def days(n):\n    x = 1\n    y = ", "\n    after = 2\n")

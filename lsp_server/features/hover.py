@@ -121,14 +121,10 @@ def heading(definition_kind: str, name: str) -> str:
 
 
 async def _explain(
-    ctx: RequestContext,
-    explanations: Explanations,
-    key: Key,
-    target: symbols.Target,
-    code: str,
-    language: str,
+    ctx: RequestContext, explanations: Explanations, key: Key, target: symbols.Target
 ) -> str:
-    """Ask the model, and keep the answer for the next hover."""
+    """Ask the model about the code in `key`, and keep the answer for the next hover."""
+    _, language, code = key
     settings = ctx.settings.hover
     definition = target.definition
     messages = [
@@ -183,7 +179,7 @@ async def hover(ctx: RequestContext, explanations: Explanations) -> types.Hover 
     key = (engine.model_name, syntax.language, code)
     text = explanations.get(key)
     if text is None:
-        text = await _wait_for_explanation(ctx, explanations, key, target, code, syntax.language)
+        text = await _wait_for_explanation(ctx, explanations, key, target)
     if not text:
         return None
     definition = target.definition
@@ -197,18 +193,13 @@ async def hover(ctx: RequestContext, explanations: Explanations) -> types.Hover 
 
 
 async def _wait_for_explanation(
-    ctx: RequestContext,
-    explanations: Explanations,
-    key: Key,
-    target: symbols.Target,
-    code: str,
-    language: str,
+    ctx: RequestContext, explanations: Explanations, key: Key, target: symbols.Target
 ) -> str | None:
     """The explanation, if the model writes it within the time budget. A
     hover that is cancelled cancels it too, unless another hover waits for it."""
     pending = explanations.pending.get(key)
     if pending is None or pending.task.done():
-        task = asyncio.create_task(_explain(ctx, explanations, key, target, code, language))
+        task = asyncio.create_task(_explain(ctx, explanations, key, target))
         pending = explanations.pending[key] = _Pending(task)
         task.add_done_callback(partial(_forget, explanations, key))
     timeout = ctx.settings.hover.timeout_ms / 1000

@@ -30,7 +30,7 @@ from lsp_server.documents import BadPosition, Document, TextPosition, resolve
 from lsp_server.features.following import Following
 from lsp_server.features.shown import Shown
 from lsp_server.inference.scheduler import Scheduler
-from lsp_server.model_host import ModelHost
+from lsp_server.model_host import ModelHost, ModelState
 from lsp_server.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -151,8 +151,17 @@ class RequestContext:
     cursor: TextPosition | None
     encoding: str  # the position encoding agreed at initialize
     scheduler: Scheduler
-    model: ModelHost  # its readiness: `state`, and `wait()` for a load to end
+    host: ModelHost = field(repr=False)  # the model's: see `model_ready`, `model_loaded`
     workspace: Workspace
+
+    @property
+    def model_ready(self) -> bool:
+        """A model is loaded and no load is under way."""
+        return self.host.state is ModelState.READY
+
+    async def model_loaded(self) -> bool:
+        """Wait for a load under way to end; True when a model is then ready."""
+        return await self.host.wait()
 
     @property
     def document(self) -> Document:
@@ -171,7 +180,7 @@ class Parts:
 
     sessions: Sessions
     scheduler: Scheduler
-    model: ModelHost
+    host: ModelHost
 
     def context(
         self,
@@ -208,7 +217,7 @@ class Parts:
                 raise JsonRpcInvalidParams(f"{uri}: {error}") from error
         workspace = Workspace(roots, self.sessions)
         return RequestContext(
-            settings, session, cursor, encoding, self.scheduler, self.model, workspace
+            settings, session, cursor, encoding, self.scheduler, self.host, workspace
         )
 
 

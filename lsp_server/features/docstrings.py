@@ -135,7 +135,7 @@ async def write(ctx: RequestContext, name: str, start: int) -> Written:
     what = style.facts(syntax.language, syntax.tree().root_node, outline, definition)
     target = symbols.Target(document, outline, definition)
     code = target.excerpt(int(settings.prompt_tokens * CHARS_PER_TOKEN))
-    if not await ctx.model.wait():
+    if not await ctx.model_loaded():
         raise DocstringError("no model is loaded")
     messages = [
         ChatMessage("system", SYSTEM),

@@ -169,7 +169,7 @@ async def hover(ctx: RequestContext, explanations: Explanations) -> types.Hover 
     if target is None:
         return None
     name_range = _name_range(document, cursor, symbol, ctx.encoding)
-    if not await ctx.model.wait():
+    if not await ctx.model_loaded():
         return None
     engine = ctx.scheduler.engine
     syntax = target.document.syntax

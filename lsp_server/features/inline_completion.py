@@ -27,7 +27,6 @@ from lsp_server.features.shown import Shown
 from lsp_server.inference.cancel import CancelToken
 from lsp_server.inference.engine import Engine, EngineUnavailable, Generation, Sampling
 from lsp_server.inference.scheduler import Cancelled, Priority
-from lsp_server.model_host import ModelState
 from lsp_server.session import RequestContext
 from lsp_server.stats import Counters
 
@@ -86,7 +85,7 @@ async def read_ahead(ctx: RequestContext) -> None:
     document = ctx.document
     version = document.version
     await asyncio.sleep(READ_AHEAD_S)
-    if document.version != version or ctx.model.state is not ModelState.READY:
+    if document.version != version or not ctx.model_ready:
         return
     plan = postprocess.Plan.at(*ctx.at.split(document.text), document.line_comment)
     prompt = _prompt(ctx, plan)
@@ -193,7 +192,7 @@ async def suggest(
         debounce_s = debounce_ms / 1000 - (time.monotonic() - started)
         if debounce_s > 0:
             await asyncio.sleep(debounce_s)
-        if stale() or not await ctx.model.wait():
+        if stale() or not await ctx.model_loaded():
             return None
         if stale():
             return None

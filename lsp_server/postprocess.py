@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
-from lsp_server.inference.engine import Generation
+from lsp_server.inference.api import Generation
 from lsp_server.text import without_end_comment_or_whitespace, without_whitespace
 
 BLOCK_OPENERS = (":", "{")

@@ -26,7 +26,7 @@ from lsp_server.context import symbols
 from lsp_server.context.outline import Definition, Outline
 from lsp_server.context.prompt import CHARS_PER_TOKEN
 from lsp_server.features import docstring_style as style
-from lsp_server.inference.engine import ChatMessage, EngineUnavailable, Sampling
+from lsp_server.inference.api import ChatMessage, EngineUnavailable, Sampling
 from lsp_server.inference.scheduler import Cancelled, Priority
 from lsp_server.session import RequestContext
 from lsp_server.settings import DocstringSettings

@@ -24,8 +24,8 @@ from lsp_server import documents, postprocess
 from lsp_server.context.prompt import Prompt
 from lsp_server.features import following
 from lsp_server.features.shown import Shown
+from lsp_server.inference.api import Engine, EngineUnavailable, Generation, Sampling
 from lsp_server.inference.cancel import CancelToken
-from lsp_server.inference.engine import Engine, EngineUnavailable, Generation, Sampling
 from lsp_server.inference.scheduler import Cancelled, Priority
 from lsp_server.model_host import ModelState
 from lsp_server.session import RequestContext

@@ -15,14 +15,22 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any
 
 import numpy as np
 
 from lsp_server.inference import fim, healing
+from lsp_server.inference.api import (
+    ChatMessage,
+    Generation,
+    GenerationStats,
+    ModelFileChanged,
+    Sampling,
+    StopReason,
+)
 from lsp_server.inference.cancel import CancelToken
 from lsp_server.inference.detour import Detour
 from lsp_server.inference.models import FileIdentity, ModelError
@@ -34,9 +42,6 @@ llama_log = logging.getLogger("llama.cpp")
 # are cheaper to read again than to have out of context.
 SHIFT_MIN_TOKENS = 32
 
-StopReason = Literal["end", "stop", "length", "time", "cancelled"]
-Role = Literal["system", "user", "assistant"]
-
 
 @dataclass(frozen=True)
 class EngineConfig:
@@ -44,59 +49,6 @@ class EngineConfig:
     threads: int = 0  # 0: one per core
     batch_size: int = 128  # prompt tokens per llama_decode call; cancel is checked between calls
     gpu_layers: int = 0
-
-
-@dataclass(frozen=True)
-class Sampling:
-    max_tokens: int = 128  # 0: only read the prompt into the KV cache
-    temperature: float = 0.0  # 0 is greedy
-    top_k: int = 40
-    top_p: float = 0.95
-    seed: int = 0
-    time_budget: float | None = None  # wall-clock seconds for the whole call
-    stop: tuple[str, ...] = ()
-    # Token healing: the text must begin with this, which the prompt left out
-    # because it ends mid-token; the first tokens are chosen to agree with it.
-    starts_with: str = ""
-    # Called with the text so far after each token; True ends the generation
-    # (for stops that depend on the code, such as the end of a block).
-    stop_when: Callable[[str], bool] | None = None
-    # Lines the first line must not be (the code after the hole, which a model
-    # that sees no gap writes again): written, generation goes back and takes
-    # another way (detour.py). The embedded engine only.
-    avoid: tuple[str, ...] = ()
-    # The language's line comment marker: lines are compared without their end
-    # comments (`said`); None when the language is not known.
-    comment: str | None = None
-
-
-@dataclass(frozen=True)
-class ChatMessage:
-    role: Role
-    content: str
-
-
-@dataclass
-class GenerationStats:
-    prompt_tokens: int = 0
-    reused_tokens: int = 0  # prompt tokens found in the KV cache
-    evaluated_tokens: int = 0  # prompt tokens the model had to read
-    decoded_tokens: int = 0
-    decoded_after_cancel: int = 0  # decode steps started after the cancel was set: 0 or 1
-    prompt_tokens_after_cancel: int = 0  # prompt tokens of a chunk that began after the cancel
-    prompt_seconds: float = 0.0
-    decode_seconds: float = 0.0
-
-
-@dataclass
-class Generation:
-    text: str
-    stop_reason: StopReason
-    stats: GenerationStats = field(default_factory=GenerationStats)
-
-    @property
-    def cancelled(self) -> bool:
-        return self.stop_reason == "cancelled"
 
 
 @dataclass(frozen=True)
@@ -108,52 +60,6 @@ class _Read:
     stopped: StopReason | None = None
     checked: Sequence[int] = ()
     diverged: int | None = None
-
-
-class EngineUnavailable(Exception):
-    """There is no engine to run the work on: no model is loaded, or the remote
-    engine does not answer. The message says why, for the user."""
-
-
-class ModelFileChanged(EngineUnavailable):
-    """The loaded model's file was rewritten on disk: its weights cannot be read."""
-
-
-class Engine(Protocol):
-    """What features and the scheduler need of a model, embedded or remote."""
-
-    @property
-    def model_name(self) -> str: ...
-
-    @property
-    def fim_family(self) -> str | None:
-        """The model's fill-in-the-middle format, None when it has none."""
-
-    @property
-    def context_size(self) -> int: ...
-
-    def infill(
-        self,
-        prefix: str,
-        suffix: str,
-        sampling: Sampling,
-        cancel: CancelToken,
-        *,
-        middle: str = "",
-        budget: int | None = None,
-        context: fim.FileContext | None = None,
-    ) -> Generation: ...
-
-    def chat(
-        self,
-        messages: Sequence[ChatMessage],
-        sampling: Sampling,
-        cancel: CancelToken,
-        *,
-        answer_prefix: str = "",
-    ) -> Generation: ...
-
-    def close(self) -> None: ...
 
 
 class _LlamaVocabulary:

@@ -31,8 +31,7 @@ from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 from lsp_server.inference import fim
-from lsp_server.inference.cancel import CancelToken
-from lsp_server.inference.engine import (
+from lsp_server.inference.api import (
     ChatMessage,
     EngineUnavailable,
     Generation,
@@ -40,6 +39,7 @@ from lsp_server.inference.engine import (
     Sampling,
     StopReason,
 )
+from lsp_server.inference.cancel import CancelToken
 
 log = logging.getLogger(__name__)
 

@@ -23,8 +23,8 @@ from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 from lsp_server.editor_client import Suggestion
+from lsp_server.inference.api import ChatMessage, Sampling
 from lsp_server.inference.cancel import CancelToken
-from lsp_server.inference.engine import ChatMessage, Sampling
 from lsp_server.inference.remote import RemoteConfig, RemoteEngine
 from tests.conftest import ENDLESS_LINE
 from tests.e2e.conftest import patient_settings, server_env

@@ -9,15 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from lsp_server.inference.api import Engine, EngineUnavailable, Generation, Sampling
 from lsp_server.inference.cancel import CancelToken
-from lsp_server.inference.engine import (
-    Engine,
-    EngineConfig,
-    EngineUnavailable,
-    Generation,
-    LlamaEngine,
-    Sampling,
-)
+from lsp_server.inference.engine import EngineConfig, LlamaEngine
 from lsp_server.inference.scheduler import (
     Cancelled,
     Priority,

@@ -25,14 +25,8 @@ from dataclasses import dataclass
 from typing import Literal, TypeVar
 
 from lsp_server.inference import fim
+from lsp_server.inference.api import ChatMessage, Generation, GenerationStats, Sampling, StopReason
 from lsp_server.inference.cancel import CancelToken
-from lsp_server.inference.engine import (
-    ChatMessage,
-    Generation,
-    GenerationStats,
-    Sampling,
-    StopReason,
-)
 
 # A word, a run of spaces or tabs, a line break, or any other one character.
 _TOKEN = re.compile(r"\w+|[ \t]+|\n|.", re.DOTALL)

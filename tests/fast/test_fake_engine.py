@@ -12,8 +12,8 @@ import time
 
 import pytest
 
+from lsp_server.inference.api import EngineUnavailable, Sampling
 from lsp_server.inference.cancel import CancelToken
-from lsp_server.inference.engine import EngineUnavailable, Sampling
 from tests.fast.fake_engine import FakeEngine, Gate, guarded, tokens
 
 COUNTING = "".join(f"{n}\n" for n in range(1, 30))

@@ -18,7 +18,7 @@ import pytest
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
-from lsp_server.inference.engine import EngineUnavailable
+from lsp_server.inference.api import EngineUnavailable
 from tests.fast.fake_engine import Call, FakeEngine, Gate, Script, guarded
 from tests.fast.server import hearth
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
+from lsp_server.inference.api import ChatMessage, Sampling
 from lsp_server.inference.cancel import CancelToken
-from lsp_server.inference.engine import ChatMessage, Sampling
 from lsp_server.inference.fim import FileContext
 from lsp_server.inference.remote import RemoteConfig, RemoteEngine, RemoteError
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from lsp_server.inference import models
 from lsp_server.inference.api import Generation, Sampling
 from lsp_server.inference.cancel import CancelToken
-from lsp_server.inference.engine import EngineConfig, LlamaEngine
+from lsp_server.inference.llama.engine import EngineConfig, LlamaEngine
 
 # Counting, a number a line: both built-in models go on as long as allowed.
 RESULTS = Path(__file__).parent / "results"

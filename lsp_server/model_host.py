@@ -19,7 +19,7 @@ from typing import Literal
 
 from lsp_server.inference import models
 from lsp_server.inference.api import Engine
-from lsp_server.inference.engine import EngineConfig, LlamaEngine
+from lsp_server.inference.llama.engine import EngineConfig, LlamaEngine
 from lsp_server.inference.models import FileIdentity
 from lsp_server.inference.remote import Health, RemoteConfig, RemoteEngine, RemoteError
 from lsp_server.inference.scheduler import Scheduler

@@ -12,8 +12,9 @@ import pytest
 
 from lsp_server.inference.api import ChatMessage, Sampling
 from lsp_server.inference.cancel import CancelToken
-from lsp_server.inference.engine import SHIFT_MIN_TOKENS, EngineConfig, LlamaEngine
 from lsp_server.inference.fim import FileContext
+from lsp_server.inference.llama.cache import SHIFT_MIN_TOKENS
+from lsp_server.inference.llama.engine import EngineConfig, LlamaEngine
 from lsp_server.postprocess import Plan
 from tests.conftest import ENDLESS, decoding_probe
 from tests.pace import Pace

@@ -11,7 +11,7 @@ import pytest
 
 from lsp_server.inference.api import Engine, EngineUnavailable, Generation, Sampling
 from lsp_server.inference.cancel import CancelToken
-from lsp_server.inference.engine import EngineConfig, LlamaEngine
+from lsp_server.inference.llama.engine import EngineConfig, LlamaEngine
 from lsp_server.inference.scheduler import (
     Cancelled,
     Priority,

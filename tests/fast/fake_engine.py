@@ -1,6 +1,6 @@
 """A fake Engine for the fast tier: scripted text, written at a pace the test sets.
 
-It keeps the engine's contract as LlamaEngine does (engine.py): the cancel
+It keeps the engine's contract as LlamaEngine does (inference/llama/decode.py): the cancel
 is checked before each token, a cancelled generation returns no text,
 `max_tokens` 0 only reads the prompt, and `stop`, `stop_when`, the time
 budget and the end of the script end a generation with the same stop
@@ -138,7 +138,7 @@ class Gate:
 
 
 class FakeEngine:
-    """An Engine (engine.py) that writes `script`, for tests that need no model.
+    """An Engine (inference/api.py) that writes `script`, for tests that need no model.
 
     Like the real engine's token healing, the text it returns begins with
     `sampling.starts_with` (the part of the cursor's word the prompt left

@@ -1,6 +1,6 @@
 """The fake engine keeps the engine's contract, or the fast tier proves nothing.
 
-Each test here is one rule of LlamaEngine's generation loop (engine.py) that
+Each test here is one rule of LlamaEngine's generation loop (inference/llama/decode.py) that
 the fake must follow the same way: the stop reasons, the limits, the cancel
 before each token, and what it records of each call.
 """

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lsp_server.inference.detour import TURNS, Detour
+from lsp_server.inference.llama.detour import TURNS, Detour
 from lsp_server.text import without_end_comment_or_whitespace
 
 

@@ -25,7 +25,8 @@ from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 from lsp_server.editor_client import Suggestion
 from lsp_server.inference.api import ChatMessage, Sampling
 from lsp_server.inference.cancel import CancelToken
-from lsp_server.inference.remote import RemoteConfig, RemoteEngine
+from lsp_server.inference.remote.config import RemoteConfig
+from lsp_server.inference.remote.engine import RemoteEngine
 from tests.conftest import ENDLESS_LINE
 from tests.e2e.conftest import patient_settings, server_env
 from tests.e2e.helpers import (

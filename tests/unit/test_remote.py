@@ -16,7 +16,9 @@ import pytest
 from lsp_server.inference.api import ChatMessage, Sampling
 from lsp_server.inference.cancel import CancelToken
 from lsp_server.inference.fim import FileContext
-from lsp_server.inference.remote import RemoteConfig, RemoteEngine, RemoteError
+from lsp_server.inference.remote.config import RemoteConfig
+from lsp_server.inference.remote.engine import RemoteEngine
+from lsp_server.inference.remote.http import RemoteError
 
 HELLO = [ChatMessage("user", "hi")]
 

@@ -6,9 +6,10 @@ engines (llama/, remote/) implement it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import logging
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import ClassVar, Literal, Protocol
 
 from lsp_server.inference import fim
 from lsp_server.inference.cancel import CancelToken
@@ -19,6 +20,8 @@ Role = Literal["system", "user", "assistant"]
 
 @dataclass(frozen=True)
 class Sampling:
+    """How the sampler chooses tokens, and when it stops."""
+
     max_tokens: int = 128  # 0: only read the prompt into the KV cache
     temperature: float = 0.0  # 0 is greedy
     top_k: int = 40
@@ -26,6 +29,15 @@ class Sampling:
     seed: int = 0
     time_budget: float | None = None  # wall-clock seconds for the whole call
     stop: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Steering:
+    """What post-processing asks of a generation besides sampling. Engines
+    differ in what they can do of it: each declares, in STEERING, which
+    fields it honours and which it ignores (and logs, once, that it ignored
+    one a caller set)."""
+
     # Token healing: the text must begin with this, which the prompt left out
     # because it ends mid-token; the first tokens are chosen to agree with it.
     starts_with: str = ""
@@ -34,11 +46,41 @@ class Sampling:
     stop_when: Callable[[str], bool] | None = None
     # Lines the first line must not be (the code after the hole, which a model
     # that sees no gap writes again): written, generation goes back and takes
-    # another way (detour.py). The embedded engine only.
+    # another way (llama/detour.py).
     avoid: tuple[str, ...] = ()
     # The language's line comment marker: lines are compared without their end
     # comments (text.without_end_comment_or_whitespace); None when not known.
     comment: str | None = None
+
+
+Treatment = Literal["honoured", "ignored"]
+"""What an engine does with a field of Steering."""
+
+
+class IgnoredSteering:
+    """Says in an engine's log, at debug level and once for each field, that
+    it ignored steering a caller set (not left at its default). Only the
+    field's name: its value is the user's code."""
+
+    def __init__(self, log: logging.Logger, engine: str, declared: Mapping[str, Treatment]) -> None:
+        self._log = log
+        self._engine = engine
+        self._ignored = tuple(
+            name for name, treatment in declared.items() if treatment == "ignored"
+        )
+        self._told: set[str] = set()
+
+    def note(self, steering: Steering, *also: str) -> None:
+        """Log the ignored fields `steering` sets; `also`: fields this call
+        ignores besides those the engine declares."""
+        for name in (*self._ignored, *also):
+            if name in self._told or getattr(steering, name) == getattr(_UNSTEERED, name):
+                continue
+            self._told.add(name)
+            self._log.debug("%s ignores steering.%s (said once)", self._engine, name)
+
+
+_UNSTEERED = Steering()
 
 
 @dataclass(frozen=True)
@@ -82,6 +124,9 @@ class ModelFileChanged(EngineUnavailable):
 class Engine(Protocol):
     """What features and the scheduler need of a model, embedded or remote."""
 
+    # Each field of Steering, and whether the engine honours it or ignores it.
+    STEERING: ClassVar[Mapping[str, Treatment]]
+
     @property
     def model_name(self) -> str: ...
 
@@ -99,6 +144,7 @@ class Engine(Protocol):
         sampling: Sampling,
         cancel: CancelToken,
         *,
+        steering: Steering = Steering(),
         middle: str = "",
         budget: int | None = None,
         context: fim.FileContext | None = None,
@@ -110,6 +156,7 @@ class Engine(Protocol):
         sampling: Sampling,
         cancel: CancelToken,
         *,
+        steering: Steering = Steering(),
         answer_prefix: str = "",
     ) -> Generation: ...
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from lsp_server.inference.api import Generation, GenerationStats, Sampling, StopReason
+from lsp_server.inference.api import Generation, GenerationStats, Sampling, Steering, StopReason
 from lsp_server.inference.cancel import CancelToken
 from lsp_server.inference.llama import healing
 from lsp_server.inference.llama.cache import can_shift, reuse_cache
@@ -54,15 +54,16 @@ class Decoder:
         sampling: Sampling,
         cancel: CancelToken,
         *,
+        steering: Steering = Steering(),
         lead: bytes = b"",
     ) -> Generation:
-        """Run the model on `prompt`. `lead`: text the caller has and the
-        prompt left out; the output must start with it (it is chosen so),
-        and it is not returned."""
+        """Run the model on `prompt`, steered by all of `steering`. `lead`:
+        text the caller has and the prompt left out; the output must start
+        with it (it is chosen so), and it is not returned."""
         started = time.monotonic()
         deadline = started + sampling.time_budget if sampling.time_budget else None
         stats = GenerationStats(prompt_tokens=len(prompt))
-        cut = lead + sampling.starts_with.encode()
+        cut = lead + steering.starts_with.encode()
         healer = healing.Healer(self.pieces(), cut) if cut and sampling.max_tokens else None
 
         reused = reuse_cache(llm, prompt, shift=can_shift(self.api, llm))
@@ -93,8 +94,8 @@ class Decoder:
         pending = read.diverged  # chosen, not evaluated yet
         # The detour compares runner-ups by their text.
         detour = (
-            Detour.of(sampling.avoid, self.pieces().piece, sampling.comment)
-            if sampling.avoid
+            Detour.of(steering.avoid, self.pieces().piece, steering.comment)
+            if steering.avoid
             else None
         )
         try:
@@ -124,7 +125,7 @@ class Decoder:
                 if sampling.stop and _cut_at_stop(text, sampling.stop):
                     reason = "stop"
                     break
-                if sampling.stop_when is not None and sampling.stop_when(_text(text)):
+                if steering.stop_when is not None and steering.stop_when(_text(text)):
                     reason = "stop"
                     break
                 if stats.decoded_tokens >= sampling.max_tokens or llm.n_tokens >= self.context_size:

@@ -9,13 +9,20 @@ from __future__ import annotations
 import ctypes
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from lsp_server.inference import fim
-from lsp_server.inference.api import ChatMessage, Generation, ModelFileChanged, Sampling
+from lsp_server.inference.api import (
+    ChatMessage,
+    Generation,
+    ModelFileChanged,
+    Sampling,
+    Steering,
+    Treatment,
+)
 from lsp_server.inference.cancel import CancelToken
 from lsp_server.inference.llama import healing, patches
 from lsp_server.inference.llama.decode import Decoder
@@ -62,6 +69,14 @@ class _LlamaVocabulary:
 
 class LlamaEngine:
     """One llama.cpp model and context. Not thread-safe: the scheduler's worker owns it."""
+
+    # The token loop sees every token's logits: it can steer all of it.
+    STEERING: ClassVar[Mapping[str, Treatment]] = {
+        "starts_with": "honoured",  # token healing (healing.py)
+        "stop_when": "honoured",  # asked after each token
+        "avoid": "honoured",  # the detour (detour.py)
+        "comment": "honoured",  # how the detour compares lines
+    }
 
     def __init__(self, path: Path, config: EngineConfig) -> None:
         # Imported here so that the CLI answers fast and model-free code paths
@@ -163,6 +178,7 @@ class LlamaEngine:
         sampling: Sampling,
         cancel: CancelToken,
         *,
+        steering: Steering = Steering(),
         middle: str = "",
         budget: int | None = None,
         context: fim.FileContext | None = None,
@@ -208,7 +224,7 @@ class LlamaEngine:
                 *self._bos,
                 *self._fim.prompt(prefix_ids, suffix_ids, middle_ids, context=repo_ids),
             ]
-        return self._generate(self._llm, prompt, sampling, cancel, lead=lead)
+        return self._generate(self._llm, prompt, sampling, cancel, steering=steering, lead=lead)
 
     def _lead(self, middle_ids: Sequence[int]) -> bytes:
         """The middle's last token, which the prompt leaves out for the model
@@ -259,6 +275,7 @@ class LlamaEngine:
         sampling: Sampling,
         cancel: CancelToken,
         *,
+        steering: Steering = Steering(),
         answer_prefix: str = "",
     ) -> Generation:
         """Generate an assistant turn with the model's own chat template (from the GGUF).
@@ -273,7 +290,7 @@ class LlamaEngine:
         if self._chat_llm is None:
             self._ensure_file_intact()
             self._chat_llm = self._load(borrowed=self._llm)
-        return self._generate(self._chat_llm, prompt, sampling, cancel)
+        return self._generate(self._chat_llm, prompt, sampling, cancel, steering=steering)
 
     def tokenize_chat(self, messages: Sequence[ChatMessage]) -> list[int]:
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
@@ -305,12 +322,13 @@ class LlamaEngine:
         sampling: Sampling,
         cancel: CancelToken,
         *,
+        steering: Steering = Steering(),
         lead: bytes = b"",
     ) -> Generation:
         """`lead`: text the caller has and the prompt left out; the output must
         start with it (it is chosen so), and it is not returned."""
         self._ensure_file_intact()
-        return self._decoder.run(llm, prompt, sampling, cancel, lead=lead)
+        return self._decoder.run(llm, prompt, sampling, cancel, steering=steering, lead=lead)
 
     def _token_pieces(self) -> healing.TokenPieces:
         """Every token's text, once the thread started at load has read them."""

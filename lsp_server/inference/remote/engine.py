@@ -6,12 +6,21 @@ import contextlib
 import http.client
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import PurePath
-from typing import Any
+from typing import Any, ClassVar
 
 from lsp_server.inference import fim
-from lsp_server.inference.api import ChatMessage, Generation, GenerationStats, Sampling, StopReason
+from lsp_server.inference.api import (
+    ChatMessage,
+    Generation,
+    GenerationStats,
+    IgnoredSteering,
+    Sampling,
+    Steering,
+    StopReason,
+    Treatment,
+)
 from lsp_server.inference.cancel import CancelToken
 from lsp_server.inference.remote.config import RemoteConfig
 from lsp_server.inference.remote.events import (
@@ -29,9 +38,21 @@ log = logging.getLogger(__name__)
 class RemoteEngine:
     """Generations on a server over HTTP. Used from the scheduler's worker only."""
 
+    STEERING: ClassVar[Mapping[str, Treatment]] = {
+        # infill: it ends the prompt's middle, and the text returned starts
+        # with it; blanks only (a cut-off indentation) are left out, for the
+        # model to write its own (postprocess reconciles them). chat: chat
+        # APIs do not all continue a started answer, so chat ignores it.
+        "starts_with": "honoured",
+        "stop_when": "honoured",  # asked after each streamed event
+        "avoid": "ignored",  # going back to another token needs the logits
+        "comment": "ignored",  # it only serves `avoid`
+    }
+
     def __init__(self, config: RemoteConfig, on_health: Health | None = None) -> None:
         self.config = config
         self._server = Server(config, on_health)
+        self._ignored = IgnoredSteering(log, "the remote engine", self.STEERING)
         self._name = config.model or "remote model"
         self._context_size = config.context_size
         self._family: fim.Family | None = None
@@ -122,6 +143,7 @@ class RemoteEngine:
         sampling: Sampling,
         cancel: CancelToken,
         *,
+        steering: Steering = Steering(),
         middle: str = "",
         budget: int | None = None,
         context: fim.FileContext | None = None,
@@ -136,11 +158,14 @@ class RemoteEngine:
         word or quote goes back into the prompt, and a cut-off indentation is
         left for the model to write its own (postprocess reconciles it)."""
         self._ready(cancel)
-        given = sampling.starts_with if sampling.starts_with.strip() else ""
+        self._ignored.note(steering)
+        given = steering.starts_with if steering.starts_with.strip() else ""
         middle += given
         llamacpp = self.config.api == "llamacpp"
         if self._family is None and llamacpp:
-            return self._server_infill(prefix, suffix, middle, sampling, cancel, context, given)
+            return self._server_infill(
+                prefix, suffix, middle, sampling, steering, cancel, context, given
+            )
         if self._family is None:
             raise RemoteError(self.problem or "no FIM format")
         if sampling.max_tokens == 0 and not llamacpp:
@@ -156,14 +181,16 @@ class RemoteEngine:
         )
         if llamacpp:
             body = {"prompt": prompt, **self._llamacpp_options(sampling)}
-            return self._run("/completion", body, sampling, cancel, llamacpp_piece, given)
+            return self._run("/completion", body, sampling, steering, cancel, llamacpp_piece, given)
         body = {
             "model": self._name,
             "prompt": prompt,
             "max_tokens": sampling.max_tokens,
             **self._sampling(sampling, stops=self._family.stops),
         }
-        return self._run("/v1/completions", body, sampling, cancel, completion_piece, given)
+        return self._run(
+            "/v1/completions", body, sampling, steering, cancel, completion_piece, given
+        )
 
     def _server_infill(
         self,
@@ -171,6 +198,7 @@ class RemoteEngine:
         suffix: str,
         middle: str,
         sampling: Sampling,
+        steering: Steering,
         cancel: CancelToken,
         context: fim.FileContext | None,
         given: str,
@@ -185,7 +213,7 @@ class RemoteEngine:
             "prompt": middle,
             **self._llamacpp_options(sampling),
         }
-        return self._run("/infill", body, sampling, cancel, llamacpp_piece, given)
+        return self._run("/infill", body, sampling, steering, cancel, llamacpp_piece, given)
 
     def _llamacpp_options(self, sampling: Sampling) -> dict[str, Any]:
         options: dict[str, Any] = {
@@ -208,11 +236,14 @@ class RemoteEngine:
         sampling: Sampling,
         cancel: CancelToken,
         *,
+        steering: Steering = Steering(),
         answer_prefix: str = "",
     ) -> Generation:
         """As LlamaEngine.chat. Chat APIs do not all continue a started answer,
-        so the model writes it whole; `answer_prefix` is taken off its start."""
+        so the model writes it whole; `answer_prefix` is taken off its start,
+        and `steering.starts_with` is ignored."""
         self._ready(cancel)
+        self._ignored.note(steering, "starts_with")
         body: dict[str, Any] = {
             "messages": [{"role": m.role, "content": m.content} for m in messages],
             "max_tokens": sampling.max_tokens,
@@ -220,7 +251,7 @@ class RemoteEngine:
         }
         if self.config.api == "openai":
             body["model"] = self._name
-        generation = self._run("/v1/chat/completions", body, sampling, cancel, chat_piece)
+        generation = self._run("/v1/chat/completions", body, sampling, steering, cancel, chat_piece)
         text = generation.text.lstrip()
         if answer_prefix and text.startswith(answer_prefix):
             generation.text = text[len(answer_prefix) :]
@@ -254,6 +285,7 @@ class RemoteEngine:
         path: str,
         body: dict[str, Any],
         sampling: Sampling,
+        steering: Steering,
         cancel: CancelToken,
         read: Callable[[dict[str, Any]], Piece],
         given: str = "",
@@ -279,7 +311,7 @@ class RemoteEngine:
                     if piece.finish is not None:
                         reason = piece.finish
                         break
-                    if sampling.stop_when is not None and sampling.stop_when(given + written):
+                    if steering.stop_when is not None and steering.stop_when(given + written):
                         reason = "stop"
                         break
                     if cancel.cancelled:

@@ -23,8 +23,8 @@ from pygls.exceptions import JsonRpcInvalidParams
 
 from lsp_server import documents
 from lsp_server.context import symbols
+from lsp_server.context.layout import CHARS_PER_TOKEN
 from lsp_server.context.outline import Definition, Outline
-from lsp_server.context.prompt import CHARS_PER_TOKEN
 from lsp_server.features import docstring_style as style
 from lsp_server.inference.api import ChatMessage, EngineUnavailable, Sampling, Steering
 from lsp_server.inference.scheduler import Cancelled, Priority

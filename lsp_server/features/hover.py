@@ -25,7 +25,7 @@ from lsprotocol import types
 
 from lsp_server import documents
 from lsp_server.context import symbols
-from lsp_server.context.prompt import CHARS_PER_TOKEN
+from lsp_server.context.layout import CHARS_PER_TOKEN
 from lsp_server.inference.api import ChatMessage, EngineUnavailable, Generation, Sampling, Steering
 from lsp_server.inference.scheduler import Cancelled, Priority
 from lsp_server.session import RequestContext

@@ -14,11 +14,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-# The share of a prompt's token budget kept for its middle (1/4): the text
-# typed on the cursor's line and below the prompt's anchor, which a prompt
-# ends with so that typing only appends to it.
-MIDDLE_SHARE = 4
-
 
 class Vocabulary(Protocol):
     """What FIM detection needs to know of a model's vocabulary."""

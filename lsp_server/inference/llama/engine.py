@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
+from lsp_server.context.layout import PromptLayout
 from lsp_server.inference import fim
 from lsp_server.inference.api import (
     ChatMessage,
@@ -105,6 +106,7 @@ class LlamaEngine:
         self._pieces: healing.TokenPieces | None = None
         self._pieces_built = threading.Thread(target=self._build_pieces, daemon=True)
         self._pieces_built.start()
+        self.layout = PromptLayout()
         self._decoder = Decoder(
             api=llama_cpp,
             vocab=self._vocab,
@@ -186,43 +188,24 @@ class LlamaEngine:
         """Write what goes between `prefix` and `suffix`, starting with `middle`.
 
         The text returned does not repeat `middle`. The prompt fits `budget`
-        tokens and the context window with room for `sampling.max_tokens`.
-        `context` (other files, then the header) comes first, as material
-        that changes least; it takes at most half the budget, other files
-        giving way before the header. Prefix and suffix share the rest, cut
-        the prefix from the left and the suffix from the right.
+        tokens and the context window with room for `sampling.max_tokens`,
+        cut in the model's own tokens as `self.layout` shares them out.
         """
-        # The prompt keeps at least half the window, however many tokens are asked for;
-        # generation then ends at the window's edge (stop reason "length").
-        reserved = min(sampling.max_tokens, self.context_size // 2)
-        room = self.context_size - reserved - len(self._bos) - 3
-        budget = min(budget, room) if budget else room
-        # A middle has a fixed share of the budget, not its length: typing
-        # must not move where the prefix is cut, or the whole prompt is re-read.
-        middle_ids = self.tokenize(middle)
-        middle_room = budget // fim.MIDDLE_SHARE if middle else 0
-        budget -= middle_room
-        if len(middle_ids) > middle_room:
-            # A very long line: cut from the left with the prefix, not kept whole.
-            prefix, middle_ids = prefix + middle, []
+        fixed = len(self._bos) + 3  # the FIM tokens
+        budget = self.layout.budget(budget, self.context_size, sampling.max_tokens, fixed)
+        laid = self.layout.cut(prefix, suffix, middle, context, budget, self.tokenize, self._render)
+        middle_ids = laid.middle
         lead = self._lead(middle_ids)
         if lead:
             middle_ids = middle_ids[:-1]
-        repo_ids, header_ids = self._context_ids(context, budget // 2)
-        budget -= len(repo_ids) + len(header_ids)
-        # A cheap cut by characters first, so a huge file is never tokenized whole.
-        prefix, suffix = prefix[-budget * 8 :], suffix[: budget * 8]
-        prefix_ids, suffix_ids = self.tokenize(prefix), self.tokenize(suffix)
-        suffix_ids = suffix_ids[: max(budget // 4, budget - len(prefix_ids))]
-        prefix_ids = prefix_ids[max(0, len(prefix_ids) - (budget - len(suffix_ids))) :]
-        prefix_ids = header_ids + prefix_ids
+        prefix_ids = laid.above + laid.prefix
         if self._fim is None:
             # A model without FIM tokens can still continue the prefix.
             prompt = [*self._bos, *prefix_ids, *middle_ids]
         else:
             prompt = [
                 *self._bos,
-                *self._fim.prompt(prefix_ids, suffix_ids, middle_ids, context=repo_ids),
+                *self._fim.prompt(prefix_ids, laid.suffix, middle_ids, context=laid.repo),
             ]
         return self._generate(self._llm, prompt, sampling, cancel, steering=steering, lead=lead)
 
@@ -247,27 +230,12 @@ class LlamaEngine:
             and fim.repo_level_suits(self._name)
         )
 
-    def _context_ids(
-        self, context: fim.FileContext | None, budget: int
-    ) -> tuple[list[int], list[int]]:
-        """The repository part and the header of `context`, within `budget` tokens:
-        the header first, then as many of the other files as fit."""
-        if context is None:
-            return [], []
-        header_ids = self.tokenize(context.header)
-        if len(header_ids) > budget:
-            # Cut at a line boundary from the left: the header's end joins the prefix.
-            header_ids = self.tokenize(_last_lines_within(context.header, header_ids, budget))
-        files = list(context.files)
-        while True:
-            if self._fim is not None and self.repo_level:
-                shown = fim.FileContext(context.repo, context.path, files=tuple(files))
-                repo_ids, above = self._fim.repo_context(shown, self.tokenize), []
-            else:
-                repo_ids, above = [], self.tokenize("".join(text for _, text in files))
-            if not files or len(repo_ids) + len(above) + len(header_ids) <= budget:
-                return repo_ids, above + header_ids
-            files.pop()  # the last file is the least wanted
+    def _render(self, files: fim.FileContext) -> tuple[list[int], list[int]]:
+        """Other files in the prompt (layout.Render): in the model's
+        repository-level format where it suits, else as code above the header."""
+        if self._fim is not None and self.repo_level:
+            return self._fim.repo_context(files, self.tokenize), []
+        return [], self.tokenize("".join(text for _, text in files.files))
 
     def chat(
         self,
@@ -363,10 +331,3 @@ class LlamaEngine:
         if self._chat_llm is not None:
             self._chat_llm.close()
         self._llm.close()
-
-
-def _last_lines_within(text: str, ids: Sequence[int], budget: int) -> str:
-    """The last whole lines of `text` that fit `budget` tokens, estimated from `ids`."""
-    keep = len(text) * budget // max(1, len(ids))
-    cut = text[-keep:] if keep else ""
-    return cut[cut.find("\n") + 1 :] if "\n" in cut else ""

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from lsp_server.context.layout import estimated_tokens
 from lsp_server.inference.api import ChatMessage, Sampling, Steering
 from lsp_server.inference.cancel import CancelToken
 from lsp_server.inference.fim import FileContext
@@ -243,3 +244,21 @@ def test_a_llamacpp_model_of_a_known_format_gets_hearths_prompt(peer: Peer) -> N
     assert path == "/completion"
     # Typing goes after the suffix, so each key only appends to what the server cached.
     assert body["prompt"] == "<|fim_prefix|>def f(x):\n<|fim_suffix|>\n<|fim_middle|>    "
+
+
+def test_a_long_prefix_is_cut_to_the_budget(peer: Peer) -> None:
+    config = RemoteConfig(peer.url, api="llamacpp", fim_format="qwen2.5-coder")
+    engine = RemoteEngine(config)
+    engine.connect()
+    prefix = "".join(f"x{i} = {i}\n" for i in range(2000))
+    suffix = "print(x1)\n"
+    engine.infill(prefix, suffix, Sampling(), CancelToken(), middle="y = ", budget=200)
+    ((_, body),) = peer.posted
+    sent = body["prompt"].removeprefix("<|fim_prefix|>")
+    sent_prefix, rest = sent.split("<|fim_suffix|>")
+    assert rest == f"{suffix}<|fim_middle|>y = ", "the suffix and the middle whole"
+    assert prefix.endswith(sent_prefix), "cut from the left"
+    # As the embedded engine cuts: the middle keeps a quarter, the prefix has
+    # the rest (counted again from the cut, give or take a piece).
+    wanted = 200 - 200 // 4 - len(estimated_tokens(suffix))
+    assert abs(len(estimated_tokens(sent_prefix)) - wanted) <= 1

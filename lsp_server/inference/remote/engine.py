@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import PurePath
 from typing import Any, ClassVar
 
+from lsp_server.context.layout import LaidOut, PromptLayout, estimated_tokens
 from lsp_server.inference import fim
 from lsp_server.inference.api import (
     ChatMessage,
@@ -53,6 +54,7 @@ class RemoteEngine:
         self.config = config
         self._server = Server(config, on_health)
         self._ignored = IgnoredSteering(log, "the remote engine", self.STEERING)
+        self.layout = PromptLayout()
         self._name = config.model or "remote model"
         self._context_size = config.context_size
         self._family: fim.Family | None = None
@@ -153,24 +155,28 @@ class RemoteEngine:
         typing only appends to the prompt, so the server's KV cache holds all
         but the new tokens. (Its /infill puts the middle before the suffix,
         which is then read again on every key; it serves models whose format
-        Hearth does not know.) The prompt's size was set by the caller in
-        characters. Token healing is the embedded engine's: here a cut-off
-        word or quote goes back into the prompt, and a cut-off indentation is
-        left for the model to write its own (postprocess reconciles it)."""
+        Hearth does not know.) The prompt is cut to `budget` by the same
+        PromptLayout as the embedded engine's, counted in pieces of text at an
+        estimate (`estimated_tokens`): the server's tokenizer is not seen.
+        Token healing is the embedded engine's: here a cut-off word or quote
+        goes back into the prompt, and a cut-off indentation is left for the
+        model to write its own (postprocess reconciles it)."""
         self._ready(cancel)
         self._ignored.note(steering)
-        given = steering.starts_with if steering.starts_with.strip() else ""
-        middle += given
         llamacpp = self.config.api == "llamacpp"
-        if self._family is None and llamacpp:
-            return self._server_infill(
-                prefix, suffix, middle, sampling, steering, cancel, context, given
-            )
-        if self._family is None:
+        if self._family is None and not llamacpp:
             raise RemoteError(self.problem or "no FIM format")
         if sampling.max_tokens == 0 and not llamacpp:
             # Reading ahead: OpenAI servers take 0 for "no limit" or refuse it.
             return Generation("", "length")
+        laid = self._laid_out(prefix, suffix, middle, context, budget, sampling.max_tokens)
+        prefix, suffix, context = "".join(laid.prefix), "".join(laid.suffix), laid.context
+        given = steering.starts_with if steering.starts_with.strip() else ""
+        middle = "".join(laid.middle) + given
+        if self._family is None:
+            return self._server_infill(
+                prefix, suffix, middle, sampling, steering, cancel, context, given
+            )
         prompt = fim.text_prompt(
             self._family,
             prefix,
@@ -191,6 +197,29 @@ class RemoteEngine:
         return self._run(
             "/v1/completions", body, sampling, steering, cancel, completion_piece, given
         )
+
+    def _laid_out(
+        self,
+        prefix: str,
+        suffix: str,
+        middle: str,
+        context: fim.FileContext | None,
+        budget: int | None,
+        max_tokens: int,
+    ) -> LaidOut[str]:
+        """The prompt's parts within `budget` (and the window), as `self.layout` cuts them."""
+        family, repo_level = self._family, fim.repo_level_suits(self._name)
+
+        def render(files: fim.FileContext) -> tuple[list[str], list[str]]:
+            if family is None:  # llama.cpp's /infill: the server writes other files its way
+                head, above = "", "".join(text for _, text in files.files)
+            else:
+                head, above = fim.text_context(family, files, repo_level=repo_level)
+            return estimated_tokens(head), estimated_tokens(above)
+
+        fixed = 3  # the FIM tokens
+        budget = self.layout.budget(budget, self._context_size, max_tokens, fixed)
+        return self.layout.cut(prefix, suffix, middle, context, budget, estimated_tokens, render)
 
     def _server_infill(
         self,

@@ -22,8 +22,9 @@ from functools import partial
 from pathlib import Path
 
 from lsp_server.inference import models
+from lsp_server.inference.api import Generation, Sampling
 from lsp_server.inference.cancel import CancelToken
-from lsp_server.inference.engine import EngineConfig, Generation, LlamaEngine, Sampling
+from lsp_server.inference.llama.engine import EngineConfig, LlamaEngine
 
 # Counting, a number a line: both built-in models go on as long as allowed.
 RESULTS = Path(__file__).parent / "results"

@@ -64,7 +64,7 @@ from quality import MODULES, RESULTS, STDLIB
 
 from lsp_server.editor_client import EditorClient
 from lsp_server.inference import models
-from lsp_server.inference.engine import EngineConfig, LlamaEngine
+from lsp_server.inference.llama.engine import EngineConfig, LlamaEngine
 
 log = logging.getLogger("latency")
 SEED = 1234

@@ -47,8 +47,9 @@ from lsprotocol import types
 
 from lsp_server.editor_client import EditorClient
 from lsp_server.inference import models
+from lsp_server.inference.api import Sampling
 from lsp_server.inference.cancel import CancelToken
-from lsp_server.inference.engine import EngineConfig, LlamaEngine, Sampling
+from lsp_server.inference.llama.engine import EngineConfig, LlamaEngine
 from lsp_server.settings import CompletionSettings
 
 STDLIB = Path(sysconfig.get_paths()["stdlib"])

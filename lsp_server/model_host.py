@@ -18,9 +18,12 @@ from pathlib import Path
 from typing import Literal
 
 from lsp_server.inference import models
-from lsp_server.inference.engine import Engine, EngineConfig, LlamaEngine
+from lsp_server.inference.api import Engine
+from lsp_server.inference.llama.engine import EngineConfig, LlamaEngine
 from lsp_server.inference.models import FileIdentity
-from lsp_server.inference.remote import Health, RemoteConfig, RemoteEngine, RemoteError
+from lsp_server.inference.remote.config import RemoteConfig
+from lsp_server.inference.remote.engine import RemoteEngine
+from lsp_server.inference.remote.http import Health, RemoteError
 from lsp_server.inference.scheduler import Scheduler
 from lsp_server.settings import EngineSettings, ModelSettings
 

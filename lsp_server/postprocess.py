@@ -23,8 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
-from lsp_server.inference.detour import said, squashed
-from lsp_server.inference.engine import Generation
+from lsp_server.inference.api import Generation
+from lsp_server.text import without_end_comment_or_whitespace, without_whitespace
 
 BLOCK_OPENERS = (":", "{")
 _WORD_TAIL = re.compile(r"[A-Za-z0-9_]+$")
@@ -43,7 +43,7 @@ def _restates(line: str, coming: list[tuple[str, str]], comment: str | None) -> 
     `said`) again, whole or its start: a model rewriting the code below
     often drops its comment or the end of its expression
     (`dialect.quotechar = quotechar` for `dialect.quotechar = quotechar or '"'`)."""
-    says = said(line, comment)
+    says = without_end_comment_or_whitespace(line, comment)
     if not says:
         return False
     if not any(char.isalnum() for char in says):
@@ -71,7 +71,7 @@ class Hole:
 
     def said(self, line: str) -> str:
         """What `line` says, in the cursor's language."""
-        return said(line, self.comment)
+        return without_end_comment_or_whitespace(line, self.comment)
 
     def lines_after(self) -> list[str]:
         """The non-blank lines after the cursor's line."""
@@ -322,7 +322,7 @@ class Plan:
         if self.hole.line_after.strip():
             return ()
         line = self.hole.line_before
-        begun = squashed(line[: len(line) - len(self.cut)])
+        begun = without_whitespace(line[: len(line) - len(self.cut)])
         coming = map(self.hole.said, self.hole.lines_after()[:_REPEAT_WINDOW])
         return tuple(
             other[len(begun) :]

@@ -18,8 +18,9 @@ from hypothesis import HealthCheck, settings
 
 from lsp_server.doctor import measure_speed
 from lsp_server.inference import models
+from lsp_server.inference.api import Sampling
 from lsp_server.inference.cancel import CancelToken
-from lsp_server.inference.engine import EngineConfig, LlamaEngine, Sampling
+from lsp_server.inference.llama.engine import EngineConfig, LlamaEngine
 from tests import pace as pacing
 
 # Counting, one number a line: both built-in models go on for as long as they

@@ -20,20 +20,16 @@ from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 from urllib.parse import unquote, urlparse
 
+from lsp_server.context.layout import CHARS_PER_TOKEN, PromptLayout
 from lsp_server.context.outline import Definition, Outline
 from lsp_server.documents import Document
-from lsp_server.inference.fim import MIDDLE_SHARE, FileContext
+from lsp_server.inference.fim import FileContext
 
-CHARS_PER_TOKEN = 3.5  # a low estimate for code, so the window rarely needs the engine's exact cut
 WINDOW_STEP = 8  # lines
 LINE_SHARE = 8  # the cursor's line may take 1/8 of the window beyond its allowance
 # Characters per token in the least dense code: typed text after the anchor
 # up to the middle's share of the budget in this many characters a token.
 DENSE_CHARS_PER_TOKEN = 2.5
-# Lines above the cursor's line that start the middle, with the line itself:
-# a small model continues text it takes for its own better than it continues
-# the prefix (quality benchmark, 0.5B: single lines 13 -> 20 of 40).
-MIDDLE_LINES = 3
 # A line ending so goes on below; a line starting so closes what began above.
 _OPEN_ENDS = ("(", "[", ",", "\\")
 _CLOSED_STARTS = (")", "]", "}")
@@ -101,17 +97,17 @@ def _statement_start(prefix: str, start: int, end: int) -> int:
     return start
 
 
-def _middle_chars(prompt_tokens: int) -> int:
+def _middle_chars(prompt_tokens: int, layout: PromptLayout) -> int:
     """The most text a prompt's middle holds: its share of the budget."""
-    return int(prompt_tokens // MIDDLE_SHARE * DENSE_CHARS_PER_TOKEN)
+    return int(layout.middle_room(prompt_tokens) * DENSE_CHARS_PER_TOKEN)
 
 
-def _anchor(prefix: str, start: int, line_start: int, room: int) -> int:
-    """Where the middle starts: MIDDLE_LINES lines above the cursor's line
+def _anchor(prefix: str, start: int, line_start: int, room: int, lines: int) -> int:
+    """Where the middle starts: `lines` lines above the cursor's line
     (`line_start`), as far as they are in the window (from `start`) and
     within `room` characters of the cursor."""
     anchor = line_start
-    for _ in range(MIDDLE_LINES):
+    for _ in range(lines):
         if anchor <= start:
             break
         above = prefix.rfind("\n", 0, anchor - 1) + 1
@@ -260,18 +256,19 @@ def assemble(
     prompt_tokens: int,
     context_tokens: int,
     roots: Iterable[str] = (),
+    layout: PromptLayout = PromptLayout(),
 ) -> Prompt:
     """The prompt for a suggestion at `offset` in `document`.
 
     `prefix` and `suffix` are the text to prompt with before and after the
     cursor (healed: `prefix` may stop short of `offset`); `others` are the
     other open documents; `roots` the workspace folders' URIs, which name
-    the repository and the files' paths in it.
+    the repository and the files' paths in it; `layout` shares the budget out.
     """
     roots = list(roots)
     syntax = document.syntax
     room = int(prompt_tokens * CHARS_PER_TOKEN)
-    context_room = int(min(context_tokens, prompt_tokens // 2) * CHARS_PER_TOKEN)
+    context_room = int(min(context_tokens, prompt_tokens // layout.context_share) * CHARS_PER_TOKEN)
     header = _Pieces(0, [])
     names = _names_near(document, offset)
     # The window is measured without the cursor's line: typing along a line
@@ -281,7 +278,7 @@ def assemble(
         # First with the whole budget for the window; if the header takes some,
         # once more with the window that leaves.
         local = room - (context_room - header.room if header.chosen else 0)
-        suffix_end = _window_end(suffix, max(local // 4, local - len(above)))
+        suffix_end = _window_end(suffix, max(local // layout.suffix_min_share, local - len(above)))
         start = _window_start(above, local - suffix_end)
         if len(prefix) - start > local - suffix_end + local // LINE_SHARE:
             start = _window_start(prefix, local - suffix_end)  # a very long line
@@ -312,7 +309,8 @@ def assemble(
             snippet = _Pieces(0, remaining.chosen[before:]).text()
             files.append((relative_path(other.uri, roots)[1], snippet))
     repo, path = relative_path(document.uri, roots)
-    anchor = _anchor(prefix, start, max(start, len(above)), _middle_chars(prompt_tokens) // 2)
+    room = _middle_chars(prompt_tokens, layout) // 2
+    anchor = _anchor(prefix, start, max(start, len(above)), room, layout.middle_lines)
     return Prompt(
         prefix=prefix[start:anchor],
         middle=prefix[anchor:],
@@ -336,10 +334,11 @@ def _surroundings(
     prompt_tokens: int,
     context_tokens: int,
     roots: Iterable[str],
+    layout: PromptLayout,
 ) -> tuple[object, ...]:
     """All a prompt is made from but the text before the cursor."""
     versions = tuple((other.uri, other.version) for other in others if other.uri != document.uri)
-    return (suffix, versions, prompt_tokens, context_tokens, tuple(roots))
+    return (suffix, versions, prompt_tokens, context_tokens, tuple(roots), layout)
 
 
 class AnchoredPrompt:
@@ -371,32 +370,36 @@ class AnchoredPrompt:
         prompt_tokens: int,
         context_tokens: int,
         roots: Iterable[str] = (),
+        layout: PromptLayout = PromptLayout(),
     ) -> Prompt:
         """As `assemble`, from the kept prompt if it still holds."""
         others, roots = list(others), list(roots)
-        rest = _surroundings(document, suffix, others, prompt_tokens, context_tokens, roots)
-        kept = self._extended(prefix, rest, prompt_tokens)
+        rest = _surroundings(document, suffix, others, prompt_tokens, context_tokens, roots, layout)
+        kept = self._extended(prefix, rest, prompt_tokens, layout)
         if kept is not None:
             return kept
         prompt = assemble(
-            document, offset, prefix, suffix, others, prompt_tokens, context_tokens, roots
+            document, offset, prefix, suffix, others, prompt_tokens, context_tokens, roots, layout
         )
         before = prefix[: len(prefix) - len(prompt.middle)]
         self._kept = _Kept(before, rest, prompt)
         return prompt
 
-    def _extended(self, prefix: str, rest: tuple[object, ...], prompt_tokens: int) -> Prompt | None:
+    def _extended(
+        self, prefix: str, rest: tuple[object, ...], prompt_tokens: int, layout: PromptLayout
+    ) -> Prompt | None:
         kept = self._kept
         if kept is None or kept.rest != rest or not prefix.startswith(kept.before):
             return None
-        room = _middle_chars(prompt_tokens)
+        room = _middle_chars(prompt_tokens, layout)
         if len(prefix) - len(kept.before) <= room:
             return replace(kept.prompt, middle=prefix[len(kept.before) :])
         if kept.slid > room:
             return None  # slid far enough: made afresh, with a header for the code now there
         # The middle outgrew its share: its first lines join the prefix. The
         # header stays as it was, so the model reads only from there on again.
-        anchor = _anchor(prefix, len(kept.before), prefix.rfind("\n") + 1, room // 2)
+        line_start = prefix.rfind("\n") + 1
+        anchor = _anchor(prefix, len(kept.before), line_start, room // 2, layout.middle_lines)
         moved = prefix[len(kept.before) : anchor]
         prompt = replace(kept.prompt, prefix=kept.prompt.prefix + moved, middle=prefix[anchor:])
         self._kept = _Kept(prefix[:anchor], rest, prompt, kept.slid + len(moved))

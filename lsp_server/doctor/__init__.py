@@ -23,7 +23,7 @@ from lsp_server.doctor.findings import Report
 from lsp_server.doctor.local import LocalChecks, Speed, measure_speed
 from lsp_server.doctor.machine import check_llama_cpp, check_python
 from lsp_server.doctor.remote import RemoteChecks
-from lsp_server.inference.remote import Api
+from lsp_server.inference.remote.config import Api
 
 __all__ = ["Speed", "measure_speed", "run_doctor"]
 

@@ -16,12 +16,9 @@ from pathlib import Path
 from lsp_server.doctor.findings import Check, Finding
 from lsp_server.doctor.round_trip import round_trip, sample
 from lsp_server.inference import fim, models
+from lsp_server.inference.api import Sampling
 from lsp_server.inference.cancel import CancelToken
-from lsp_server.inference.engine import (
-    EngineConfig,
-    LlamaEngine,
-    Sampling,
-)
+from lsp_server.inference.llama.engine import EngineConfig, LlamaEngine
 
 SPEED_PROMPT_TOKENS = 256
 SPEED_DECODE_TOKENS = 32

@@ -6,7 +6,9 @@ import os
 
 from lsp_server.doctor.findings import Check, Finding
 from lsp_server.doctor.round_trip import round_trip, sample
-from lsp_server.inference.remote import Api, RemoteConfig, RemoteEngine, RemoteError
+from lsp_server.inference.remote.config import Api, RemoteConfig
+from lsp_server.inference.remote.engine import RemoteEngine
+from lsp_server.inference.remote.http import RemoteError
 
 
 class RemoteChecks:

@@ -12,12 +12,8 @@ from lsprotocol import types
 
 from lsp_server.doctor.findings import Finding
 from lsp_server.editor_client import EditorClient, Suggestion
+from lsp_server.inference.api import Engine, EngineUnavailable, Sampling
 from lsp_server.inference.cancel import CancelToken
-from lsp_server.inference.engine import (
-    Engine,
-    EngineUnavailable,
-    Sampling,
-)
 
 ROUND_TRIP_TIMEOUT_S = 60.0
 STDERR_LINES = 5

@@ -23,10 +23,10 @@ from pygls.exceptions import JsonRpcInvalidParams
 
 from lsp_server import documents
 from lsp_server.context import symbols
+from lsp_server.context.layout import CHARS_PER_TOKEN
 from lsp_server.context.outline import Definition, Outline
-from lsp_server.context.prompt import CHARS_PER_TOKEN
 from lsp_server.features import docstring_style as style
-from lsp_server.inference.engine import ChatMessage, EngineUnavailable, Sampling
+from lsp_server.inference.api import ChatMessage, EngineUnavailable, Sampling, Steering
 from lsp_server.inference.scheduler import Cancelled, Priority
 from lsp_server.session import RequestContext
 from lsp_server.settings import DocstringSettings
@@ -151,10 +151,11 @@ async def write(ctx: RequestContext, name: str, start: int) -> Written:
         ),
     ]
     try:
-        sampling = Sampling(max_tokens=settings.max_tokens, stop_when=answered(what))
+        sampling = Sampling(max_tokens=settings.max_tokens)
+        steering = Steering(stop_when=answered(what))
         ticket = ctx.scheduler.submit(
             lambda engine, cancel: engine.chat(
-                messages, sampling, cancel, answer_prefix=ANSWER_START
+                messages, sampling, cancel, steering=steering, answer_prefix=ANSWER_START
             ),
             priority=Priority.INTERACTIVE,
             uri=document.uri,

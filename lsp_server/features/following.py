@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from lsp_server.inference.engine import Generation
+from lsp_server.inference.api import Generation
 from lsp_server.inference.scheduler import Ticket
 from lsp_server.postprocess import Plan, unheal
 

@@ -25,8 +25,8 @@ from lsprotocol import types
 
 from lsp_server import documents
 from lsp_server.context import symbols
-from lsp_server.context.prompt import CHARS_PER_TOKEN
-from lsp_server.inference.engine import ChatMessage, EngineUnavailable, Generation, Sampling
+from lsp_server.context.layout import CHARS_PER_TOKEN
+from lsp_server.inference.api import ChatMessage, EngineUnavailable, Generation, Sampling, Steering
 from lsp_server.inference.scheduler import Cancelled, Priority
 from lsp_server.session import RequestContext
 
@@ -134,9 +134,9 @@ async def _explain(
             ASK.format(kind=definition.kind, name=definition.name, fence=language, code=code),
         ),
     ]
-    sampling = Sampling(max_tokens=settings.max_tokens, stop_when=explained)
+    sampling, steering = Sampling(max_tokens=settings.max_tokens), Steering(stop_when=explained)
     ticket = ctx.scheduler.submit(
-        lambda engine, cancel: engine.chat(messages, sampling, cancel),
+        lambda engine, cancel: engine.chat(messages, sampling, cancel, steering=steering),
         priority=Priority.INTERACTIVE,
         uri=target.document.uri,
         purpose="hover",

@@ -24,8 +24,8 @@ from lsp_server import documents, postprocess
 from lsp_server.context.prompt import Prompt
 from lsp_server.features import following
 from lsp_server.features.shown import Shown
+from lsp_server.inference.api import Engine, EngineUnavailable, Generation, Sampling, Steering
 from lsp_server.inference.cancel import CancelToken
-from lsp_server.inference.engine import Engine, EngineUnavailable, Generation, Sampling
 from lsp_server.inference.scheduler import Cancelled, Priority
 from lsp_server.session import RequestContext
 from lsp_server.stats import Counters
@@ -44,7 +44,12 @@ class Suggestion:
 
 
 def _generate(
-    prompt: Prompt, sampling: Sampling, budget: int, engine: Engine, cancel: CancelToken
+    prompt: Prompt,
+    sampling: Sampling,
+    budget: int,
+    engine: Engine,
+    cancel: CancelToken,
+    steering: Steering = Steering(),
 ) -> Generation:
     # What was typed on the cursor's line (and below it, since the prompt's
     # anchor) starts the middle, after the suffix: typing then only appends
@@ -54,6 +59,7 @@ def _generate(
         prompt.suffix,
         sampling,
         cancel,
+        steering=steering,
         middle=prompt.middle,
         budget=budget,
         context=prompt.context,
@@ -128,6 +134,8 @@ async def _fresh(ctx: RequestContext, plan: postprocess.Plan, invoked: bool) -> 
         max_tokens=settings.max_tokens,
         temperature=settings.temperature,
         time_budget=(settings.invoked_timeout_ms if invoked else settings.timeout_ms) / 1000,
+    )
+    steering = Steering(
         stop_when=followed.done,
         starts_with=plan.starts_with,
         avoid=plan.avoid,
@@ -135,7 +143,7 @@ async def _fresh(ctx: RequestContext, plan: postprocess.Plan, invoked: bool) -> 
     )
     try:
         ticket = ctx.scheduler.submit(
-            partial(_generate, prompt, sampling, settings.prompt_tokens),
+            partial(_generate, prompt, sampling, settings.prompt_tokens, steering=steering),
             priority=Priority.INLINE,
             uri=uri,
             version=version,

@@ -1,1 +1,2 @@
-"""Models, the llama.cpp engine, FIM formats and the scheduler in front of them."""
+"""Running a model: the contract (api.py), the embedded engine (llama/),
+remote engines (remote/), FIM formats, models, and the scheduler in front."""

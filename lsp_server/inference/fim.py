@@ -14,11 +14,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-# The share of a prompt's token budget kept for its middle (1/4): the text
-# typed on the cursor's line and below the prompt's anchor, which a prompt
-# ends with so that typing only appends to it.
-MIDDLE_SHARE = 4
-
 
 class Vocabulary(Protocol):
     """What FIM detection needs to know of a model's vocabulary."""
@@ -252,6 +247,18 @@ def _format(
     )
 
 
+def text_context(family: Family, context: FileContext, *, repo_level: bool) -> tuple[str, str]:
+    """Other files in a text prompt: its repository-level part (as
+    FimFormat.repo_context writes it), or, without one, their code, which
+    goes above the header."""
+    if repo_level and family.file_sep and context.path:
+        head = f"{family.repo}{context.repo or 'workspace'}\n" if family.repo else ""
+        for path, text in context.files:
+            head += f"{family.file_sep}{path}\n{text.rstrip()}\n"
+        return head + f"{family.file_sep}{context.path}\n", ""
+    return "", "".join(text for _, text in context.files)
+
+
 def text_prompt(
     family: Family,
     prefix: str,
@@ -263,16 +270,10 @@ def text_prompt(
 ) -> str:
     """The prompt of FimFormat.prompt (with FimFormat.repo_context) as text, for
     a remote engine that reads the special tokens' spellings as the tokens."""
-    header = context.header if context is not None else ""
-    head = ""
-    if context is not None and repo_level and family.file_sep and context.path:
-        if family.repo:
-            head += f"{family.repo}{context.repo or 'workspace'}\n"
-        for path, text in context.files:
-            head += f"{family.file_sep}{path}\n{text.rstrip()}\n"
-        head += f"{family.file_sep}{context.path}\n"
-    elif context is not None:
-        header = "".join(text for _, text in context.files) + header
+    head, header = "", ""
+    if context is not None:
+        head, above = text_context(family, context, repo_level=repo_level)
+        header = above + context.header
     pre, suf, mid = (_spelled(token) for token in (family.prefix, family.suffix, family.middle))
     return f"{head}{pre}{header}{prefix}{suf}{suffix}{mid}{middle}"
 

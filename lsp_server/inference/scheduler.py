@@ -24,8 +24,8 @@ from dataclasses import asdict, dataclass
 from enum import IntEnum
 from functools import partial
 
+from lsp_server.inference.api import Engine, EngineUnavailable, Generation
 from lsp_server.inference.cancel import CancelToken
-from lsp_server.inference.engine import Engine, EngineUnavailable, Generation
 
 log = logging.getLogger(__name__)
 

@@ -23,9 +23,10 @@ from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 from lsp_server.editor_client import Suggestion
+from lsp_server.inference.api import ChatMessage, Sampling, Steering
 from lsp_server.inference.cancel import CancelToken
-from lsp_server.inference.engine import ChatMessage, Sampling
-from lsp_server.inference.remote import RemoteConfig, RemoteEngine
+from lsp_server.inference.remote.config import RemoteConfig
+from lsp_server.inference.remote.engine import RemoteEngine
 from tests.conftest import ENDLESS_LINE
 from tests.e2e.conftest import patient_settings, server_env
 from tests.e2e.helpers import (
@@ -241,7 +242,8 @@ def test_a_cancel_closes_the_stream_and_the_server_stops_generating(
         threading.Thread(target=cancel_once_writing, daemon=True).start()
         ask = [ChatMessage("user", COUNT_TO_300)]
         started = time.monotonic()
-        generation = engine.chat(ask, Sampling(max_tokens=900, stop_when=probe), cancel)
+        steering = Steering(stop_when=probe)
+        generation = engine.chat(ask, Sampling(max_tokens=900), cancel, steering=steering)
         assert generation.cancelled
         assert time.monotonic() - started < guard(120)
         assert server.process is not None

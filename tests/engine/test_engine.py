@@ -10,15 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from lsp_server.inference.api import ChatMessage, Sampling, Steering
 from lsp_server.inference.cancel import CancelToken
-from lsp_server.inference.engine import (
-    SHIFT_MIN_TOKENS,
-    ChatMessage,
-    EngineConfig,
-    LlamaEngine,
-    Sampling,
-)
 from lsp_server.inference.fim import FileContext
+from lsp_server.inference.llama.cache import SHIFT_MIN_TOKENS
+from lsp_server.inference.llama.engine import EngineConfig, LlamaEngine
 from lsp_server.postprocess import Plan
 from tests.conftest import ENDLESS, decoding_probe
 from tests.pace import Pace
@@ -115,8 +111,8 @@ def test_cancel_during_generation_stops_within_one_token(engine: LlamaEngine) ->
     token = CancelToken()
     decoding = threading.Event()
     moments = cancel_when(token, decoding)
-    sampling = Sampling(max_tokens=2000, stop_when=decoding_probe(decoding))
-    result = engine.infill(ENDLESS, "", sampling, token)
+    steering = Steering(stop_when=decoding_probe(decoding))
+    result = engine.infill(ENDLESS, "", Sampling(max_tokens=2000), token, steering=steering)
     returned = time.monotonic()
     assert result.cancelled
     assert result.text == ""
@@ -205,17 +201,22 @@ def test_healing_makes_the_first_tokens_agree_with_the_cut_text(engine: LlamaEng
     suffix = "\n\n    def open(self):\n        self.instream = open(self.path)\n"
     # Left to itself after `self.`, the model names something else first;
     # healed with the half-typed `inst`, it must start with it.
-    sampling = Sampling(max_tokens=8, starts_with="inst")
-    result = engine.infill(prefix, suffix, sampling, CancelToken())
+    inst = Steering(starts_with="inst")
+    result = engine.infill(prefix, suffix, Sampling(max_tokens=8), CancelToken(), steering=inst)
     assert result.text.startswith("inst"), result.text
     spaced = engine.infill(
-        "total = price", "\n", Sampling(max_tokens=4, starts_with=" "), CancelToken()
+        "total = price",
+        "\n",
+        Sampling(max_tokens=4),
+        CancelToken(),
+        steering=Steering(starts_with=" "),
     )
     assert spaced.text.startswith(" "), spaced.text
     # The indentation of an empty line is written exactly: the loop above has
     # ended, the cursor is back at the function's level.
     loop = "def total(items):\n    result = 0\n    for item in items:\n        result += item\n"
-    indented = engine.infill(loop, "\n", Sampling(max_tokens=6, starts_with="    "), CancelToken())
+    indent = Steering(starts_with="    ")
+    indented = engine.infill(loop, "\n", Sampling(max_tokens=6), CancelToken(), steering=indent)
     assert indented.text.startswith("    "), indented.text
     assert indented.text[4:5] not in (" ", "\t"), indented.text
 
@@ -311,14 +312,15 @@ def test_a_first_line_to_avoid_is_written_another_way(engine: LlamaEngine) -> No
     # indentation healed, the hole ending with its line break.
     prefix = "def area(shape):\n    width = shape.width\n"
     suffix = "    return width * height\n\n\nprint(area(box))\n"
-    sampling = Sampling(max_tokens=24, starts_with="    ", stop=("\n",))
+    sampling = Sampling(max_tokens=24, stop=("\n",))
+    indent = Steering(starts_with="    ")
     read_ahead(engine, prefix, suffix)
-    first = engine.infill(prefix, suffix, sampling, CancelToken())
+    first = engine.infill(prefix, suffix, sampling, CancelToken(), steering=indent)
     line = first.text.split("\n")[0]
     assert line.strip(), first.text
     # Told that this very line is the code below the hole, the model writes another.
-    avoiding = Sampling(max_tokens=24, starts_with="    ", stop=("\n",), avoid=(line,))
-    second = engine.infill(prefix, suffix, avoiding, CancelToken())
+    avoiding = Steering(starts_with="    ", avoid=(line,))
+    second = engine.infill(prefix, suffix, sampling, CancelToken(), steering=avoiding)
     other = second.text.split("\n")[0]
     assert other.startswith("    "), second.text
     assert other.strip(), second.text
@@ -328,8 +330,9 @@ def test_a_first_line_to_avoid_is_written_another_way(engine: LlamaEngine) -> No
     assert second.stats.decoded_tokens <= first.stats.decoded_tokens + 24
     assert second.stats.evaluated_tokens <= 1, second.stats
     # The model's own first line is left alone when it is not one to avoid.
-    other_avoided = Sampling(max_tokens=24, starts_with="    ", stop=("\n",), avoid=("pass",))
-    assert engine.infill(prefix, suffix, other_avoided, CancelToken()).text == first.text
+    other_avoided = Steering(starts_with="    ", avoid=("pass",))
+    again = engine.infill(prefix, suffix, sampling, CancelToken(), steering=other_avoided)
+    assert again.text == first.text
 
 
 def test_a_line_begun_is_not_finished_as_the_line_below(engine: LlamaEngine) -> None:
@@ -337,18 +340,21 @@ def test_a_line_begun_is_not_finished_as_the_line_below(engine: LlamaEngine) -> 
     typed = "def area(shape):\n    width = shape.width\n    h"
     suffix = "\n    return width * height\n"
     plan = Plan.at(typed, suffix)
-    sampling = Sampling(max_tokens=24, starts_with=plan.starts_with, stop=("\n",))
-    first = engine.infill(plan.prompt_prefix, plan.prompt_suffix, sampling, CancelToken())
+    sampling = Sampling(max_tokens=24, stop=("\n",))
+    healed = Steering(starts_with=plan.starts_with)
+    first = engine.infill(
+        plan.prompt_prefix, plan.prompt_suffix, sampling, CancelToken(), steering=healed
+    )
     line = first.text.split("\n")[0]
     assert line.startswith("h"), first.text
     assert len(line) > 1, first.text
     # Were that line the one below the cursor, what post-processing asks to
     # avoid turns the same prompt's first line another way, still after `h`.
     below = Plan.at(typed, f"\n    {line}{suffix}")
-    avoiding = Sampling(
-        max_tokens=24, starts_with=plan.starts_with, stop=("\n",), avoid=below.avoid
+    avoiding = Steering(starts_with=plan.starts_with, avoid=below.avoid)
+    second = engine.infill(
+        plan.prompt_prefix, plan.prompt_suffix, sampling, CancelToken(), steering=avoiding
     )
-    second = engine.infill(plan.prompt_prefix, plan.prompt_suffix, avoiding, CancelToken())
     other = second.text.split("\n")[0]
     assert other.startswith("h"), second.text
     assert "".join(other.split()) != "".join(line.split()), (line, other)

@@ -9,15 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from lsp_server.inference.api import Engine, EngineUnavailable, Generation, Sampling, Steering
 from lsp_server.inference.cancel import CancelToken
-from lsp_server.inference.engine import (
-    Engine,
-    EngineConfig,
-    EngineUnavailable,
-    Generation,
-    LlamaEngine,
-    Sampling,
-)
+from lsp_server.inference.llama.engine import EngineConfig, LlamaEngine
 from lsp_server.inference.scheduler import (
     Cancelled,
     Priority,
@@ -43,7 +37,8 @@ def long_generation(decoding: threading.Event | None = None) -> Work:
     probe = decoding_probe(decoding) if decoding is not None else None
 
     def work(engine: Engine, cancel: CancelToken) -> Generation:
-        return engine.infill(ENDLESS, "", Sampling(max_tokens=2000, stop_when=probe), cancel)
+        steering = Steering(stop_when=probe)
+        return engine.infill(ENDLESS, "", Sampling(max_tokens=2000), cancel, steering=steering)
 
     return work
 
@@ -88,7 +83,8 @@ async def test_urgent_work_preempts_running_work_which_then_runs_again(
 
     def explain(engine: Engine, cancel: CancelToken) -> Generation:
         runs.append("hover")
-        return engine.infill(ENDLESS, "", Sampling(max_tokens=200, stop_when=probe), cancel)
+        steering = Steering(stop_when=probe)
+        return engine.infill(ENDLESS, "", Sampling(max_tokens=200), cancel, steering=steering)
 
     hover = scheduler.submit(explain, priority=Priority.INTERACTIVE)
     await wait_for(started)

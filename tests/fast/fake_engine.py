@@ -1,7 +1,7 @@
 """A fake Engine for the fast tier: scripted text, written at a pace the test sets.
 
-It keeps the engine's contract as LlamaEngine does (engine.py): the cancel
-is checked before each token, a cancelled generation returns no text,
+It keeps the engine's contract as LlamaEngine does (inference/llama/): the
+cancel is checked before each token, a cancelled generation returns no text,
 `max_tokens` 0 only reads the prompt, and `stop`, `stop_when`, the time
 budget and the end of the script end a generation with the same stop
 reasons. What it writes is the script, a fixed text or a function of the
@@ -17,27 +17,32 @@ the next key arrives, without sleeping.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import threading
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal, TypeVar
+from typing import ClassVar, Literal, TypeVar
 
 from lsp_server.inference import fim
-from lsp_server.inference.cancel import CancelToken
-from lsp_server.inference.engine import (
+from lsp_server.inference.api import (
     ChatMessage,
     Generation,
     GenerationStats,
+    IgnoredSteering,
     Sampling,
+    Steering,
     StopReason,
+    Treatment,
 )
+from lsp_server.inference.cancel import CancelToken
 
 # A word, a run of spaces or tabs, a line break, or any other one character.
 _TOKEN = re.compile(r"\w+|[ \t]+|\n|.", re.DOTALL)
 GUARD_S = 10.0  # a guard against a test that hangs, never a timing claim
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 async def guarded(awaitable: Awaitable[T]) -> T:
@@ -59,13 +64,14 @@ class Call:
     suffix: str
     middle: str
     sampling: Sampling
+    steering: Steering
     result: Generation | None = None  # once it returned (None while running, or if it raised)
 
     @property
     def before_cursor(self) -> str:
         """The text before the cursor as the model sees it, with the part of
         the cursor's token that the prompt left for it to write again."""
-        return self.prefix + self.middle + self.sampling.starts_with
+        return self.prefix + self.middle + self.steering.starts_with
 
 
 Script = str | Callable[[Call], str]
@@ -144,13 +150,20 @@ class Gate:
 
 
 class FakeEngine:
-    """An Engine (engine.py) that writes `script`, for tests that need no model.
+    """An Engine (inference/api.py) that writes `script`, for tests that need no model.
 
     Like the real engine's token healing, the text it returns begins with
-    `sampling.starts_with` (the part of the cursor's word the prompt left
+    `steering.starts_with` (the part of the cursor's word the prompt left
     out): the script is what it writes after that. Each call is recorded in
     `calls`; with `error` set, each call raises it (after being recorded).
     """
+
+    STEERING: ClassVar[Mapping[str, Treatment]] = {
+        "starts_with": "honoured",  # what it returns begins with it
+        "stop_when": "honoured",  # asked after each token
+        "avoid": "ignored",  # the script is what it writes
+        "comment": "ignored",  # it only serves `avoid`
+    }
 
     def __init__(
         self,
@@ -170,6 +183,7 @@ class FakeEngine:
         self.fim_family: str | None = "fake"
         self.context_size = 4096
         self._cached: list[str] = []  # the last prompt read: the fake's KV cache
+        self._ignored = IgnoredSteering(log, "the fake engine", self.STEERING)
 
     def infill(
         self,
@@ -178,12 +192,14 @@ class FakeEngine:
         sampling: Sampling,
         cancel: CancelToken,
         *,
+        steering: Steering = Steering(),
         middle: str = "",
         budget: int | None = None,
         context: fim.FileContext | None = None,
     ) -> Generation:
         # In the order of a FIM prompt: the middle last, where the model goes on.
-        call = Call("infill", prefix, suffix, middle, sampling)
+        self._ignored.note(steering)
+        call = Call("infill", prefix, suffix, middle, sampling, steering)
         return self._generate(call, prefix + suffix + middle, cancel)
 
     def chat(
@@ -192,10 +208,13 @@ class FakeEngine:
         sampling: Sampling,
         cancel: CancelToken,
         *,
+        steering: Steering = Steering(),
         answer_prefix: str = "",
     ) -> Generation:
         prompt = "".join(f"{m.role}: {m.content}\n" for m in messages) + answer_prefix
-        return self._generate(Call("chat", prompt, "", "", sampling), prompt, cancel)
+        self._ignored.note(steering)
+        call = Call("chat", prompt, "", "", sampling, steering)
+        return self._generate(call, prompt, cancel)
 
     def close(self) -> None:
         self.closed = True
@@ -203,7 +222,7 @@ class FakeEngine:
     def _text(self, call: Call) -> str:
         """All the script has the model write for `call`."""
         script = self.script if isinstance(self.script, str) else self.script(call)
-        return call.sampling.starts_with + script
+        return call.steering.starts_with + script
 
     def _generate(self, call: Call, prompt: str, cancel: CancelToken) -> Generation:
         self.calls.append(call)
@@ -217,7 +236,7 @@ class FakeEngine:
         generation = self._read(read, stats, cancel, deadline)
         stats.prompt_seconds = time.monotonic() - started
         if generation is None:
-            generation = self._write(self._text(call), sampling, cancel, deadline, stats)
+            generation = self._write(self._text(call), call, cancel, deadline, stats)
             stats.decode_seconds = time.monotonic() - started - stats.prompt_seconds
         call.result = generation
         return generation
@@ -243,11 +262,12 @@ class FakeEngine:
     def _write(
         self,
         text: str,
-        sampling: Sampling,
+        call: Call,
         cancel: CancelToken,
         deadline: float | None,
         stats: GenerationStats,
     ) -> Generation:
+        sampling, stop_when = call.sampling, call.steering.stop_when
         if sampling.max_tokens == 0:
             return Generation("", "length", stats)  # read ahead: only the prompt
         output = ""
@@ -272,7 +292,7 @@ class FakeEngine:
             if stops:
                 output, reason = output[: min(stops)], "stop"
                 break
-            if sampling.stop_when is not None and sampling.stop_when(output):
+            if stop_when is not None and stop_when(output):
                 reason = "stop"
                 break
             if stats.decoded_tokens >= sampling.max_tokens:

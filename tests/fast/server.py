@@ -29,7 +29,7 @@ from lsprotocol import types
 from lsprotocol.converters import get_converter
 from pygls.exceptions import JsonRpcException
 
-from lsp_server.inference.engine import Engine
+from lsp_server.inference.api import Engine
 from lsp_server.server import HearthServer, create_server
 from lsp_server.stats import COMMAND as STATS_COMMAND
 from tests.fast.fake_engine import GUARD_S, guarded

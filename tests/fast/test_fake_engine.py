@@ -1,6 +1,6 @@
 """The fake engine keeps the engine's contract, or the fast tier proves nothing.
 
-Each test here is one rule of LlamaEngine's generation loop (engine.py) that
+Each test here is one rule of LlamaEngine's generation loop (inference/llama/decode.py) that
 the fake must follow the same way: the stop reasons, the limits, the cancel
 before each token, and what it records of each call.
 """
@@ -12,8 +12,8 @@ import time
 
 import pytest
 
+from lsp_server.inference.api import EngineUnavailable, Sampling, Steering
 from lsp_server.inference.cancel import CancelToken
-from lsp_server.inference.engine import EngineUnavailable, Sampling
 from tests.fast.fake_engine import FakeEngine, Gate, guarded, tokens
 
 COUNTING = "".join(f"{n}\n" for n in range(1, 30))
@@ -21,7 +21,8 @@ COUNTING = "".join(f"{n}\n" for n in range(1, 30))
 
 def test_it_writes_its_script_after_the_healed_cut_and_ends_with_it() -> None:
     engine = FakeEngine("tal = 0.0\n")
-    generation = engine.infill("x = 1\n", "", Sampling(starts_with="to"), CancelToken())
+    cut = Steering(starts_with="to")
+    generation = engine.infill("x = 1\n", "", Sampling(), CancelToken(), steering=cut)
     assert generation.text == "total = 0.0\n"
     assert generation.stop_reason == "end"
     assert generation.stats.decoded_tokens == len(tokens("total = 0.0\n")) == 8
@@ -55,18 +56,18 @@ def test_no_tokens_asked_for_only_reads_the_prompt_into_the_cache() -> None:
 
 
 @pytest.mark.parametrize(
-    ("sampling", "text", "reason"),
+    ("sampling", "steering", "text", "reason"),
     [
-        (Sampling(max_tokens=3), "1\n2", "length"),
-        (Sampling(stop=("3",)), "1\n2\n", "stop"),
-        (Sampling(stop_when=lambda text: text.count("\n") == 2), "1\n2\n", "stop"),
+        (Sampling(max_tokens=3), Steering(), "1\n2", "length"),
+        (Sampling(stop=("3",)), Steering(), "1\n2\n", "stop"),
+        (Sampling(), Steering(stop_when=lambda text: text.count("\n") == 2), "1\n2\n", "stop"),
     ],
     ids=["max-tokens", "stop-string", "stop-when"],
 )
 def test_limits_and_stops_end_the_text_as_the_real_engine_does(
-    sampling: Sampling, text: str, reason: str
+    sampling: Sampling, steering: Steering, text: str, reason: str
 ) -> None:
-    generation = FakeEngine(COUNTING).infill("", "", sampling, CancelToken())
+    generation = FakeEngine(COUNTING).infill("", "", sampling, CancelToken(), steering=steering)
     assert (generation.text, generation.stop_reason) == (text, reason)
 
 

@@ -18,7 +18,7 @@ import pytest
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
-from lsp_server.inference.engine import EngineUnavailable
+from lsp_server.inference.api import EngineUnavailable
 from tests.fast.fake_engine import Call, FakeEngine, Gate, Script, guarded
 from tests.fast.server import hearth
 
@@ -78,7 +78,7 @@ async def test_a_suggestion_is_inserted_at_the_cursor() -> None:
         assert item.range == types.Range(start=AFTER_RETURN, end=AFTER_RETURN)
         # What was asked: the code around the cursor, the word at the cursor to write again.
         (call,) = fake.calls
-        assert call.sampling.starts_with == "return"
+        assert call.steering.starts_with == "return"
         assert call.before_cursor.endswith("    subtotal = sum(prices)\n    return")
         assert "print(total_price([1.0, 2.5], 0.2))" in call.suffix
         assert call.sampling.time_budget == 30.0, "invoked: the patient time budget"

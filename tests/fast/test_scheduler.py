@@ -15,8 +15,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from lsp_server.inference.api import Engine, EngineUnavailable, Generation, Sampling
 from lsp_server.inference.cancel import CancelToken
-from lsp_server.inference.engine import Engine, EngineUnavailable, Generation, Sampling
 from lsp_server.inference.scheduler import Cancelled, Priority, Scheduler, Work
 from tests.fast.fake_engine import GUARD_S, FakeEngine, Gate, guarded
 

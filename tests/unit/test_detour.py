@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from lsp_server.inference.detour import TURNS, Detour, said
+from lsp_server.inference.llama.detour import TURNS, Detour
+from lsp_server.text import without_end_comment_or_whitespace
 
 
 def piece(token: int) -> bytes:
@@ -61,9 +62,11 @@ def test_a_line_to_avoid_with_a_comment_of_its_own_is_turned_from() -> None:
 
 def test_end_comments_are_the_languages_own() -> None:
     # In Python `//` is floor division: `n // 3` is not `n // 2` with a comment.
-    assert said("half = n // 2  # the middle", "#") == "half=n//2"
-    assert said("half = n // 2", "//") == "half=n"
-    assert said("half = n // 2  # the middle") == "half=n", "not known: `#` and `//` both"
+    assert without_end_comment_or_whitespace("half = n // 2  # the middle", "#") == "half=n//2"
+    assert without_end_comment_or_whitespace("half = n // 2", "//") == "half=n"
+    assert without_end_comment_or_whitespace("half = n // 2  # the middle") == "half=n", (
+        "not known: `#` and `//` both"
+    )
     detour = Detour.of(("    half = n // 2",), piece, "#")
     assert detour is not None
     detour.note(logits(t1=5.0, t2=4.0), 1, position=40, length=4)

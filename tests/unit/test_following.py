@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lsp_server.features.following import Followed
-from lsp_server.inference.engine import Generation
+from lsp_server.inference.api import Generation
 from lsp_server.postprocess import Plan
 
 BEFORE = "def total(self):\n    return sel"

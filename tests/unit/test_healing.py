@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lsp_server.inference.healing import Healer, TokenPieces
+from lsp_server.inference.llama.healing import Healer, TokenPieces
 
 VOCAB = [
     b"", b"in", b"inst", b"instream", b"ream", b"pop", b"i", b" =", b" ", b"=", b"insta",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from lsp_server.context import symbols
 from lsp_server.documents import Document
 from lsp_server.features.hover import Explanations, explained, heading, tidy
-from lsp_server.inference.engine import Generation
+from lsp_server.inference.api import Generation
 
 SHAPES = '''import math
 

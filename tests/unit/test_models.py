@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from lsp_server.inference import models
-from lsp_server.inference.engine import EngineConfig, LlamaEngine
+from lsp_server.inference.llama.engine import EngineConfig, LlamaEngine
 from lsp_server.inference.models import ModelChoice, ModelError, Preset
 
 SMALL = models.PRESETS["small"]

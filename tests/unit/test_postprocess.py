@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from lsp_server.context.syntax import SyntaxTree, parse_damage
-from lsp_server.inference.engine import Generation, StopReason
+from lsp_server.inference.api import Generation, StopReason
 from lsp_server.postprocess import (
     Hole,
     ParseCheck,

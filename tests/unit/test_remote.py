@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -13,10 +14,13 @@ from typing import Any
 
 import pytest
 
+from lsp_server.context.layout import estimated_tokens
+from lsp_server.inference.api import ChatMessage, Sampling, Steering
 from lsp_server.inference.cancel import CancelToken
-from lsp_server.inference.engine import ChatMessage, Sampling
 from lsp_server.inference.fim import FileContext
-from lsp_server.inference.remote import RemoteConfig, RemoteEngine, RemoteError
+from lsp_server.inference.remote.config import RemoteConfig
+from lsp_server.inference.remote.engine import RemoteEngine
+from lsp_server.inference.remote.http import RemoteError
 
 HELLO = [ChatMessage("user", "hi")]
 
@@ -201,8 +205,10 @@ def test_a_llamacpp_model_of_a_format_not_known_goes_through_infill(peer: Peer) 
     assert engine.context_size == 4096
     assert engine.fim_family == "llama.cpp /infill"
     context = FileContext("shop", "cart.py", "import os\n", (("tax.py", "RATE = 2\n"),))
-    sampling = Sampling(starts_with="ret")
-    generation = engine.infill("def f(x):\n", "\n", sampling, CancelToken(), context=context)
+    cut = Steering(starts_with="ret")
+    generation = engine.infill(
+        "def f(x):\n", "\n", Sampling(), CancelToken(), steering=cut, context=context
+    )
     assert generation.text == "return x", "the cut-off word starts the text, as it ended the prompt"
     assert (generation.stats.reused_tokens, generation.stats.evaluated_tokens) == (120, 5)
     ((path, body),) = peer.posted
@@ -211,6 +217,21 @@ def test_a_llamacpp_model_of_a_format_not_known_goes_through_infill(peer: Peer) 
     assert body["input_prefix"] == "import os\ndef f(x):\n"
     assert body["prompt"] == "ret"
     assert body["cache_prompt"] is True
+
+
+def test_steering_it_ignores_is_said_once_in_the_log(
+    peer: Peer, caplog: pytest.LogCaptureFixture
+) -> None:
+    engine = engine_on(peer, [])
+    # Chat APIs do not continue a started answer: chat ignores starts_with too.
+    steering = Steering(starts_with="Hel", avoid=("print(x)",))
+    with caplog.at_level(logging.DEBUG, logger="lsp_server.inference.remote.engine"):
+        for _ in range(2):
+            assert engine.chat(HELLO, Sampling(), CancelToken(), steering=steering).text == "Hello!"
+    assert [r.getMessage() for r in caplog.records if "steering" in r.getMessage()] == [
+        "the remote engine ignores steering.avoid (said once)",
+        "the remote engine ignores steering.starts_with (said once)",
+    ]
 
 
 def test_a_llamacpp_model_of_a_known_format_gets_hearths_prompt(peer: Peer) -> None:
@@ -223,3 +244,21 @@ def test_a_llamacpp_model_of_a_known_format_gets_hearths_prompt(peer: Peer) -> N
     assert path == "/completion"
     # Typing goes after the suffix, so each key only appends to what the server cached.
     assert body["prompt"] == "<|fim_prefix|>def f(x):\n<|fim_suffix|>\n<|fim_middle|>    "
+
+
+def test_a_long_prefix_is_cut_to_the_budget(peer: Peer) -> None:
+    config = RemoteConfig(peer.url, api="llamacpp", fim_format="qwen2.5-coder")
+    engine = RemoteEngine(config)
+    engine.connect()
+    prefix = "".join(f"x{i} = {i}\n" for i in range(2000))
+    suffix = "print(x1)\n"
+    engine.infill(prefix, suffix, Sampling(), CancelToken(), middle="y = ", budget=200)
+    ((_, body),) = peer.posted
+    sent = body["prompt"].removeprefix("<|fim_prefix|>")
+    sent_prefix, rest = sent.split("<|fim_suffix|>")
+    assert rest == f"{suffix}<|fim_middle|>y = ", "the suffix and the middle whole"
+    assert prefix.endswith(sent_prefix), "cut from the left"
+    # As the embedded engine cuts: the middle keeps a quarter, the prefix has
+    # the rest (counted again from the cut, give or take a piece).
+    wanted = 200 - 200 // 4 - len(estimated_tokens(suffix))
+    assert abs(len(estimated_tokens(sent_prefix)) - wanted) <= 1

@@ -17,43 +17,17 @@ written again.
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache
-from typing import AnyStr
 
 import numpy as np
 import numpy.typing as npt
 
+from lsp_server.text import without_end_comment_or_whitespace, without_whitespace
+
 RUNNERS_UP = 3  # other tokens kept for each choice
 TURNS = 3  # times a generation goes back at most
 NEAR_COPY = 0.8  # a line this similar to one to avoid is a copy of it, after a turn
-
-
-def squashed(text: AnyStr) -> AnyStr:
-    """`text` (a line, or a token's bytes) without any blanks: compared for what it says."""
-    return text[:0].join(text.split())
-
-
-# Line comment markers when the language is not known: `#` and `//`.
-_ANY_COMMENT = ("#", "//")
-
-
-@cache
-def _end_comment(markers: tuple[str, ...]) -> re.Pattern[str]:
-    """A comment at the end of a line: one of `markers` after a blank."""
-    return re.compile(r"\s+(?:" + "|".join(map(re.escape, markers)) + ").*$")
-
-
-def said(line: str, comment: str | None = None) -> str:
-    """What a line of code says, for comparing lines: no blanks, end comment
-    gone (a line that is all comment stays whole). A model writing the next
-    line again often adds a comment of its own, or leaves that line's out.
-    `comment`: the language's line comment marker (in Python `a // b` is
-    code); None for any of `_ANY_COMMENT`."""
-    code = _end_comment((comment,) if comment else _ANY_COMMENT).sub("", line)
-    return squashed(code if code.strip() else line)
 
 
 @dataclass(frozen=True)
@@ -69,11 +43,12 @@ class Choice:
 @dataclass
 class Detour:
     """Watches a generation's first line for one of `avoid` (lines after the
-    cursor, as `said`), and says where to turn back when it is one."""
+    cursor, compared without end comments or whitespace), and says where to
+    turn back when it is one."""
 
     avoid: frozenset[str]
     piece: Callable[[int], bytes]  # a token's text
-    comment: str | None = None  # the language's line comment marker (see `said`)
+    comment: str | None = None  # the language's line comment marker
     choices: list[Choice] = field(default_factory=list)
     turns: int = 0
     watched: bool = True  # the first line may still become one to avoid
@@ -82,14 +57,14 @@ class Detour:
     def of(
         cls, lines: tuple[str, ...], piece: Callable[[int], bytes], comment: str | None = None
     ) -> Detour | None:
-        avoid = frozenset(said(line, comment) for line in lines) - {""}
+        avoid = frozenset(without_end_comment_or_whitespace(line, comment) for line in lines) - {""}
         return cls(avoid, piece, comment) if avoid else None
 
     def watching(self, text: str) -> bool:
         """Whether the first line of `text`, before any turn, may still become
         one to avoid: its choices are the ones to go back to."""
         if self.watched and not self.turns:
-            line = said(text.split("\n", 1)[0], self.comment)
+            line = without_end_comment_or_whitespace(text.split("\n", 1)[0], self.comment)
             self.watched = any(avoid.startswith(line) for avoid in self.avoid)
         return self.watched and not self.turns
 
@@ -111,8 +86,10 @@ class Detour:
         # those left out.
         if others.size > 2 * RUNNERS_UP:
             others = others[np.argpartition(logits[others], -2 * RUNNERS_UP)[-2 * RUNNERS_UP :]]
-        says = squashed(self.piece(chosen))
-        other = [int(t) for t in others if squashed(self.piece(int(t))) not in (b"", says)]
+        says = without_whitespace(self.piece(chosen))
+        other = [
+            int(t) for t in others if without_whitespace(self.piece(int(t))) not in (b"", says)
+        ]
         for token in sorted(other, key=lambda t: -logits[t])[:RUNNERS_UP]:
             margin = float(logits[chosen] - logits[token])
             self.choices.append(Choice(position, length, margin, token))
@@ -122,7 +99,7 @@ class Detour:
         line break, or `ended`) and is one to avoid; None to go on."""
         if not (self.watched or self.turns) or ("\n" not in text and not ended):
             return None
-        line = said(text.split("\n", 1)[0], self.comment)
+        line = without_end_comment_or_whitespace(text.split("\n", 1)[0], self.comment)
         avoided = line in self.avoid or (
             self.turns > 0
             and any(difflib.SequenceMatcher(None, line, a).ratio() >= NEAR_COPY for a in self.avoid)

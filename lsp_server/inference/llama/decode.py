@@ -1,0 +1,277 @@
+"""The token loop: a prompt read in batches, then one token at a time until
+a stop, a limit or a cancel.
+
+We drive llama.cpp token by token instead of calling `create_completion`:
+the cancel flag is checked before every decode step (prompt batches
+included), and each call reports how much of its prompt was reused from
+the KV cache, which is what prompt layout is judged by. On the way the
+first tokens are healed (healing.py) and a first line that repeats the
+code below is written another way (detour.py).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from lsp_server.inference.api import Generation, GenerationStats, Sampling, Steering, StopReason
+from lsp_server.inference.cancel import CancelToken
+from lsp_server.inference.llama import healing
+from lsp_server.inference.llama.cache import can_shift, reuse_cache
+from lsp_server.inference.llama.detour import Detour
+
+
+@dataclass(frozen=True)
+class _Read:
+    """How reading a prompt ended: stopped early, or read, with the draft's
+    tokens the healer confirmed (in the KV cache) and, where it chose another,
+    that token (not evaluated yet)."""
+
+    stopped: StopReason | None = None
+    checked: Sequence[int] = ()
+    diverged: int | None = None
+
+
+@dataclass(frozen=True)
+class Decoder:
+    """Runs generations on the contexts of one model."""
+
+    api: Any  # the llama_cpp module
+    vocab: Any  # the model's llama_vocab
+    stops: frozenset[int]  # tokens that end a generation besides end-of-generation
+    batch_size: int  # prompt tokens per decode call; the cancel is checked between them
+    context_size: int
+    pieces: Callable[[], healing.TokenPieces]  # every token's text (waits until built)
+
+    def run(
+        self,
+        llm: Any,
+        prompt: Sequence[int],
+        sampling: Sampling,
+        cancel: CancelToken,
+        *,
+        steering: Steering = Steering(),
+        lead: bytes = b"",
+    ) -> Generation:
+        """Run the model on `prompt`, steered by all of `steering`. `lead`:
+        text the caller has and the prompt left out; the output must start
+        with it (it is chosen so), and it is not returned."""
+        started = time.monotonic()
+        deadline = started + sampling.time_budget if sampling.time_budget else None
+        stats = GenerationStats(prompt_tokens=len(prompt))
+        cut = lead + steering.starts_with.encode()
+        healer = healing.Healer(self.pieces(), cut) if cut and sampling.max_tokens else None
+
+        reused = reuse_cache(llm, prompt, shift=can_shift(self.api, llm))
+        stats.reused_tokens = reused
+        llm.n_tokens = reused  # eval() drops the KV cache from here on
+        read = self._read(llm, list(prompt[reused:]), healer, cut, cancel, deadline, stats)
+        prompt_done = time.monotonic()
+        stats.prompt_seconds = prompt_done - started
+        if read.stopped is not None:
+            return Generation("", read.stopped, stats)
+        if sampling.max_tokens == 0:
+            return Generation("", "length", stats)  # read ahead: the prompt is now cached
+
+        # The sampler is llama-cpp-python's own; we set it as generate() does
+        # (`Llama._init_sampler`, `_sampler`: llama-cpp-python 0.3.x).
+        llm._sampler = llm._init_sampler(
+            top_k=sampling.top_k,
+            top_p=sampling.top_p,
+            temp=sampling.temperature,
+            repeat_penalty=1.0,
+        )
+        llm.set_seed(sampling.seed)
+        is_end = self.api.llama_vocab_is_eog
+        output = bytearray()
+        text = bytearray()  # the output after `lead`
+        reason: StopReason = "length"
+        checked = list(read.checked)  # chosen and already in the KV cache
+        pending = read.diverged  # chosen, not evaluated yet
+        # The detour compares runner-ups by their text.
+        detour = (
+            Detour.of(steering.avoid, self.pieces().piece, steering.comment)
+            if steering.avoid
+            else None
+        )
+        try:
+            while True:
+                evaluated = bool(checked)
+                if checked:
+                    token = checked.pop(0)
+                elif pending is not None:
+                    token, pending = pending, None
+                else:
+                    token = self._choose(llm, healer, detour, text, len(output))
+                ended = is_end(self.vocab, token) or token in self.stops
+                if not ended:
+                    output += llm.detokenize([token])
+                    stats.decoded_tokens += 1
+                    text = output[len(lead) :]
+                if detour and (turn := detour.turn(_text(text), ended)):
+                    # The line repeats the code after the hole: the runner-up
+                    # of its least sure token is written and read in its place.
+                    llm.n_tokens = turn.position
+                    del output[turn.length :]
+                    pending = turn.token
+                    continue
+                if ended:
+                    reason = "end"
+                    break
+                if sampling.stop and _cut_at_stop(text, sampling.stop):
+                    reason = "stop"
+                    break
+                if steering.stop_when is not None and steering.stop_when(_text(text)):
+                    reason = "stop"
+                    break
+                if stats.decoded_tokens >= sampling.max_tokens or llm.n_tokens >= self.context_size:
+                    reason = "length"
+                    break
+                if deadline is not None and time.monotonic() >= deadline:
+                    reason = "time"
+                    break
+                if cancel.cancelled:
+                    reason = "cancelled"
+                    break
+                if evaluated:
+                    continue
+                step_started = time.monotonic()
+                llm.eval([token])
+                if cancel.set_before(step_started):
+                    stats.decoded_after_cancel += 1
+        finally:
+            llm._sampler = None
+        stats.decode_seconds = time.monotonic() - prompt_done
+        if reason == "cancelled":
+            return Generation("", reason, stats)
+        return Generation(_text(text), reason, stats)
+
+    def _read(
+        self,
+        llm: Any,
+        rest: list[int],
+        healer: healing.Healer | None,
+        cut: bytes,
+        cancel: CancelToken,
+        deadline: float | None,
+        stats: GenerationStats,
+    ) -> _Read:
+        """Evaluate the prompt's uncached tokens `rest`, in batches, checking
+        the cancel and the deadline between them.
+
+        With a `healer`, the cut's own tokens go into the last batch too, as
+        a draft: the healer checks each against the logits before it, so the
+        text the user typed is written again in one forward pass instead of
+        one a token. Where the healer chooses otherwise, the draft ends and
+        its choice is returned to be written.
+        """
+        # Not the cut's last token: the healer mostly prefers one that goes on
+        # past the cut (`]` + a line break is one token, `]\n`), and a token
+        # checked in vain costs a third of a forward pass.
+        draft = (
+            [int(t) for t in llm.tokenize(cut, add_bos=False, special=False)][:-1] if healer else []
+        )
+        sequence = rest + draft
+        base = llm.n_tokens
+        batch_size = self.batch_size
+        for start in range(0, len(sequence), batch_size):
+            # What was read stays in the KV cache: a request stopped here
+            # leaves the next one less to read.
+            if cancel.cancelled:
+                return _Read(stopped="cancelled")
+            if deadline is not None and time.monotonic() >= deadline:
+                return _Read(stopped="time")
+            chunk = sequence[start : start + batch_size]
+            # Logits from the last prompt token on (each chooses the next token).
+            first_out = max(start, len(rest) - 1) if draft else start + len(chunk) - 1
+            chunk_started = time.monotonic()
+            _decode(llm, chunk, logits_from=first_out - start)
+            stats.evaluated_tokens += max(0, min(len(chunk), len(rest) - start))
+            if cancel.set_before(chunk_started):
+                stats.prompt_tokens_after_cancel += len(chunk)
+            for position in range(first_out, start + len(chunk)):
+                drafted = position + 1 - len(rest)  # the draft's token the logits choose
+                if not draft or drafted >= len(draft):
+                    break
+                assert healer is not None
+                token = self._heal(llm, healer, position - start)
+                if token == draft[drafted]:
+                    continue
+                # The draft ends here: the cache keeps the tokens before it.
+                llm.n_tokens = base + position + 1
+                if token is None:
+                    # Healing given up: this token is read again alone, so that
+                    # its logits are the last ones, which the model samples from.
+                    llm.n_tokens -= 1
+                    _decode(llm, [sequence[position]], logits_from=0)
+                return _Read(checked=draft[:drafted], diverged=token)
+        return _Read(checked=draft)
+
+    def _choose(
+        self,
+        llm: Any,
+        healer: healing.Healer | None,
+        detour: Detour | None,
+        text: bytes | bytearray,
+        length: int,
+    ) -> int:
+        """The next token: the healer's while it heals, else the sampler's. A
+        choice of the model's own text on a line the detour watches is noted."""
+        logits = self._logits(llm, -1)
+        watching = detour is not None and detour.watching(_text(text))
+        among = None
+        token = None
+        if healer is not None and healer.active:
+            among = healer.past_the_cut() if watching else None
+            token = healer.choose(logits)
+        if token is None:  # not healing, or healing given up: the model chooses freely
+            token, among = int(llm.sample()), None
+        elif among is None or token not in among:
+            return token  # the user's text spelled out, no choice of the model's
+        if detour is not None and watching:
+            detour.note(logits, token, llm.n_tokens, length, among)
+        return token
+
+    def _heal(self, llm: Any, healer: healing.Healer, row: int) -> int | None:
+        """The healer's choice from the logits of the last batch's token `row` (-1: its last)."""
+        return healer.choose(self._logits(llm, row))
+
+    def _logits(self, llm: Any, row: int) -> np.ndarray:
+        """The logits of the last batch's token `row` (-1: its last), in place."""
+        return np.ctypeslib.as_array(
+            self.api.llama_get_logits_ith(llm._ctx.ctx, row), shape=(llm.n_vocab(),)
+        )
+
+
+def _text(output: bytes | bytearray) -> str:
+    """Output so far as text (a character cut off mid-way left out)."""
+    return output.decode("utf-8", errors="ignore")
+
+
+def _decode(llm: Any, tokens: Sequence[int], *, logits_from: int) -> None:
+    """`llm.eval` of one batch, keeping the logits of `tokens[logits_from:]`
+    (eval keeps only the last token's). Written as `Llama.eval` is in
+    llama-cpp-python 0.3.x (`_ctx`, `_batch`, `input_ids`, `n_tokens`): every
+    prompt is read through it, so every test in tests/engine/ breaks when
+    they change."""
+    llm._ctx.kv_cache_seq_rm(-1, llm.n_tokens, -1)
+    past = llm.n_tokens
+    llm._batch.set_batch(batch=tokens, n_past=past, logits_all=False)
+    for index in range(logits_from, len(tokens)):
+        llm._batch.batch.logits[index] = True
+    llm._ctx.decode(llm._batch)
+    llm.input_ids[past : past + len(tokens)] = tokens
+    llm.n_tokens += len(tokens)
+
+
+def _cut_at_stop(output: bytearray, stops: Sequence[str]) -> bool:
+    """Truncate `output` at the first stop string in it; True if one was found."""
+    positions = [i for stop in stops if (i := output.find(stop.encode())) >= 0]
+    if not positions:
+        return False
+    del output[min(positions) :]
+    return True

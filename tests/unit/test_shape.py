@@ -1,0 +1,66 @@
+"""The code's shape, kept: small modules, and features that stand alone.
+
+Features get a request's context and what they say to the user through a
+Window (session.py, window.py); they never import the server, or reach it
+for its parts. No module grows past what a reader takes in at once.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[2] / "lsp_server"
+MODULES = sorted(PACKAGE.rglob("*.py"))
+MAX_LINES = 450
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_no_module_is_over_450_lines(module: Path) -> None:
+    lines = len(module.read_text().splitlines())
+    assert lines <= MAX_LINES, f"{module.name} has {lines} lines: split it by concern"
+
+
+def _imported(module: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(module.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+    return names
+
+
+@pytest.mark.parametrize(
+    "module", sorted((PACKAGE / "features").glob("*.py")), ids=lambda p: p.name
+)
+def test_features_never_import_the_server(module: Path) -> None:
+    assert "lsp_server.server" not in _imported(module)
+
+
+ARCHITECTURE = PACKAGE.parent / "docs" / "architecture.md"
+_PATH = re.compile(r"`([\w/]+(?:\.py|/))`")
+
+
+def test_the_architecture_page_names_modules_that_exist() -> None:
+    named = set(_PATH.findall(ARCHITECTURE.read_text()))
+    names = {module.name for module in MODULES}
+    for path in named - {"grammars/", "lsp_server/"}:
+        found = (PACKAGE / path).exists() or ("/" not in path and path in names)
+        assert found, f"docs/architecture.md names {path}, which is not in lsp_server/"
+
+
+def test_the_architecture_page_names_every_module() -> None:
+    text = ARCHITECTURE.read_text()
+    for module in MODULES:
+        if module.name == "__init__.py":
+            continue
+        relative = str(module.relative_to(PACKAGE))
+        package = str(module.parent.relative_to(PACKAGE)) + "/"
+        assert f"`{relative}`" in text or (package in text and f"`{module.name}`" in text), (
+            f"docs/architecture.md does not name {relative}"
+        )

@@ -1,4 +1,4 @@
-"""The docs hold together: every relative link leads to a file that exists."""
+"""The docs hold together: every relative link leads somewhere, every setting named exists."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import re
 from pathlib import Path
 
 import pytest
+
+from lsp_server.settings import Settings, to_wire
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = [ROOT / "README.md", ROOT / "editors" / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -24,3 +26,21 @@ def test_relative_links_lead_to_files(page: Path) -> None:
             headings = re.findall(r"^#+ (.+)$", linked.read_text(), re.MULTILINE)
             slugs = {re.sub(r"[^\w\- ]", "", h).strip().lower().replace(" ", "-") for h in headings}
             assert anchor in slugs, f"{page.name} links to {target}: no such heading"
+
+
+_FENCE = re.compile(r"^ *```.*?^ *```", re.MULTILINE | re.DOTALL)
+_SECTIONS = "|".join(to_wire(Settings()))
+# `completion.maxTokens` or `hearth.completion.maxTokens`; not a file such as `engine.md`
+_SETTING = re.compile(rf"`(?:hearth\.)?((?:{_SECTIONS})\.[A-Za-z]+)`")
+_FILE_SUFFIXES = {"md", "py", "json", "lua", "txt", "toml", "scm"}
+
+
+@pytest.mark.parametrize(
+    "page", [*PAGES, ROOT / "editors" / "nvim" / "doc" / "hearth.txt"], ids=lambda p: p.name
+)
+def test_every_setting_named_exists(page: Path) -> None:
+    """A renamed or removed setting leaves no stale name in the documentation."""
+    settings = {f"{section}.{key}" for section, keys in to_wire(Settings()).items() for key in keys}
+    for name in _SETTING.findall(_FENCE.sub("", page.read_text())):
+        if name.rsplit(".", 1)[1] not in _FILE_SUFFIXES:
+            assert name in settings, f"{page.name} names the setting {name}, which does not exist"

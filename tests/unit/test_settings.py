@@ -1,14 +1,18 @@
-"""Settings: camelCase on the wire, layered, validated, last good kept."""
+"""Settings: camelCase on the wire, layered, validated, last good kept; documented."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 from pathlib import Path
 
 import pytest
 
+from lsp_server.cli import build_parser
 from lsp_server.settings import Settings, SettingsError, SettingsStore, parse, to_wire
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_defaults_round_trip_in_camel_case() -> None:
@@ -73,9 +77,8 @@ def _flat(wire: dict[str, dict[str, object]]) -> dict[str, object]:
 
 
 def test_every_setting_is_documented_and_contributed_to_vs_code_with_its_default() -> None:
-    root = Path(__file__).resolve().parents[2]
     defaults = _flat(to_wire(Settings()))
-    manifest = json.loads((root / "editors" / "vscode" / "package.json").read_text())
+    manifest = json.loads((ROOT / "editors" / "vscode" / "package.json").read_text())
     properties = manifest["contributes"]["configuration"]["properties"]
     contributed = {
         key.removeprefix("hearth."): spec["default"]
@@ -83,12 +86,41 @@ def test_every_setting_is_documented_and_contributed_to_vs_code_with_its_default
         if not key.startswith("hearth.server.")  # the extension's own
     }
     assert contributed == defaults
-    documented = dict(_SETTING_ROW.findall((root / "docs" / "settings.md").read_text()))
+    documented = dict(_SETTING_ROW.findall((ROOT / "docs" / "settings.md").read_text()))
     assert {key: _written(value) for key, value in defaults.items()} == documented
 
 
+def test_the_readme_summary_gives_real_settings_their_defaults() -> None:
+    defaults = _flat(to_wire(Settings()))
+    summary = dict(_SETTING_ROW.findall((ROOT / "README.md").read_text()))
+    assert summary, "the README's settings summary is gone"
+    for key, written in summary.items():
+        assert key in defaults, f"the README names {key}, which is no setting"
+        assert written == _written(defaults[key]), f"the README's default of {key}"
+
+
+def test_every_flag_and_environment_variable_is_documented() -> None:
+    reference = (ROOT / "docs" / "settings.md").read_text()
+    parser = build_parser()
+    (commands,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    for name, command in [("hearth", parser), *commands.choices.items()]:
+        assert name == "hearth" or f" {name}" in reference, f"docs/settings.md: hearth {name}"
+        for action in command._actions:
+            for flag in action.option_strings:
+                if flag not in ("-h", "--help"):
+                    assert f"`{flag}" in reference, f"docs/settings.md: {flag} of {name}"
+    variables = {
+        name
+        for source in (ROOT / "lsp_server").rglob("*.py")
+        for name in re.findall(r"\bHEARTH_[A-Z_]+\b", source.read_text())
+    }
+    assert "HEARTH_MODEL" in variables  # the search itself works
+    for name in variables:
+        assert f"`{name}`" in reference, f"docs/settings.md: the environment variable {name}"
+
+
 # A row of docs/settings.md's table: the key, then its default as written.
-_SETTING_ROW = re.compile(r"^\| `([\w.]+)` \| ([^|]+?) \|", re.MULTILINE)
+_SETTING_ROW = re.compile(r"^\| `([a-z]+\.[A-Za-z]+)` \| ([^|]+?) \|", re.MULTILINE)
 
 
 def _written(value: object) -> str:

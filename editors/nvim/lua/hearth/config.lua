@@ -15,7 +15,7 @@ local M = {}
 ---@field cmd string[]|nil           the server command; nil: found by `find_cmd`
 ---@field filetypes string[]
 ---@field root_markers string[]
----@field settings table             Hearth's settings (README "Settings"), e.g. { completion = { maxTokens = 64 } }
+---@field settings table             Hearth's settings (docs/settings.md), e.g. { completion = { maxTokens = 64 } }
 ---@field ghost_text { enabled: boolean, debounce_ms: integer, builtin: boolean|'auto' }
 ---@field keymaps hearth.Keymaps
 

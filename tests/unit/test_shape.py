@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import re
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -64,3 +65,20 @@ def test_the_architecture_page_names_every_module() -> None:
         assert f"`{relative}`" in text or (package in text and f"`{module.name}`" in text), (
             f"docs/architecture.md does not name {relative}"
         )
+
+
+def test_the_wheel_carries_every_package() -> None:
+    """setuptools is given the packages by name: a new one left out of the list
+    works in the checkout (an editable install) and is missing from a wheel."""
+    listed = set(
+        tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())["tool"]["setuptools"][
+            "packages"
+        ]
+    )
+    packages = {
+        ".".join(init.parent.relative_to(PACKAGE.parent).parts)
+        for init in PACKAGE.rglob("__init__.py")
+    }
+    assert packages <= listed, (
+        f"missing from pyproject.toml's packages: {sorted(packages - listed)}"
+    )

@@ -235,9 +235,13 @@ def copy_packages(into: Path) -> Path:
     return root
 
 
-async def run_hearth(model: str, root: Path, tasks: list[Task], index: bool) -> dict[str, Score]:
+async def run_hearth(
+    model: str, root: Path, tasks: list[Task], index: bool, context_tokens: int | None = None
+) -> dict[str, Score]:
     scores: dict[str, Score] = defaultdict(Score)
-    completion = {"maxTokens": 96, "debounceMs": 0, "invokedTimeoutMs": 120_000}
+    completion: dict[str, object] = {"maxTokens": 96, "debounceMs": 0, "invokedTimeoutMs": 120_000}
+    if context_tokens is not None:
+        completion["contextTokens"] = context_tokens
     settings = {"completion": completion, "context": {"workspace": index}}
     async with EditorClient(model, settings, folders=[root]) as editor:
         began = time.monotonic()
@@ -306,15 +310,19 @@ def main() -> None:
     parser.add_argument("--kinds", default=",".join(KINDS))
     parser.add_argument("--systems", default=",".join(SYSTEMS))
     parser.add_argument("--dump", type=Path, help="write each task's suggestions here (JSON lines)")
+    parser.add_argument("--context-tokens", type=int, help="Hearth's completion.contextTokens")
     args = parser.parse_args()
+    budget = args.context_tokens
     rows: list[tuple[str, str, str, Score]] = []
     with tempfile.TemporaryDirectory(prefix="hearth-crossfile-") as folder:
         root = copy_packages(Path(folder))
         kinds = args.kinds.split(",")
         tasks = [task for task in make_tasks(root, args.tasks) if task.kind in kinds]
         runners = {
-            "hearth": lambda preset: asyncio.run(run_hearth(preset, root, tasks, index=True)),
-            "hearth-off": lambda preset: asyncio.run(run_hearth(preset, root, tasks, index=False)),
+            "hearth": lambda preset: asyncio.run(run_hearth(preset, root, tasks, True, budget)),
+            "hearth-off": lambda preset: asyncio.run(
+                run_hearth(preset, root, tasks, False, budget)
+            ),
             "baseline": lambda preset: run_baseline(preset, tasks),
         }
         for preset in args.presets.split(","):

@@ -144,13 +144,13 @@ class Workspace:
             if of not in summaries:
                 buffer = buffers.get(of)
                 summaries[of] = (
-                    from_outline(buffer.language, buffer.outline())
+                    from_outline(buffer.language, buffer.outline(), buffer.tree())
                     if buffer is not None
                     else index.summary(of)
                 )
             return summaries[of]
 
-        imported = from_outline(syntax.language, syntax.outline()).imports
+        imported = [syntax.outline().text(*span) for span in syntax.outline().imports]
         key = (id(index), index.generation)  # the buffers' versions are in the prompt's own key
         return CrossFile(path, imported, index.roots, summary, key)
 

@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 MAX_FILES = 20_000  # files kept; past this the index says what it left out
 MAX_BYTES = 64_000_000  # summaries kept, roughly; a 10,000-file workspace needs a third
 BATCH = 48  # files per message to the worker: few round trips, early progress
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: module-level constants
 CACHED_FOLDERS = 32  # workspaces whose index is kept in the cache
 
 Progress = Callable[[int, int], None]  # files done, files found

@@ -11,11 +11,12 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-from tree_sitter import Parser
+from tree_sitter import Parser, QueryCursor, Tree
 
 from lsp_server.context import languages
 from lsp_server.context.outline import Definition, Outline, outline
 
+CONSTANT_CHARS = 100  # a module-level assignment is shown up to here: its name and a start
 _parsers = threading.local()  # a tree-sitter Parser is not to be shared between threads
 
 
@@ -58,12 +59,14 @@ def summarise(language: str, text: str) -> FileSummary:
         parser = Parser(languages.language(language))
         setattr(_parsers, language, parser)
     source = text.encode("utf-8", "surrogatepass")
-    return from_outline(language, outline(language, parser.parse(source), source))
+    tree = parser.parse(source)
+    return from_outline(language, outline(language, tree, source), tree)
 
 
-def from_outline(language: str, read: Outline) -> FileSummary:
-    """The summary of an outline already made: an open document's."""
-    entries = []
+def from_outline(language: str, read: Outline, tree: Tree) -> FileSummary:
+    """The summary of a parse already made (an open document's): `read` is
+    the outline of `tree`."""
+    entries = _constants(language, read, tree)
     for definition in read.definitions:
         if read.scope(definition) is not None:
             continue  # local to a function: not seen from other files
@@ -85,7 +88,34 @@ def from_outline(language: str, read: Outline) -> FileSummary:
             )
         )
     imports = tuple(read.text(start, end) for start, end in read.imports)
+    entries.sort(key=lambda entry: entry.line)
     return FileSummary(language, tuple(entries), imports)
+
+
+def _constants(language: str, read: Outline, tree: Tree) -> list[Entry]:
+    """The names a module assigns at its top, each with its first line."""
+    cursor = QueryCursor(languages.query(language, "definitions"))
+    entries = []
+    for _, captures in cursor.matches(tree.root_node):
+        if "definition.constant" not in captures or "name" not in captures:
+            continue
+        node = captures["definition.constant"][0]
+        line = read.text(node.start_byte, node.end_byte).split("\n", 1)[0]
+        if len(line) > CONSTANT_CHARS:
+            line = line[:CONSTANT_CHARS] + " ..."
+        name = captures["name"][0]
+        entries.append(
+            Entry(
+                name=read.text(name.start_byte, name.end_byte),
+                kind="constant",
+                owner="",
+                line=node.start_point.row,
+                end_line=node.end_point.row,
+                doc="",
+                text=line,
+            )
+        )
+    return entries
 
 
 def _first_line(read: Outline, definition: Definition) -> str:

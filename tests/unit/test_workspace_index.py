@@ -227,3 +227,19 @@ def test_an_open_buffer_wins_over_the_disk(tmp_path: Path) -> None:
     cross = CrossFile(cli, ["from .core import Command"], [root], summaries)
     ((_, [(_, text)]),) = cross.snippets({"Command"})
     assert "def edited(self)" in text
+
+
+def test_a_modules_top_level_names_are_kept_for_module_dot() -> None:
+    source = (
+        "import os\nLOGGER = make_logger('"
+        + "x" * 200
+        + "')\nDEFAULT: int = 3\n\n\ndef f():\n    x = 1\n"
+    )
+    summary = summarise("python", source)
+    assert [(e.kind, e.name) for e in summary.entries] == [
+        ("constant", "LOGGER"),
+        ("constant", "DEFAULT"),
+        ("function", "f"),
+    ]  # not `x`, local to f
+    assert summary.named("DEFAULT")[0].text == "DEFAULT: int = 3"
+    assert summary.named("LOGGER")[0].text.endswith(" ...")  # a long one is cut

@@ -35,6 +35,7 @@ import logging
 import random
 import shutil
 import sys
+import sysconfig
 import tempfile
 import time
 from collections import defaultdict
@@ -223,12 +224,16 @@ def make_tasks(root: Path, per_kind: int, seed: int = 1234) -> list[Task]:
     return tasks
 
 
-def copy_packages(into: Path) -> Path:
+# Installed with Hearth, and far less seen in training than the standard library.
+THIRD_PARTY = ("pygls", "cattrs", "lsprotocol", "pathspec", "pytest_lsp", "platformdirs")
+
+
+def copy_packages(into: Path, packages: tuple[str, ...] = PACKAGES, source: Path = STDLIB) -> Path:
     root = into / "Lib"
-    for package in PACKAGES:
-        if (STDLIB / package).is_dir():
+    for package in packages:
+        if (source / package).is_dir():
             shutil.copytree(
-                STDLIB / package,
+                source / package,
                 root / package,
                 ignore=shutil.ignore_patterns("test*", "__pycache__"),
             )
@@ -311,11 +316,20 @@ def main() -> None:
     parser.add_argument("--systems", default=",".join(SYSTEMS))
     parser.add_argument("--dump", type=Path, help="write each task's suggestions here (JSON lines)")
     parser.add_argument("--context-tokens", type=int, help="Hearth's completion.contextTokens")
+    parser.add_argument(
+        "--third-party",
+        action="store_true",
+        help=f"tasks from installed packages ({', '.join(THIRD_PARTY)}), not the stdlib",
+    )
     args = parser.parse_args()
     budget = args.context_tokens
     rows: list[tuple[str, str, str, Score]] = []
     with tempfile.TemporaryDirectory(prefix="hearth-crossfile-") as folder:
-        root = copy_packages(Path(folder))
+        if args.third_party:
+            site = Path(sysconfig.get_paths()["purelib"])
+            root = copy_packages(Path(folder), THIRD_PARTY, site)
+        else:
+            root = copy_packages(Path(folder))
         kinds = args.kinds.split(",")
         tasks = [task for task in make_tasks(root, args.tasks) if task.kind in kinds]
         runners = {

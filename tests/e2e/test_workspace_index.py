@@ -56,12 +56,13 @@ def _project(root: Path) -> None:
     (root / "pkg" / "cli.py").write_text(CLI)
 
 
-async def _start(client: LanguageClient, root: Path, **settings: Any) -> None:
+async def _start(client: LanguageClient, root: Path, exclude: tuple[str, ...] = ()) -> None:
+    context = {"workspace": True, "exclude": list(exclude)}  # the index is off by default
     await client.initialize_session(
         types.InitializeParams(
             capabilities=types.ClientCapabilities(),
             workspace_folders=[types.WorkspaceFolder(uri=root.as_uri(), name=root.name)],
-            initialization_options={**patient_settings(), **settings},
+            initialization_options={**patient_settings(), "context": context},
         )
     )
 
@@ -178,7 +179,7 @@ async def test_ignored_files_and_links_out_of_the_workspace_stay_out(
         "\n\ndef f(v: Vault, g: Generated, c: Custom) -> None:\n    v.\n"
     )
     (root / "pkg" / "user.py").write_text(text)
-    await _start(raw, root, context={"exclude": ["custom.py"]})
+    await _start(raw, root, exclude=("custom.py",))
     await wait_until(lambda: _index_ready(raw))
     user = (root / "pkg" / "user.py").as_uri()
     open_document(raw, user, text)

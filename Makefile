@@ -76,6 +76,7 @@ bench: $(VENV)/.model $(VENV)/.llama-server
 	$(BIN)/python benchmarks/engine.py
 	$(BIN)/python benchmarks/latency.py
 	$(BIN)/python benchmarks/quality.py
+	$(BIN)/python benchmarks/crossfile.py
 	$(BIN)/python benchmarks/docs.py
 
 clean:

@@ -40,6 +40,7 @@ import random
 import statistics
 import sysconfig
 import time
+from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -242,7 +243,7 @@ async def run_hearth(model: str, tasks: list[Task], typed: int = 0) -> dict[str,
 
 
 def run_baseline(model: str, tasks: list[Task]) -> dict[str, Score]:
-    scores = {kind: Score() for kind in KINDS}
+    scores: dict[str, Score] = defaultdict(Score)  # by kind: crossfile.py's kinds too
     path = models.locate(models.ModelChoice(model, "benchmark"))
     engine = LlamaEngine(path, EngineConfig())
     budget = CompletionSettings().prompt_tokens

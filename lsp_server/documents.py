@@ -16,9 +16,12 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote, urlparse
 
 from lsprotocol import types
 
@@ -167,3 +170,11 @@ class Document:
         if self.syntax is not None:
             self.syntax.edit(old, start, end, change.text, self.text)
         self._track_syntax()
+
+
+def real_path(uri: str) -> Path | None:
+    """The file a file: URI names, `..` and symlinks resolved; None for other schemes."""
+    parsed = urlparse(uri)
+    if parsed.scheme != "file":
+        return None
+    return Path(os.path.realpath(unquote(parsed.path)))

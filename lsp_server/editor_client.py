@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from lsprotocol import types
@@ -56,6 +58,7 @@ class EditorClient:
         settings: dict[str, Any] | None = None,
         progress: bool = False,
         log_file: str | None = None,
+        folders: Sequence[Path] = (),
     ) -> None:
         self.command = [sys.executable, "-m", "lsp_server", "--stdio"]
         if model:
@@ -63,6 +66,7 @@ class EditorClient:
         if log_file:
             self.command += ["--log-file", log_file]
         self.settings = settings
+        self.folders = [types.WorkspaceFolder(uri=f.as_uri(), name=f.name) for f in folders]
         self.messages: list[str] = []
         self.progress = progress
         self._client = LanguageClient("hearth-editor-client", __version__)
@@ -112,6 +116,7 @@ class EditorClient:
                     ),
                 ),
                 initialization_options=self.settings,
+                workspace_folders=self.folders or None,
             )
         )
         self._client.initialized(types.InitializedParams())
@@ -225,6 +230,22 @@ class EditorClient:
             for change in getattr(edit, "document_changes", None) or []:
                 return [e for e in change.edits if isinstance(e, types.TextEdit)]
         return []
+
+    def save(self, uri: str) -> None:
+        """The document was saved: what the server holds of the file is on disk."""
+        self._client.text_document_did_save(
+            types.DidSaveTextDocumentParams(types.TextDocumentIdentifier(uri=uri))
+        )
+
+    async def context(self, uri: str, position: types.Position) -> dict[str, Any]:
+        """What a suggestion at `position` would show the model besides the code there."""
+        result = await self._client.workspace_execute_command_async(
+            types.ExecuteCommandParams(
+                command="hearth.showContext",
+                arguments=[uri, {"line": position.line, "character": position.character}],
+            )
+        )
+        return dict(result or {})
 
     async def stats(self) -> dict[str, Any]:
         result = await self._client.workspace_execute_command_async(

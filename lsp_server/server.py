@@ -25,10 +25,13 @@ from lsp_server.model_host import LoadRequest, ModelHost
 from lsp_server.protocol import PARSE_ERROR, HearthProtocol
 from lsp_server.session import Parts, RequestContext, Sessions
 from lsp_server.window import Window
+from lsp_server.workspace import service as workspace_service
+from lsp_server.workspace.service import Indexing
 
 log = logging.getLogger(__name__)
 
 DOCSTRINGS_COMMAND = "hearth.generateDocstrings"
+CONTEXT_COMMAND = "hearth.showContext"  # what a suggestion there would show the model
 
 
 class HearthServer(LanguageServer):
@@ -56,7 +59,8 @@ class HearthServer(LanguageServer):
         self.scheduler = Scheduler()
         self.host = ModelHost(self.scheduler)
         self.sessions = Sessions(self.scheduler)
-        self.parts = Parts(self.sessions, self.scheduler, self.host)
+        self.indexing = Indexing()
+        self.parts = Parts(self.sessions, self.scheduler, self.host, self.indexing)
         self.window = Window(self)
         self.explanations = hover.Explanations(self.settings.current.hover.cache_bytes)
         self.counters = stats.Counters()
@@ -169,7 +173,7 @@ class HearthServer(LanguageServer):
         self.apply_settings("workspace", config)
 
     def stats(self) -> dict[str, Any]:
-        return stats.report(
+        report = stats.report(
             self.scheduler,
             self.host,
             self.settings.current,
@@ -177,9 +181,17 @@ class HearthServer(LanguageServer):
             len(self.explanations),
             self.sessions.documents(),
         )
+        return {**report, "workspaceIndex": self.indexing.stats()}
 
     def shut_down(self) -> None:
+        self.indexing.stop(wait=5.0)
         self.scheduler.close()
+
+    def index_workspace(self) -> None:
+        """Start (or start again, or stop) the workspace index as the settings say."""
+        self.in_background(
+            self.indexing.start(self.workspace_roots(), self.settings.current.context, self.window)
+        )
 
 
 def create_server(
@@ -198,6 +210,8 @@ def create_server(
         if ls.process_id is not None and os.name == "posix":
             ls.in_background(lifecycle.exit_with_editor(ls.process_id, ls.shut_down))
         await ls.pull_configuration()
+        ls.index_workspace()
+        ls.in_background(workspace_service.watch_files(ls))
         await ls.load_model()
         ls.in_background(
             lifecycle.follow_model_file(ls.host, ls.window, lambda: ls.load_model(again=True))
@@ -212,7 +226,23 @@ def create_server(
             await ls.pull_configuration()
         elif isinstance(params.settings, Mapping) and "hearth" in params.settings:
             ls.apply_settings("workspace", params.settings["hearth"])
+        ls.index_workspace()
         await ls.load_model()
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
+    def did_change_folders(ls: HearthServer, params: types.DidChangeWorkspaceFoldersParams) -> None:
+        ls.index_workspace()  # pygls has updated the folders already
+
+    # A file is read and parsed again off the event loop: typing goes on meanwhile.
+    @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+    async def did_change_watched_files(
+        ls: HearthServer, params: types.DidChangeWatchedFilesParams
+    ) -> None:
+        await asyncio.to_thread(ls.indexing.files_changed, params)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
+    async def did_save(ls: HearthServer, params: types.DidSaveTextDocumentParams) -> None:
+        await asyncio.to_thread(ls.indexing.saved, params.text_document.uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: HearthServer, params: types.DidOpenTextDocumentParams) -> None:
@@ -290,6 +320,21 @@ def create_server(
     @server.command(stats.COMMAND)
     def on_stats(ls: HearthServer, *args: Any) -> dict[str, Any]:
         return ls.stats()
+
+    @server.command(CONTEXT_COMMAND)
+    def show_context(ls: HearthServer, *args: Any) -> dict[str, Any]:
+        if len(args) != 2 or not isinstance(args[0], str) or not isinstance(args[1], Mapping):
+            raise JsonRpcInvalidParams(
+                f"{CONTEXT_COMMAND} takes a document URI and a position, not {args!r}"
+            )
+        try:
+            position = types.Position(line=args[1]["line"], character=args[1]["character"])
+        except (KeyError, TypeError) as error:
+            raise JsonRpcInvalidParams(f"{CONTEXT_COMMAND}: a bad position {args[1]!r}") from error
+        ctx = ls.context(args[0], position)
+        if ctx is None:
+            raise JsonRpcInvalidParams(f"{args[0]} is over limits.documentChars")
+        return inline_completion.context_at(ctx)
 
     @server.command(DOCSTRINGS_COMMAND)
     async def generate_docstrings(ls: HearthServer, *args: Any) -> dict[str, Any]:

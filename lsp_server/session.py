@@ -16,22 +16,26 @@ document and position are checked: a bad one is answered with InvalidParams.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import unquote, urlparse
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 
+from lsp_server.context import languages, symbols
 from lsp_server.context.prompt import AnchoredPrompt
-from lsp_server.documents import BadPosition, Document, TextPosition, resolve
+from lsp_server.documents import BadPosition, Document, TextPosition, real_path, resolve
 from lsp_server.features.following import Following
 from lsp_server.features.shown import Shown
 from lsp_server.inference.scheduler import Scheduler
 from lsp_server.model_host import ModelHost, ModelState
 from lsp_server.settings import Settings
+from lsp_server.workspace.context import CrossFile
+from lsp_server.workspace.files import language_of, read_source
+from lsp_server.workspace.index import WorkspaceIndex
+from lsp_server.workspace.service import Indexing
+from lsp_server.workspace.summary import FileSummary, from_outline
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +125,34 @@ class Workspace:
 
     roots: tuple[str, ...]  # the folders' URIs (the root URI for clients without folders)
     sessions: Sessions = field(repr=False)
+    index: WorkspaceIndex | None = field(default=None, repr=False)  # None: context.workspace off
+
+    def cross_file(self, document: Document) -> CrossFile | None:
+        """What `document` imports from other files of the workspace, read from
+        the index, or from the editor's buffer where the file is open."""
+        path, syntax, index = real_path(document.uri), document.syntax, self.index
+        if index is None or path is None or syntax is None:
+            return None
+        buffers = {
+            real_path(other.uri): other.syntax
+            for other in self.context_documents()
+            if other.syntax is not None
+        }
+        summaries: dict[Path, FileSummary | None] = {}
+
+        def summary(of: Path) -> FileSummary | None:
+            if of not in summaries:
+                buffer = buffers.get(of)
+                summaries[of] = (
+                    from_outline(buffer.language, buffer.outline(), buffer.tree())
+                    if buffer is not None
+                    else index.summary(of)
+                )
+            return summaries[of]
+
+        imported = [syntax.outline().text(*span) for span in syntax.outline().imports]
+        key = (id(index), index.generation)  # the buffers' versions are in the prompt's own key
+        return CrossFile(path, imported, index.roots, summary, key)
 
     def context_documents(self) -> list[Document]:
         """The open documents that may lend code to another's prompt: those
@@ -138,6 +170,29 @@ class Workspace:
             if path is not None and any(path.is_relative_to(root) for root in roots):
                 inside.append(document)
         return inside
+
+    def imported_target(self, document: Document, name: str) -> symbols.Target | None:
+        """The definition of `name` in the workspace file `document` imports it
+        from (for a hover): the file's open buffer, else the file on disk."""
+        cross_file = self.cross_file(document)
+        found = cross_file.origin(name) if cross_file is not None else None
+        if found is None:
+            return None
+        uri = found.path.as_uri()
+        opened = next((d for d in self.context_documents() if real_path(d.uri) == found.path), None)
+        if opened is None:
+            language = language_of(found.path)
+            text = read_source(found.path)
+            if language is None or text is None:
+                return None
+            language_id = languages.spec_named(language).language_ids[0]
+            opened = Document(uri, language_id, 0, text)
+        syntax = opened.syntax
+        if syntax is None:
+            return None
+        outline = syntax.outline()
+        definition = symbols.named(outline, found.entry.name, None)
+        return symbols.Target(opened, outline, definition) if definition is not None else None
 
 
 @dataclass(frozen=True)
@@ -181,6 +236,7 @@ class Parts:
     sessions: Sessions
     scheduler: Scheduler
     host: ModelHost
+    indexing: Indexing
 
     def context(
         self,
@@ -215,15 +271,7 @@ class Parts:
                 cursor = resolve(document.text, position, encoding)
             except BadPosition as error:
                 raise JsonRpcInvalidParams(f"{uri}: {error}") from error
-        workspace = Workspace(roots, self.sessions)
+        workspace = Workspace(roots, self.sessions, self.indexing.index)
         return RequestContext(
             settings, session, cursor, encoding, self.scheduler, self.host, workspace
         )
-
-
-def real_path(uri: str) -> Path | None:
-    """The file a file: URI names, `..` and symlinks resolved; None for other schemes."""
-    parsed = urlparse(uri)
-    if parsed.scheme != "file":
-        return None
-    return Path(os.path.realpath(unquote(parsed.path)))

@@ -132,6 +132,19 @@ class DocstringSettings:
 
 
 @dataclass(frozen=True)
+class ContextSettings:
+    """What of the workspace, beyond the code around the cursor, a prompt may show."""
+
+    # Index the workspace folders, so that a prompt shows the definitions the
+    # code imports from files that are not open. Off until the cross-file
+    # benchmark shows it pays (benchmarks/results/crossfile.md).
+    workspace: bool = False
+    # Files the index leaves out, as .gitignore writes them (`tests/fixtures/`,
+    # `*_pb2.py`), besides what .gitignore files, dependencies and builds do.
+    exclude: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class LimitSettings:
     # Larger documents get no suggestions, hovers or docstrings (one log line
     # says so), instead of costing the editor a slow server.
@@ -155,6 +168,7 @@ class Settings:
     completion: CompletionSettings = field(default_factory=CompletionSettings)
     hover: HoverSettings = field(default_factory=HoverSettings)
     docstrings: DocstringSettings = field(default_factory=DocstringSettings)
+    context: ContextSettings = field(default_factory=ContextSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
     log: LogSettings = field(default_factory=LogSettings)
 
@@ -214,12 +228,21 @@ def _make_converter() -> cattrs.Converter:
 
     for kind in (int, float, bool, str):
         converter.register_structure_hook(kind, strict(kind))
+
+    def strings(value: Any, _: type) -> tuple[str, ...]:
+        # cattrs would read "*.py" as the tuple of its characters.
+        if isinstance(value, list | tuple) and all(type(item) is str for item in value):
+            return tuple(value)
+        raise TypeError(f"expected a list of strings, got {value!r}")
+
+    converter.register_structure_hook_func(lambda kind: kind == tuple[str, ...], strings)
     for cls in (
         ModelSettings,
         EngineSettings,
         CompletionSettings,
         HoverSettings,
         DocstringSettings,
+        ContextSettings,
         LimitSettings,
         LogSettings,
         Settings,

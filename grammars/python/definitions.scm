@@ -25,3 +25,9 @@
   name: (identifier) @name
   superclasses: (argument_list)? @parameters
   body: (block . (expression_statement (string) @doc)?) @body) @definition.class
+
+; A name a module assigns at its top (`LOGGER = ...`, `make_scanner = ...`):
+; other files use it as `module.NAME`, and the workspace index lists it.
+(module
+  (expression_statement
+    (assignment left: (identifier) @name) @definition.constant))

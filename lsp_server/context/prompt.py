@@ -3,8 +3,10 @@
 The code around the cursor first; then, within the context budget and in
 this order of priority, what that window leaves out and the code needs:
 the signatures of the definitions the cursor is in, the file's imports,
-definitions of this file that the code near the cursor uses, and
-definitions in other open documents of the same language that it uses.
+definitions of this file that the code near the cursor uses, the
+definitions it uses that the file imports from other files of the
+workspace, and definitions in other open documents of the same language
+that it uses.
 
 The window starts at a line boundary and moves in steps of WINDOW_STEP
 lines, so that while the user types, the start of the prompt (other
@@ -24,6 +26,7 @@ from lsp_server.context.layout import CHARS_PER_TOKEN, PromptLayout
 from lsp_server.context.outline import Definition, Outline
 from lsp_server.documents import Document
 from lsp_server.inference.fim import FileContext
+from lsp_server.workspace.context import CrossFile
 
 WINDOW_STEP = 8  # lines
 LINE_SHARE = 8  # the cursor's line may take 1/8 of the window beyond its allowance
@@ -39,6 +42,7 @@ NEAR_AFTER = 10  # ... and after it
 # a local variable that shares a definition's name is not worth prompt tokens.
 _USED_NAME = re.compile(r"\b([A-Za-z_]\w*)\s*\(|\.\s*([A-Za-z_]\w*)|\b(_*[A-Z]\w*)")
 _SPECIAL_NAME = re.compile(r"__\w+__")  # Python's dunders: every class has its own
+_RECEIVER = re.compile(r"\b([A-Za-z_]\w*)\.\w*\Z")  # `errors.` or `errors.Hea` at the cursor
 
 
 @dataclass(frozen=True)
@@ -257,13 +261,15 @@ def assemble(
     context_tokens: int,
     roots: Iterable[str] = (),
     layout: PromptLayout = PromptLayout(),
+    cross_file: CrossFile | None = None,
 ) -> Prompt:
     """The prompt for a suggestion at `offset` in `document`.
 
     `prefix` and `suffix` are the text to prompt with before and after the
     cursor (healed: `prefix` may stop short of `offset`); `others` are the
     other open documents; `roots` the workspace folders' URIs, which name
-    the repository and the files' paths in it; `layout` shares the budget out.
+    the repository and the files' paths in it; `layout` shares the budget out;
+    `cross_file` finds what the document imports from the rest of the workspace.
     """
     roots = list(roots)
     syntax = document.syntax
@@ -296,9 +302,22 @@ def assemble(
             break
     files: list[tuple[str, str]] = []
     remaining = _Pieces(header.room if header.chosen else context_room, [])
+    # What the code imports from other files comes first, in import order: it
+    # changes least while the user types, and it is what the code calls.
+    receiver = _RECEIVER.search(prefix)
+    shared = cross_file.snippets(names, receiver[1] if receiver else "") if cross_file else []
+    for path, texts in shared:
+        before = len(remaining.chosen)
+        for line, text in texts:
+            remaining.add(((line, 0), text))
+        if len(remaining.chosen) > before:
+            files.append((path, _Pieces(0, remaining.chosen[before:]).text()))
+    imported = {path for path, _ in files}
     for other in sorted(others, key=lambda d: d.uri):
         if other.uri == document.uri or other.syntax is None:
             continue
+        if relative_path(other.uri, roots)[1] in imported:
+            continue  # its definitions the code uses are shown already
         if syntax is None or other.syntax.language != syntax.language:
             continue
         outline = other.syntax.outline()
@@ -335,10 +354,12 @@ def _surroundings(
     context_tokens: int,
     roots: Iterable[str],
     layout: PromptLayout,
+    cross_file: CrossFile | None,
 ) -> tuple[object, ...]:
     """All a prompt is made from but the text before the cursor."""
     versions = tuple((other.uri, other.version) for other in others if other.uri != document.uri)
-    return (suffix, versions, prompt_tokens, context_tokens, tuple(roots), layout)
+    shared = cross_file.key if cross_file is not None else None
+    return (suffix, versions, prompt_tokens, context_tokens, tuple(roots), layout, shared)
 
 
 class AnchoredPrompt:
@@ -371,15 +392,27 @@ class AnchoredPrompt:
         context_tokens: int,
         roots: Iterable[str] = (),
         layout: PromptLayout = PromptLayout(),
+        cross_file: CrossFile | None = None,
     ) -> Prompt:
         """As `assemble`, from the kept prompt if it still holds."""
         others, roots = list(others), list(roots)
-        rest = _surroundings(document, suffix, others, prompt_tokens, context_tokens, roots, layout)
+        rest = _surroundings(
+            document, suffix, others, prompt_tokens, context_tokens, roots, layout, cross_file
+        )
         kept = self._extended(prefix, rest, prompt_tokens, layout)
         if kept is not None:
             return kept
         prompt = assemble(
-            document, offset, prefix, suffix, others, prompt_tokens, context_tokens, roots, layout
+            document,
+            offset,
+            prefix,
+            suffix,
+            others,
+            prompt_tokens,
+            context_tokens,
+            roots,
+            layout,
+            cross_file,
         )
         before = prefix[: len(prefix) - len(prompt.middle)]
         self._kept = _Kept(before, rest, prompt)

@@ -166,6 +166,8 @@ async def hover(ctx: RequestContext, explanations: Explanations) -> types.Hover 
     if symbol is None:
         return None
     target = symbols.resolve(document, symbol, ctx.workspace.context_documents())
+    if target is None:  # not in this file nor an open one: where the file imports it from
+        target = ctx.workspace.imported_target(document, symbol.name)
     if target is None:
         return None
     name_range = _name_range(document, cursor, symbol, ctx.encoding)

@@ -77,7 +77,20 @@ def _prompt(ctx: RequestContext, plan: postprocess.Plan) -> Prompt:
         settings.prompt_tokens,
         settings.context_tokens,
         ctx.workspace.roots,
+        cross_file=ctx.workspace.cross_file(ctx.document),
     )
+
+
+def context_at(ctx: RequestContext) -> dict[str, object]:
+    """What a suggestion at the cursor would show the model besides the code
+    around it (`hearth.showContext`): to see why it wrote what it did."""
+    plan = postprocess.Plan.at(*ctx.at.split(ctx.document.text), ctx.document.line_comment)
+    context = _prompt(ctx, plan).context
+    return {
+        "path": context.path,
+        "header": context.header,
+        "files": [{"path": path, "text": text} for path, text in context.files],
+    }
 
 
 async def read_ahead(ctx: RequestContext) -> None:

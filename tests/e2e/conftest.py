@@ -10,11 +10,22 @@ import pytest
 import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+from pytest_lsp.client import default_feature
 
 from tests.conftest import model_spec
 from tests.pace import Pace, guard
 
 CLIENTS = ["visual_studio_code", "neovim"]
+
+
+# The clients these tests play can watch files, and say so: they accept the
+# server's dynamic registration of workspace/didChangeWatchedFiles, as VS Code
+# and Neovim do. pytest-lsp 1.0's clients answer the request with an error
+# unless given a handler; `default_feature` adds one to every test client
+# (tests/e2e/test_server.py fails on the error if this stops taking effect).
+@default_feature(types.CLIENT_REGISTER_CAPABILITY)
+def _accept_registration(client: LanguageClient, params: types.RegistrationParams) -> None:
+    return None
 
 
 def server_env(**extra: str) -> dict[str, str]:

@@ -3,9 +3,13 @@ context budget, what the window leaves out that the code near the cursor uses.""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from lsp_server.context.prompt import AnchoredPrompt, Prompt, assemble, relative_path
 from lsp_server.context.syntax import SyntaxTree
 from lsp_server.documents import Document
+from lsp_server.workspace.context import CrossFile
+from lsp_server.workspace.summary import summarise
 
 FILLER = "".join(f"def filler_{n}(a):\n    return a + {n}\n\n\n" for n in range(120))
 
@@ -324,3 +328,34 @@ def test_a_middle_that_outgrows_its_share_slides_into_the_prefix() -> None:
     assert (slid.suffix, slid.context) == (first.suffix, first.context)
     assert slid.before_cursor.endswith(lines)
     assert len(slid.middle) <= 400 // 4 * 2.5 / 2
+
+
+def test_what_the_file_imports_from_the_workspace_comes_before_other_open_documents() -> None:
+    files = {
+        Path("/shop/formatting.py"): summarise(
+            "python",
+            "class Formatter:\n    def indent(self, by):\n        pass\n\n\n"
+            "def render(text):\n    return text\n\n\ndef _hidden():\n    pass\n",
+        ),
+        Path("/shop/rates.py"): summarise("python", "def vat_rate(country):\n    return 0.2\n"),
+    }
+    text = (
+        "from .formatting import Formatter\nfrom . import rates\nimport formatting as fmt\n\n\n"
+        "def show(f: Formatter):\n    x = rates.vat_rate(1)\n    return fmt."
+    )
+    document = Document("file:///shop/show.py", "python", 1, text)
+    rates = Document("file:///shop/rates.py", "python", 1, "def vat_rate(country):\n    pass\n")
+    statements = ["from .formatting import Formatter", "from . import rates"]
+    statements.append("import formatting as fmt")
+    cross = CrossFile(Path("/shop/show.py"), statements, [Path("/shop")], files.get)
+    roots = ["file:///shop"]
+    prompt = assemble(document, len(text), text, "", [rates], 600, 200, roots, cross_file=cross)
+    paths = [path for path, _ in prompt.context.files]
+    # In import order, and rates.py once: the open document's copy is not added again.
+    assert paths == ["formatting.py", "rates.py"]
+    formatting = prompt.context.files[0][1]
+    assert formatting.startswith("class Formatter:\n    def indent(self, by):\n")  # short: whole
+    assert formatting.count("class Formatter") == 1
+    # After `fmt.`: the module's public definitions, a line each.
+    assert "def render(text): ..." in formatting
+    assert "_hidden" not in formatting

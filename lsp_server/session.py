@@ -25,6 +25,7 @@ from pygls.exceptions import JsonRpcInvalidParams
 
 from lsp_server.context import languages, symbols
 from lsp_server.context.prompt import AnchoredPrompt
+from lsp_server.context.syntax import SyntaxTree
 from lsp_server.documents import BadPosition, Document, TextPosition, real_path, resolve
 from lsp_server.features.following import Following
 from lsp_server.features.shown import Shown
@@ -133,14 +134,17 @@ class Workspace:
         path, syntax, index = real_path(document.uri), document.syntax, self.index
         if index is None or path is None or syntax is None:
             return None
-        buffers = {
-            real_path(other.uri): other.syntax
-            for other in self.context_documents()
-            if other.syntax is not None
-        }
+        buffers: dict[Path | None, SyntaxTree] = {}
         summaries: dict[Path, FileSummary | None] = {}
 
         def summary(of: Path) -> FileSummary | None:
+            # Asked only when a prompt is made: the open buffers are found then.
+            if not buffers:
+                buffers.update(
+                    (real_path(other.uri), other.syntax)
+                    for other in self.context_documents()
+                    if other.syntax is not None
+                )
             if of not in summaries:
                 buffer = buffers.get(of)
                 summaries[of] = (

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from lsp_server.workspace import imports
@@ -40,9 +41,14 @@ class CrossFile:
         key: object = None,
     ) -> None:
         self.key = key  # changes when what it would find may have: a kept prompt is then stale
+        self._path, self._imported = path, imported
         self._roots = roots
         self._summaries = summaries
-        self._bindings = self._resolve(path, imported)
+
+    @cached_property
+    def _bindings(self) -> list[imports.Binding]:
+        # Resolved when a prompt is made, not for each key typed into a kept one.
+        return self._resolve(self._path, self._imported)
 
     def definitions(self, names: Iterable[str]) -> list[Found]:
         """The definitions that `names` (used near the cursor) stand for, in

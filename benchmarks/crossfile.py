@@ -46,7 +46,7 @@ from lsp_server.editor_client import EditorClient
 from lsp_server.inference import models
 
 sys.path.insert(0, str(Path(__file__).parent))
-from quality import STDLIB, Score, Task, run_baseline, score, sign_test
+from quality import STDLIB, Score, Task, exclusive, run_baseline, score, sign_test
 
 PACKAGES = (
     "asyncio",
@@ -300,8 +300,7 @@ def paired(rows: list[tuple[str, str, str, Score]]) -> str:
             theirs = exact.get((model, second, kind))
             if system != first or theirs is None:
                 continue
-            wins = sum(a and not b for a, b in zip(ours, theirs, strict=True))
-            losses = sum(b and not a for a, b in zip(ours, theirs, strict=True))
+            wins, losses = exclusive(ours, theirs)
             p = sign_test(wins, losses)
             out.append(f"| {model} | {kind} | {first} / {second} | {wins} | {losses} | {p:.2f} |")
     return "\n".join(out) if len(out) > 2 else ""

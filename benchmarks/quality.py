@@ -299,6 +299,13 @@ def sign_test(wins: int, losses: int) -> float:
     return min(1.0, 2 * sum(math.comb(n, i) for i in range(k + 1)) / (1 << n))
 
 
+def exclusive(ours: list[bool], theirs: list[bool]) -> tuple[int, int]:
+    """Of tasks paired one to one: how many only we got right, and only they did."""
+    wins = sum(a and not b for a, b in zip(ours, theirs, strict=True))
+    losses = sum(b and not a for a, b in zip(ours, theirs, strict=True))
+    return wins, losses
+
+
 def paired(rows: list[tuple[str, str, str, Score]]) -> str:
     """Hearth against the baseline on the same tasks: the exact matches only
     one of them got, and whether the split is more than chance."""
@@ -311,8 +318,7 @@ def paired(rows: list[tuple[str, str, str, Score]]) -> str:
         baseline = exact.get((model, "baseline", kind))
         if system != "hearth" or baseline is None:
             continue
-        wins = sum(h and not b for h, b in zip(hearth, baseline, strict=True))
-        losses = sum(b and not h for h, b in zip(hearth, baseline, strict=True))
+        wins, losses = exclusive(hearth, baseline)
         out.append(f"| {model} | {kind} | {wins} | {losses} | {sign_test(wins, losses):.2f} |")
     return "\n".join(out) if len(out) > 2 else ""
 

@@ -67,6 +67,17 @@ async def _start(client: LanguageClient, root: Path, exclude: tuple[str, ...] = 
     )
 
 
+async def _indexed_with_cli_open(client: LanguageClient, tmp_path: Path) -> tuple[Path, str]:
+    """The project indexed, and only pkg/cli.py open: its folder and cli.py's URI."""
+    root = tmp_path / "project"
+    _project(root)
+    await _start(client, root)
+    await wait_until(lambda: _index_ready(client))
+    cli = (root / "pkg" / "cli.py").as_uri()
+    open_document(client, cli, CLI)
+    return root, cli
+
+
 async def _index_ready(client: LanguageClient) -> bool:
     return (await stats(client))["workspaceIndex"].get("ready") is True
 
@@ -89,12 +100,7 @@ def _shown(context: dict[str, Any]) -> str:
 async def test_a_definition_in_a_file_never_opened_reaches_the_prompt(
     raw: LanguageClient, tmp_path: Path
 ) -> None:
-    root = tmp_path / "project"
-    _project(root)
-    await _start(raw, root)
-    await wait_until(lambda: _index_ready(raw))
-    cli = (root / "pkg" / "cli.py").as_uri()
-    open_document(raw, cli, CLI)
+    _, cli = await _indexed_with_cli_open(raw, tmp_path)
 
     shown = _shown(await _context(raw, cli, CURSOR))
     assert "<pkg/formatting.py>" in shown
@@ -118,12 +124,7 @@ async def _index_off(client: LanguageClient) -> bool:
 async def test_the_index_follows_the_disk_and_an_unsaved_buffer_wins(
     raw: LanguageClient, tmp_path: Path
 ) -> None:
-    root = tmp_path / "project"
-    _project(root)
-    await _start(raw, root)
-    await wait_until(lambda: _index_ready(raw))
-    cli = (root / "pkg" / "cli.py").as_uri()
-    open_document(raw, cli, CLI)
+    root, cli = await _indexed_with_cli_open(raw, tmp_path)
     formatting = root / "pkg" / "formatting.py"
 
     # Changed on disk (a git checkout, another tool), as the editor's watcher says.
@@ -224,12 +225,7 @@ async def test_requests_are_answered_while_a_large_workspace_is_indexed(
 async def test_a_hover_explains_a_class_from_a_file_never_opened(
     raw: LanguageClient, tmp_path: Path
 ) -> None:
-    root = tmp_path / "project"
-    _project(root)
-    await _start(raw, root)
-    await wait_until(lambda: _index_ready(raw))
-    cli = (root / "pkg" / "cli.py").as_uri()
-    open_document(raw, cli, CLI)
+    _, cli = await _indexed_with_cli_open(raw, tmp_path)
     at = types.Position(line=3, character=CLI.splitlines()[3].index("HelpFormatter") + 2)
     hover = await raw.text_document_hover_async(
         types.HoverParams(text_document=types.TextDocumentIdentifier(uri=cli), position=at)

@@ -154,9 +154,13 @@ class Workspace:
                 )
             return summaries[of]
 
+        def source(of: Path) -> str | None:
+            opened = next((d for d in self.context_documents() if real_path(d.uri) == of), None)
+            return opened.text if opened is not None else read_source(of)
+
         imported = [syntax.outline().text(*span) for span in syntax.outline().imports]
         key = (id(index), index.generation)  # the buffers' versions are in the prompt's own key
-        return CrossFile(path, imported, index.roots, summary, key)
+        return CrossFile(path, imported, index.roots, summary, key, index.similar_code, source)
 
     def context_documents(self) -> list[Document]:
         """The open documents that may lend code to another's prompt: those

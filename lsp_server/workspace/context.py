@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from lsp_server.workspace import imports
+from lsp_server.workspace import imports, retrieval
+from lsp_server.workspace.retrieval import SimilarCode
 from lsp_server.workspace.summary import Entry, FileSummary
 
 REEXPORT_HOPS = 3  # `from .core import X` in an __init__, imported from it in turn
@@ -39,11 +40,14 @@ class CrossFile:
         roots: Sequence[Path],
         summaries: Summaries,
         key: object = None,
+        similar_code: SimilarCode | None = None,
+        source: Callable[[Path], str | None] = lambda path: None,
     ) -> None:
         self.key = key  # changes when what it would find may have: a kept prompt is then stale
         self._path, self._imported = path, imported
         self._roots = roots
         self._summaries = summaries
+        self._similar_code, self._source = similar_code, source
 
     @cached_property
     def _bindings(self) -> list[imports.Binding]:
@@ -81,6 +85,21 @@ class CrossFile:
             if (path, entry.name) not in shown:
                 by_file.setdefault(path, []).append((entry.line, _first_line(entry.text)))
         return [(self._relative(path), texts) for path, texts in by_file.items()]
+
+    def similar(self, above: str, count: int) -> list[tuple[str, int, str]]:
+        """Up to `count` windows of other files' code like the last lines of
+        `above` (the text before the cursor's line), best first: each with
+        its file's path in the workspace, its first line and its text."""
+        if self._similar_code is None:
+            return []
+        found = []
+        for window in self._similar_code.similar(retrieval.query(above), self._path, count):
+            text = self._source(window.path)
+            if text is None:
+                continue
+            lines = text.split("\n")[window.line : window.line + retrieval.WINDOW]
+            found.append((self._relative(window.path), window.line, "\n".join(lines).strip("\n")))
+        return found
 
     def origin(self, name: str) -> Found | None:
         """Where `name`, as the document uses it, is defined in the workspace:

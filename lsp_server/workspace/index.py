@@ -1,4 +1,6 @@
-"""The workspace index: every file's definitions and imports, kept current.
+"""The workspace index: every file's definitions and imports, kept current,
+and the words of its windows of lines, to find code like the cursor's
+(`retrieval`).
 
 Indexing runs away from the event loop: a thread walks the folders and
 hands files in batches to one worker process at the lowest CPU priority,
@@ -28,6 +30,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from lsp_server.workspace.files import Skipped, Walk, language_of, read_source
+from lsp_server.workspace.retrieval import SimilarCode
 from lsp_server.workspace.summary import Entry, FileSummary, summarise
 
 log = logging.getLogger(__name__)
@@ -87,6 +90,7 @@ class WorkspaceIndex:
         self._thread: threading.Thread | None = None
         self.counts = Counts()
         self.generation = 0  # counts changes: a prompt made before one is made again
+        self.similar_code = SimilarCode()
 
     # --- reading -----------------------------------------------------------
 
@@ -151,11 +155,13 @@ class WorkspaceIndex:
         with self._lock:
             self._files[path] = found
             self.generation += 1
+        self._read_windows(path)
 
     def forget(self, path: Path) -> None:
         with self._lock:
             if self._files.pop(path, None) is not None:
                 self.generation += 1
+        self.similar_code.remove(path)
 
     def _build(self, progress: Progress | None) -> None:
         import time
@@ -250,6 +256,16 @@ class WorkspaceIndex:
             self.generation += 1
             self.counts.files = len(self._files)
             self.counts.bytes += size
+        self._read_windows(path)
+
+    def _read_windows(self, path: Path) -> None:
+        # Read again rather than kept with the summary, in the cache or on the
+        # way from the worker: the words of a file are as many as its text.
+        text = read_source(path)
+        if text is None:
+            self.similar_code.remove(path)
+        else:
+            self.similar_code.add(path, text)
 
     # --- the cache ---------------------------------------------------------
 

@@ -111,6 +111,7 @@ class Indexing:
             "binary": skipped.binary,
             "linksOutside": skipped.outside,
             "unreadable": len(skipped.unreadable),
+            "similarCode": self.index.similar_code.stats(),
         }
 
 

@@ -233,3 +233,41 @@ async def test_a_hover_explains_a_class_from_a_file_never_opened(
     assert hover is not None, "no explanation of a class defined in a file not open"
     assert isinstance(hover.contents, types.MarkupContent)
     assert "HelpFormatter" in hover.contents.value.split("\n")[0]
+
+
+SENDER = """\
+import smtplib
+
+
+def send(message, server):
+    connection = smtplib.SMTP(server.host, timeout=10)
+    connection.login(server.user, server.password)
+    connection.sendmail(message.sender, message.recipients, message.as_bytes())
+    connection.quit()
+"""
+ALERTS = """\
+import smtplib
+
+
+def alert(message, server):
+    connection = smtplib.SMTP(server.host, timeout=10)
+    connection.login(server.user, server.password)
+
+"""
+
+
+async def test_code_like_the_cursors_in_a_file_never_opened_reaches_the_prompt(
+    raw: LanguageClient, tmp_path: Path
+) -> None:
+    root = tmp_path / "project"
+    (root / "mail").mkdir(parents=True)
+    (root / "mail" / "sender.py").write_text(SENDER)
+    (root / "mail" / "alerts.py").write_text(ALERTS)
+    await _start(raw, root)
+    await wait_until(lambda: _index_ready(raw))
+    alerts = (root / "mail" / "alerts.py").as_uri()
+    open_document(raw, alerts, ALERTS)
+
+    shown = _shown(await _context(raw, alerts, types.Position(line=6, character=4)))
+    assert "<mail/sender.py>" in shown
+    assert "connection.sendmail(message.sender, message.recipients" in shown

@@ -8,8 +8,10 @@ from pathlib import Path
 
 from lsp_server.workspace import imports
 from lsp_server.workspace.context import CrossFile
+from lsp_server.workspace.files import read_source
 from lsp_server.workspace.index import WorkspaceIndex
 from lsp_server.workspace.summary import FileSummary, summarise
+from tests.unit.test_retrieval import SENDER
 
 CORE = '''\
 """Commands."""
@@ -243,3 +245,40 @@ def test_a_modules_top_level_names_are_kept_for_module_dot() -> None:
     ]  # not `x`, local to f
     assert summary.named("DEFAULT")[0].text == "DEFAULT: int = 3"
     assert summary.named("LOGGER")[0].text.endswith(" ...")  # a long one is cut
+
+
+def test_code_like_the_cursors_comes_from_other_files_and_follows_the_disk(
+    tmp_path: Path,
+) -> None:
+    root, cache = tmp_path / "project", tmp_path / "cache"
+    (root / "mail").mkdir(parents=True)
+    sender = root / "mail" / "sender.py"
+    sender.write_text("import smtplib\n\n\n" + SENDER)
+    user = root / "mail" / "alerts.py"
+    user.write_text(SENDER.replace("send(", "alert("))  # the document: never its own code
+    index = _indexed(root, cache)
+    real = root.resolve()
+
+    def similar(buffers: dict[Path, str]) -> list[tuple[str, int, str]]:
+        def source(path: Path) -> str | None:
+            return buffers.get(path) or read_source(path)
+
+        cross = CrossFile(
+            real / "mail/alerts.py", [], [real], index.summary, None, index.similar_code, source
+        )
+        return cross.similar(SENDER.replace("send(", "alert("), 2)
+
+    assert similar({}) == [("mail/sender.py", 0, "import smtplib\n\n\n" + SENDER.rstrip())]
+    # An open buffer's lines are what is shown of it.
+    edited = "import smtplib  # edited\n\n\n" + SENDER
+    assert similar({real / "mail/sender.py": edited})[0][2].startswith("import smtplib  # edited")
+
+    # A restart finds it too, the summaries from the cache.
+    again = _indexed(root, cache)
+    assert again.counts.from_cache == 2
+    assert again.similar_code.stats() == index.similar_code.stats()
+    assert index.similar_code.stats()["files"] == 2
+
+    sender.write_text("import os\n")
+    index.refresh(sender.resolve())
+    assert similar({}) == []

@@ -21,7 +21,12 @@ model calls per typed character; server CPU seconds per minute of typing,
 and while idle afterwards; the server's resident memory.
 
     python benchmarks/latency.py [--functions N] [--presets default,small]
-        [--systems hearth,hearth-remote,llama-server] [--log FILE] [--pauses FILE]
+        [--systems hearth,hearth-remote,llama-server,hearth-workspace]
+        [--log FILE] [--pauses FILE]
+
+`hearth-workspace` types the same modules in a copy of the standard library
+given as the workspace folder, with the workspace index on (once it has
+read the folder): the cost of cross-file context on the keystroke.
 
 `--log` keeps Hearth's debug log (each generation's timings); `--pauses`
 writes each pause's latency, limit, typed text and suggestion.
@@ -44,9 +49,11 @@ import json
 import logging
 import os
 import random
+import shutil
 import socket
 import statistics
 import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -71,6 +78,8 @@ SEED = 1234
 KEY_S = 0.08  # seconds between keys
 PAUSE_LIMIT_S = 30.0  # the longest a pause waits for its suggestion
 IDLE_S = 5.0  # seconds of idleness measured after the typing
+# A workspace of the standard library, as its source tree has it.
+STDLIB_IGNORED = shutil.ignore_patterns("__pycache__", "site-packages", "test", "idlelib")
 
 
 @dataclass(frozen=True)
@@ -211,17 +220,32 @@ class HearthDocument:
 
 
 async def replay_hearth(
-    preset: str, tasks: list[Task], log_file: str | None, remote: RemoteServer | None = None
+    preset: str,
+    tasks: list[Task],
+    log_file: str | None,
+    remote: RemoteServer | None = None,
+    workspace: Path | None = None,
 ) -> Run:
     """Hearth on its embedded engine, or on `remote` (llama-server, /infill):
-    then CPU and memory are Hearth's and the server's together."""
+    then CPU and memory are Hearth's and the server's together. With
+    `workspace` (a copy of the standard library), the modules are typed in
+    it, with the workspace index on, once it has read the folder."""
     run = Run()
     settings: dict[str, Any] = {"log": {"level": "debug"}} if log_file else {}
     if remote is not None:
         settings["engine"] = {"kind": "remote", "url": remote.url, "api": "llamacpp"}
-    async with EditorClient(preset, settings or None, log_file=log_file) as client:
+    if workspace is not None:
+        settings["context"] = {"workspace": True}
+    folders = [workspace] if workspace is not None else []
+    async with EditorClient(preset, settings or None, log_file=log_file, folders=folders) as client:
+        while workspace is not None and not (await client.stats())["workspaceIndex"]["ready"]:
+            await asyncio.sleep(0.5)
         for number, task in enumerate(tasks):
-            uri = f"file:///latency/{number}/{task.module}"
+            uri = (
+                (workspace / task.module).as_uri()
+                if workspace is not None
+                else f"file:///latency/{number}/{task.module}"
+            )
             client.open(uri, task.source, "python")
             document = HearthDocument(client, uri)
             await document.place(task.after)
@@ -471,6 +495,13 @@ def main() -> None:
             if "hearth" in systems
             else {}
         )
+        if "hearth-workspace" in systems:
+            with tempfile.TemporaryDirectory() as folder:
+                workspace = Path(folder) / "Lib"
+                shutil.copytree(STDLIB, workspace, ignore=STDLIB_IGNORED)
+                runs["hearth-workspace"] = asyncio.run(
+                    replay_hearth(preset, tasks, args.log, workspace=workspace)
+                )
         if binary is not None and "hearth-remote" in systems:
             remote_log = f"{args.log}.remote" if args.log else None
             runs["hearth-remote"] = asyncio.run(

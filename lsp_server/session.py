@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 from lsprotocol import types
@@ -25,7 +26,6 @@ from pygls.exceptions import JsonRpcInvalidParams
 
 from lsp_server.context import languages, symbols
 from lsp_server.context.prompt import AnchoredPrompt
-from lsp_server.context.syntax import SyntaxTree
 from lsp_server.documents import BadPosition, Document, TextPosition, real_path, resolve
 from lsp_server.features.following import Following
 from lsp_server.features.shown import Shown
@@ -134,33 +134,39 @@ class Workspace:
         path, syntax, index = real_path(document.uri), document.syntax, self.index
         if index is None or path is None or syntax is None:
             return None
-        buffers: dict[Path | None, SyntaxTree] = {}
         summaries: dict[Path, FileSummary | None] = {}
 
+        @cache
+        def opened() -> dict[Path | None, Document]:
+            # Found when a prompt is made, not for each key typed into a kept one.
+            return self._opened()
+
         def summary(of: Path) -> FileSummary | None:
-            # Asked only when a prompt is made: the open buffers are found then.
-            if not buffers:
-                buffers.update(
-                    (real_path(other.uri), other.syntax)
-                    for other in self.context_documents()
-                    if other.syntax is not None
-                )
             if of not in summaries:
-                buffer = buffers.get(of)
+                buffer = opened().get(of)
+                tree = buffer.syntax if buffer is not None else None
                 summaries[of] = (
-                    from_outline(buffer.language, buffer.outline(), buffer.tree())
-                    if buffer is not None
+                    from_outline(tree.language, tree.outline(), tree.tree())
+                    if tree is not None
                     else index.summary(of)
                 )
             return summaries[of]
 
         def source(of: Path) -> str | None:
-            opened = next((d for d in self.context_documents() if real_path(d.uri) == of), None)
-            return opened.text if opened is not None else read_source(of)
+            buffer = opened().get(of)
+            return buffer.text if buffer is not None else read_source(of)
 
         imported = [syntax.outline().text(*span) for span in syntax.outline().imports]
         key = (id(index), index.generation)  # the buffers' versions are in the prompt's own key
         return CrossFile(path, imported, index.roots, summary, key, index.similar_code, source)
+
+    def _opened(self) -> dict[Path | None, Document]:
+        """The context documents by their real paths (the first one opened
+        where two URIs lead to one file)."""
+        opened: dict[Path | None, Document] = {}
+        for document in self.context_documents():
+            opened.setdefault(real_path(document.uri), document)
+        return opened
 
     def context_documents(self) -> list[Document]:
         """The open documents that may lend code to another's prompt: those
@@ -187,7 +193,7 @@ class Workspace:
         if found is None:
             return None
         uri = found.path.as_uri()
-        opened = next((d for d in self.context_documents() if real_path(d.uri) == found.path), None)
+        opened = self._opened().get(found.path)
         if opened is None:
             language = language_of(found.path)
             text = read_source(found.path)

@@ -97,8 +97,8 @@ class CrossFile:
             text = self._source(window.path)
             if text is None:
                 continue
-            lines = text.split("\n")[window.line : window.line + retrieval.WINDOW]
-            found.append((self._relative(window.path), window.line, "\n".join(lines).strip("\n")))
+            shown = retrieval.window(text.split("\n"), window.line).strip("\n")
+            found.append((self._relative(window.path), window.line, shown))
         return found
 
     def origin(self, name: str) -> Found | None:

@@ -152,10 +152,11 @@ class WorkspaceIndex:
         if found is None:
             self.forget(path)
             return
+        indexed, text = found
         with self._lock:
-            self._files[path] = found
+            self._files[path] = indexed
             self.generation += 1
-        self._read_windows(path)
+        self.similar_code.add(path, text)
 
     def forget(self, path: Path) -> None:
         with self._lock:
@@ -327,13 +328,14 @@ def _stamp(path: Path) -> Stamp | None:
     return Stamp(status.st_size, status.st_mtime_ns)
 
 
-def _summarised(path: Path, skipped: Skipped | None) -> Indexed | None:
+def _summarised(path: Path, skipped: Skipped | None) -> tuple[Indexed, str] | None:
+    """A file's summary, and the text it was made from."""
     stamp = _stamp(path)
     language = language_of(path)
     text = read_source(path, skipped) if stamp is not None and language else None
     if stamp is None or language is None or text is None:
         return None
-    return Indexed(stamp, summarise(language, text))
+    return Indexed(stamp, summarise(language, text)), text
 
 
 def _worker_start() -> None:
@@ -355,7 +357,7 @@ def _summarise_batch(paths: Iterable[Path]) -> list[tuple[FileSummary | None, st
             results.append((None, f"{path}: {error}"))
             continue
         if found is not None:
-            results.append((found.summary, ""))
+            results.append((found[0].summary, ""))
         else:
             results.append((None, "binary" if skipped.binary else "; ".join(skipped.unreadable)))
     return results

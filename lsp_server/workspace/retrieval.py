@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import threading
 from array import array
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,9 +36,14 @@ def windows(text: str) -> list[set[str]]:
     `i * STRIDE` (a blank one has none)."""
     lines = text.split("\n")
     return [
-        set(_WORD.findall("\n".join(lines[start : start + WINDOW])))
+        set(_WORD.findall(window(lines, start)))
         for start in range(0, max(1, len(lines) - WINDOW + STRIDE), STRIDE)
     ]
+
+
+def window(lines: Sequence[str], start: int) -> str:
+    """The text of the window of `lines` that starts at line `start`."""
+    return "\n".join(lines[start : start + WINDOW])
 
 
 def query(above: str) -> frozenset[str]:

@@ -38,7 +38,7 @@ function M.check()
   local cmd = config.cmd()
   if vim.fn.executable(cmd[1]) == 0 then
     health.error('server not found: ' .. cmd[1], {
-      'Run `make run` in a Hearth checkout (it makes .venv/bin/hearth), or `pip install hearth-lsp`',
+      'Install it: `pipx install /path/to/hearth[model]` (puts `hearth` on PATH), or `make run` in a Hearth checkout (it makes .venv/bin/hearth)',
       "Or give the command: require('hearth').setup({ cmd = { '/path/to/hearth' } })",
     })
     return

@@ -300,13 +300,15 @@ def _form(what: style.Facts) -> list[str]:
 
 def answered(what: style.Facts) -> Callable[[str], bool]:
     """For the engine's `stop_when`: every line of the form is written, or the
-    model has left the form (a blank line or a code fence after it)."""
+    model has left the form (a line that is none of the form's, such as a
+    code fence). Blank lines are not leaving it: models set the summary
+    apart from the PARAM lines with one."""
     wanted = len(_form(what))
 
     def done(text: str) -> bool:
         *complete, _ = (ANSWER_START + text).split("\n")
         filled = sum(1 for line in complete if _ANSWER.match(line.strip()))
-        left = any(not line.strip() or line.startswith("```") for line in complete[1:])
+        left = any(line.strip() and not _ANSWER.match(line.strip()) for line in complete[1:])
         return filled >= wanted or (filled > 0 and left)
 
     return done

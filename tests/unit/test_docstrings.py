@@ -58,8 +58,13 @@ def test_the_model_stops_once_the_form_is_filled_or_left() -> None:
     done = answered(style.Facts(("path",), True, ()))
     assert not done(" Joins a path.\nPARAM path: the start\nRETURNS: the pa")
     assert done(" Joins a path.\nPARAM path: the start\nRETURNS: the path\n")
-    assert done(" Joins a path.\n\nHere is")
     assert not done(" Joins a path.\nPARAM path: the st")
+    # A blank line sets the summary apart; the form goes on after it.
+    assert not done(" Joins a path.\n\nPARAM path: the start\n\nRETURNS: the pa")
+    assert done(" Joins a path.\n\nPARAM path: the start\n\nRETURNS: the path\n")
+    # Anything else is the model leaving the form: it is not coming back.
+    assert done(" Joins a path.\n\nHere is the code:\n")
+    assert done(" Joins a path.\n```python\n")
 
 
 PROSE = style.Prose("joins a path", {"path": "the start"}, "the path", {"OSError": "if it fails"})

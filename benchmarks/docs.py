@@ -1,18 +1,29 @@
 """Docs benchmark: hover explanations and docstrings on real, undocumented code.
 
-Functions are drawn with a fixed seed from CPython's standard library, from
-the same modules as the quality benchmark, with every function's docstring
-removed from the file. For each, Hearth is asked over LSP as an editor asks:
-the docstring code action (its edit applied), then a hover on the name, then
-the same hover again.
+Functions that have a docstring are drawn with a fixed seed from CPython's
+standard library (the modules of the quality benchmark); the file is given
+with every function's docstring removed, and each function's real docstring
+is kept as the reference. For each, Hearth is asked over LSP as an editor
+asks, with its default settings: the docstring code action (its edit
+applied); then a hover on the name, hovered again as a user would (every
+0.25 s) until the explanation shows; then once more, from the cache.
 
-Scores per model: the share of docstring edits after which the file parses
-and the docstring is that function's own, with nothing else changed (target
-100%); the share documenting every parameter by name (target 100%); the
-latency of a docstring and of a first hover (p50, p95), and of a hover
-answered from the cache (median).
+Scores per model:
+- placed: the file parses and the docstring is that function's own, nothing
+  else changed (target 100%); every parameter named (target 100%);
+- word F1 of the docstring, and of the hover's explanation, against the
+  real docstring (the words both use, counted with repeats);
+- restating: the share of parameter descriptions that say no more than the
+  parameter's name (`price: The price.`; lsp_server/features/restating.py);
+- docstring p50 / p95; hover time to first content and to the explanation
+  (p50 / p95); a hover from the cache (median).
+
+The baseline system (`chat`) is the plain way: the same model asked in one
+chat message to write the function's docstring, the answer's docstring
+taken as written; it is scored on F1 and restating with Hearth, paired.
 
     python benchmarks/docs.py [--tasks N] [--presets default,small]
+        [--systems hearth,chat] [--dump FILE]
 """
 
 from __future__ import annotations
@@ -20,19 +31,36 @@ from __future__ import annotations
 import argparse
 import ast
 import asyncio
+import json
 import logging
 import random
+import re
 import statistics
 import time
+from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from lsprotocol import types
-from quality import MODULES, RESULTS, STDLIB  # the sibling benchmark's module set
+from quality import MODULES, RESULTS, STDLIB, sign_test  # the sibling benchmark's modules
 
 from lsp_server.editor_client import EditorClient, Suggestion
+from lsp_server.features.restating import restates_name, words
 from lsp_server.inference import models
+from lsp_server.inference.api import ChatMessage, Sampling
+from lsp_server.inference.cancel import CancelToken
+from lsp_server.inference.llama.engine import EngineConfig, LlamaEngine
 
 SEED = 1234
+SYSTEMS = ("hearth", "chat")
+HOVER_AGAIN_S = 0.25  # a user hovering again, as often as an editor would re-ask
+HOVER_GIVE_UP_S = 120.0
+# What a hover shows while its explanation is being written (features/hover.py).
+PENDING = "writing an explanation"
+CHAT_ASK = (
+    "Write a docstring for this Python function. Answer with the docstring only."
+    "\n\n```python\n{code}\n```"
+)
 
 
 @dataclass(frozen=True)
@@ -43,20 +71,30 @@ class Task:
     line: int  # 0-based line of the `def`
     column: int  # of the name
     parameters: tuple[str, ...]
+    reference: str  # the function's real docstring
+    code: str  # the function's text, undocumented
 
 
-def undocumented(source: str) -> str:
-    """`source` without the docstrings of its functions (those with more in their body)."""
+def undocumented(source: str) -> tuple[str, dict[int, str]]:
+    """`source` without the docstrings of its functions (those with more in
+    their body), and the docstrings removed, by the `def`'s line in the result."""
     tree = ast.parse(source)
     drop: set[int] = set()
+    removed: dict[int, str] = {}
     for node in ast.walk(tree):
         if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             continue
+        doc = ast.get_docstring(node)
         first = node.body[0]
-        if ast.get_docstring(node) is not None and len(node.body) > 1:
+        if doc is not None and len(node.body) > 1:
             assert first.end_lineno is not None
             drop.update(range(first.lineno - 1, first.end_lineno))
-    return "\n".join(line for n, line in enumerate(source.split("\n")) if n not in drop)
+            removed[node.lineno - 1] = doc
+    lines = source.split("\n")
+    kept = [n for n in range(len(lines)) if n not in drop]
+    new_line = {old: new for new, old in enumerate(kept)}
+    text = "\n".join(lines[n] for n in kept)
+    return text, {new_line[line]: doc for line, doc in removed.items() if line in new_line}
 
 
 def make_tasks(count: int) -> list[Task]:
@@ -66,11 +104,14 @@ def make_tasks(count: int) -> list[Task]:
         path = STDLIB / module
         if not path.exists():
             continue
-        source = undocumented(path.read_text())
+        source, references = undocumented(path.read_text())
         lines = source.split("\n")
         for node in ast.walk(ast.parse(source)):
             if not isinstance(node, ast.FunctionDef) or node.decorator_list:
                 continue
+            reference = references.get(node.lineno - 1)
+            if reference is None or len(words(reference)) < 5:
+                continue  # nothing to compare with
             if node.body[0].lineno == node.lineno or node.end_lineno == node.lineno + 1:
                 continue  # one-liners
             args = node.args
@@ -78,8 +119,47 @@ def make_tasks(count: int) -> list[Task]:
             every += [a for a in (args.vararg, args.kwarg) if a is not None]
             names = tuple(a.arg for a in every if a.arg not in ("self", "cls"))
             column = lines[node.lineno - 1].index(f"def {node.name}") + 4
-            candidates.append(Task(module, source, node.name, node.lineno - 1, column, names))
+            code = "\n".join(lines[node.lineno - 1 : node.end_lineno])
+            candidates.append(
+                Task(module, source, node.name, node.lineno - 1, column, names, reference, code)
+            )
     return rng.sample(candidates, min(count, len(candidates)))
+
+
+def f1(written: str, reference: str) -> float:
+    """Word F1: the words both use (with repeats) over what each has."""
+    ours, theirs = Counter(words(written)), Counter(words(reference))
+    common = sum((ours & theirs).values())
+    if not common:
+        return 0.0
+    precision, recall = common / sum(ours.values()), common / sum(theirs.values())
+    return 2 * precision * recall / (precision + recall)
+
+
+_GOOGLE_ARG = re.compile(r"^\s+\**(\w+)(?: \([^)]*\))?: (.*)$")
+_SPHINX_ARG = re.compile(r"^\s*:param (?:[\w\[\], ]+ )?\**(\w+): (.*)$")
+
+
+def parameter_lines(doc: str) -> dict[str, str]:
+    """The parameter descriptions of a docstring (Google `Args:` or Sphinx
+    `:param`), continuation lines joined."""
+    found: dict[str, str] = {}
+    in_args, last = False, ""
+    for line in doc.split("\n"):
+        sphinx = _SPHINX_ARG.match(line)
+        if sphinx:
+            found[sphinx[1]], last = sphinx[2], ""
+            continue
+        if not line.startswith(" "):  # a section's heading, prose, or a blank line
+            in_args, last = line.strip() in ("Args:", "Arguments:", "Parameters:"), ""
+            continue
+        google = _GOOGLE_ARG.match(line)
+        if in_args and google and len(line) - len(line.lstrip()) <= 4:
+            last = google[1]
+            found[last] = google[2]
+        elif in_args and last:
+            found[last] += " " + line.strip()
+    return found
 
 
 @dataclass
@@ -87,23 +167,38 @@ class Score:
     placed: int = 0  # parses, the docstring is the function's own, nothing else changed
     all_parameters: int = 0
     no_edit: int = 0
+    doc_f1: list[float] = field(default_factory=list)  # one per task, 0 when none written
+    hover_f1: list[float] = field(default_factory=list)
+    parameters: int = 0  # described parameters seen
+    restating: int = 0
     docstring_s: list[float] = field(default_factory=list)
-    hover_s: list[float] = field(default_factory=list)
+    first_content_s: list[float] = field(default_factory=list)
+    explanation_s: list[float] = field(default_factory=list)
     cached_ms: list[float] = field(default_factory=list)
+    written: list[dict[str, object]] = field(default_factory=list)  # for --dump
+
+    def described(self, task: Task, doc: str) -> None:
+        self.doc_f1.append(f1(doc, task.reference))
+        for name, text in parameter_lines(doc).items():
+            if name in task.parameters:
+                self.parameters += 1
+                self.restating += restates_name(name, text)
 
 
-def judge(task: Task, edits: list[types.TextEdit], into: Score) -> None:
+def docstring_of(task: Task, edits: list[types.TextEdit], into: Score) -> str:
+    """The docstring the edits give the function ('' and nothing counted as
+    placed when they change more, break the parse, or miss it)."""
     if len(edits) != 1:
         into.no_edit += 1
-        return
+        return ""
     (edit,) = edits
     after = Suggestion(edit.new_text, edit.range).apply(task.source)
     if after.replace(edit.new_text, "", 1) != task.source:
-        return  # it changed more than the docstring
+        return ""  # it changed more than the docstring
     try:
         tree = ast.parse(after)
     except SyntaxError:
-        return
+        return ""
     functions = [
         node
         for node in ast.walk(tree)
@@ -113,16 +208,49 @@ def judge(task: Task, edits: list[types.TextEdit], into: Score) -> None:
     ]
     doc = ast.get_docstring(functions[0]) if functions else None
     if doc is None:
-        return
+        return ""
     into.placed += 1
     if all(name in doc for name in task.parameters):
         into.all_parameters += 1
+    return doc
 
 
-async def run(model: str, tasks: list[Task]) -> Score:
+def explanation(hover: str) -> str:
+    """The model's words in a hover: without its heading, code blocks and
+    the line saying where the definition is."""
+    text = re.sub(r"```.*?```", "", hover, flags=re.DOTALL)
+    kept = [
+        line
+        for line in text.split("\n")
+        if not line.startswith("####") and not line.startswith("Defined in")
+    ]
+    return "\n".join(kept).strip()
+
+
+async def hover_until_explained(
+    editor: EditorClient, uri: str, at: types.Position, into: Score
+) -> str:
+    """Hover as a user does, again and again, until the explanation shows."""
+    started = time.monotonic()
+    first: float | None = None
+    while time.monotonic() - started < HOVER_GIVE_UP_S:
+        shown = await editor.hover(uri, at)
+        now = time.monotonic() - started
+        if shown and first is None:
+            first = now
+        if shown and PENDING not in shown:
+            into.first_content_s.append(first if first is not None else now)
+            into.explanation_s.append(now)
+            return shown
+        await asyncio.sleep(HOVER_AGAIN_S)
+    into.first_content_s.append(first if first is not None else HOVER_GIVE_UP_S)
+    into.explanation_s.append(HOVER_GIVE_UP_S)
+    return ""
+
+
+async def run_hearth(model: str, tasks: list[Task]) -> Score:
     score = Score()
-    settings = {"hover": {"timeoutMs": 300000}, "docstrings": {"timeoutMs": 300000}}
-    async with EditorClient(model, settings) as editor:
+    async with EditorClient(model) as editor:
         for number, task in enumerate(tasks):
             uri = f"file:///docs/{number}/{task.module}"
             editor.open(uri, task.source, "python")
@@ -130,15 +258,33 @@ async def run(model: str, tasks: list[Task]) -> Score:
             started = time.monotonic()
             edits = await editor.docstring_edit(uri, inside)
             score.docstring_s.append(time.monotonic() - started)
-            judge(task, edits, score)
+            doc = docstring_of(task, edits, score)
+            score.described(task, doc)
             name = types.Position(line=task.line, character=task.column + 1)
-            started = time.monotonic()
-            await editor.hover(uri, name)
-            score.hover_s.append(time.monotonic() - started)
+            shown = await hover_until_explained(editor, uri, name, score)
+            score.hover_f1.append(f1(explanation(shown), task.reference))
             started = time.monotonic()
             await editor.hover(uri, name)
             score.cached_ms.append((time.monotonic() - started) * 1000)
             editor.close(uri)
+            score.written.append({"task": task.name, "docstring": doc, "hover": shown})
+    return score
+
+
+def run_chat(model: str, tasks: list[Task]) -> Score:
+    """The same model, asked plainly: one chat message per function."""
+    score = Score()
+    engine = LlamaEngine(models.locate(models.ModelChoice(model, "benchmark")), EngineConfig())
+    for task in tasks:
+        messages = [ChatMessage("user", CHAT_ASK.format(code=task.code))]
+        started = time.monotonic()
+        answer = engine.chat(messages, Sampling(max_tokens=256), CancelToken()).text
+        score.docstring_s.append(time.monotonic() - started)
+        quoted = re.search(r'"""(.*?)(?:"""|$)', answer, flags=re.DOTALL)
+        doc = (quoted[1] if quoted else answer.strip("`\n ")).strip()
+        score.described(task, doc)
+        score.written.append({"task": task.name, "docstring": doc})
+    engine.close()
     return score
 
 
@@ -147,40 +293,84 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
 
 
-def table(rows: list[tuple[str, int, Score]]) -> str:
+def table(rows: list[tuple[str, str, Score]], count: int) -> str:
     out = [
-        "| model | functions | parses, placed right | every parameter | no edit "
-        "| docstring p50 s | p95 s | hover p50 s | p95 s | cached hover ms |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| model | system | placed | every parameter | docstring F1 | hover F1 | restating "
+        "| docstring p50 s | p95 s | hover first p50 s | p95 s | explained p50 s | p95 s "
+        "| cached ms |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for preset, count, s in rows:
+    for preset, system, s in rows:
+        hearth = system == "hearth"
+
+        def cell(values: list[float], fmt: str = ".2f", show: bool = hearth) -> str:
+            return format(statistics.median(values), fmt) if show and values else "-"
+
+        restating = f"{s.restating}/{s.parameters}" if s.parameters else "0/0"
         out.append(
-            f"| {preset} | {count} | {s.placed}/{count} | {s.all_parameters}/{count} "
-            f"| {s.no_edit} | {statistics.median(s.docstring_s):.2f} "
-            f"| {percentile(s.docstring_s, 0.95):.2f} | {statistics.median(s.hover_s):.2f} "
-            f"| {percentile(s.hover_s, 0.95):.2f} | {statistics.median(s.cached_ms):.1f} |"
+            f"| {preset} | {system} | {f'{s.placed}/{count}' if hearth else '-'} "
+            f"| {f'{s.all_parameters}/{count}' if hearth else '-'} "
+            f"| {statistics.mean(s.doc_f1):.3f} "
+            f"| {f'{statistics.mean(s.hover_f1):.3f}' if hearth else '-'} | {restating} "
+            f"| {statistics.median(s.docstring_s):.2f} | {percentile(s.docstring_s, 0.95):.2f} "
+            f"| {cell(s.first_content_s)} | {percentile(s.first_content_s, 0.95):.2f} "
+            f"| {cell(s.explanation_s)} | {percentile(s.explanation_s, 0.95):.2f} "
+            f"| {cell(s.cached_ms, '.1f')} |"
         )
     return "\n".join(out)
+
+
+def paired(rows: list[tuple[str, str, Score]]) -> str:
+    """Docstring F1, Hearth against the chat baseline, task by task."""
+    by = {(preset, system): s for preset, system, s in rows}
+    out = [
+        "| model | Hearth better | chat better | p (sign test) | F1 ratio (means) |",
+        "|---|---|---|---|---|",
+    ]
+    for preset in dict.fromkeys(preset for preset, _, _ in rows):
+        ours, theirs = by.get((preset, "hearth")), by.get((preset, "chat"))
+        if ours is None or theirs is None:
+            continue
+        pairs = list(zip(ours.doc_f1, theirs.doc_f1, strict=True))
+        wins = sum(a > b for a, b in pairs)
+        losses = sum(a < b for a, b in pairs)
+        ratio = statistics.median(ours.doc_f1) / max(statistics.median(theirs.doc_f1), 1e-9)
+        out.append(
+            f"| {preset} | {wins} | {losses} | {sign_test(wins, losses):.2f} | {ratio:.2f} |"
+        )
+    return "\n".join(out) if len(out) > 2 else ""
 
 
 def main() -> None:
     logging.basicConfig(level=logging.ERROR)
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--tasks", type=int, default=12, help="functions per model")
+    parser.add_argument("--tasks", type=int, default=20, help="functions per model")
     parser.add_argument("--presets", default="default,small")
+    parser.add_argument("--systems", default=",".join(SYSTEMS))
+    parser.add_argument("--dump", type=Path, help="write what each system wrote here (JSON lines)")
     args = parser.parse_args()
     tasks = make_tasks(args.tasks)
-    rows: list[tuple[str, int, Score]] = []
+    rows: list[tuple[str, str, Score]] = []
     for preset in args.presets.split(","):
         if not models.preset_installed(models.PRESETS[preset]):
             print(f"(skipping {preset}: pip install 'hearth-lsp[{models.PRESETS[preset].extra}]')")
             continue
-        rows.append((preset, len(tasks), asyncio.run(run(preset, tasks))))
+        for system in args.systems.split(","):
+            score = asyncio.run(run_hearth(preset, tasks)) if system == "hearth" else None
+            rows.append((preset, system, score or run_chat(preset, tasks)))
     report = (
-        f"docs benchmark: {len(tasks)} undocumented functions from {len(MODULES)} stdlib "
-        f"modules (seed {SEED}), docstrings removed\n\n" + table(rows)
+        f"docs benchmark: {len(tasks)} functions with docstrings from {len(MODULES)} stdlib "
+        f"modules (seed {SEED}), docstrings removed; F1 against the real ones\n\n"
+        + table(rows, len(tasks))
+        + "\n\n"
+        + paired(rows)
     )
     print(report)
+    if args.dump:
+        with args.dump.open("w") as out:
+            for preset, system, score in rows:
+                for one in score.written:
+                    out.write(json.dumps({"model": preset, "system": system, **one}) + "\n")
     if rows:
         RESULTS.mkdir(exist_ok=True)
         (RESULTS / "docs.md").write_text(report + "\n")

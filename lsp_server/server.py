@@ -19,7 +19,7 @@ from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 
 from lsp_server import __version__, lifecycle, settings, stats
-from lsp_server.features import docstrings, hover, inline_completion
+from lsp_server.features import docstrings, explanations, hover, inline_completion
 from lsp_server.inference.scheduler import Scheduler
 from lsp_server.model_host import LoadRequest, ModelHost
 from lsp_server.protocol import PARSE_ERROR, HearthProtocol
@@ -62,7 +62,7 @@ class HearthServer(LanguageServer):
         self.indexing = Indexing()
         self.parts = Parts(self.sessions, self.scheduler, self.host, self.indexing)
         self.window = Window(self)
-        self.explanations = hover.Explanations(self.settings.current.hover.cache_bytes)
+        self.explanations = explanations.Explanations(self.settings.current.hover.cache_bytes)
         self.counters = stats.Counters()
         self._background: set[asyncio.Future[None]] = set()
 
@@ -290,7 +290,9 @@ def create_server(
     @server.feature(types.TEXT_DOCUMENT_HOVER)
     async def on_hover(ls: HearthServer, params: types.HoverParams) -> types.Hover | None:
         ctx = ls.context(params.text_document.uri, params.position)
-        return await hover.hover(ctx, ls.explanations) if ctx is not None else None
+        if ctx is None:
+            return None
+        return await hover.hover(ctx, ls.explanations, ls.window.hover_markdown())
 
     @server.feature(
         types.TEXT_DOCUMENT_CODE_ACTION,
@@ -305,6 +307,8 @@ def create_server(
             resting = ls.context(uri, params.range.end)
             if resting is not None:
                 ls.in_background(inline_completion.read_ahead(resting))
+                rest_s = inline_completion.READ_AHEAD_S
+                ls.in_background(explanations.read_ahead(resting, ls.explanations, rest_s))
         if not docstrings.offered(ls.settings.current.docstrings, params.context.only):
             return None
         ctx = ls.context(uri, params.range.start)

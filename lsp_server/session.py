@@ -168,6 +168,18 @@ class Workspace:
             opened.setdefault(real_path(document.uri), document)
         return opened
 
+    def relative(self, uri: str) -> str:
+        """A document's path as a user names it: from its workspace folder, else
+        the file's name (the URI itself when it is not a file)."""
+        path = real_path(uri)
+        if path is None:
+            return uri
+        for root in self.roots:
+            folder = real_path(root)
+            if folder is not None and path.is_relative_to(folder):
+                return path.relative_to(folder).as_posix()
+        return path.name
+
     def context_documents(self) -> list[Document]:
         """The open documents that may lend code to another's prompt: those
         inside the workspace folders, once `..` and symlinks are resolved
@@ -228,9 +240,14 @@ class RequestContext:
         """A model is loaded and no load is under way."""
         return self.host.state is ModelState.READY
 
-    async def model_loaded(self) -> bool:
-        """Wait for a load under way to end; True when a model is then ready."""
-        return await self.host.wait()
+    @property
+    def model_loading(self) -> bool:
+        return self.host.state is ModelState.LOADING
+
+    async def model_loaded(self, timeout: float | None = None) -> bool:
+        """Wait for a load under way to end (up to `timeout` seconds); True
+        when a model is then ready."""
+        return await self.host.wait(timeout)
 
     @property
     def document(self) -> Document:

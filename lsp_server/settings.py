@@ -105,9 +105,12 @@ class HoverSettings:
     enabled: bool = True
     max_tokens: int = 120  # tokens of explanation
     prompt_tokens: int = 768  # budget for the definition shown to the model
-    # How long a hover waits for the model; after that it shows nothing and the
-    # explanation goes on in the background, ready for the next hover.
-    timeout_ms: int = 15000
+    # How long a hover waits for the model's explanation; after that it shows
+    # what the code says, the sentences written so far and a line saying the
+    # rest is coming: the explanation goes on, ready for the next hover.
+    timeout_ms: int = 1500
+    # When the cursor rests, explain what it may hover next in the background.
+    read_ahead: bool = True
     cache_bytes: int = 2_000_000  # explanations kept, least recently used dropped first
 
     def __post_init__(self) -> None:

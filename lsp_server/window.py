@@ -83,6 +83,14 @@ class Window:
             types.ApplyWorkspaceEditParams(edit=edit, label=label)
         )
 
+    def hover_markdown(self) -> bool:
+        """The client shows Markdown in hovers (eglot without markdown-mode asks
+        for plain text). A client that does not say is sent Markdown."""
+        document = self._server.client_capabilities.text_document
+        hover = document.hover if document is not None else None
+        formats = hover.content_format if hover is not None else None
+        return not formats or types.MarkupKind.Markdown in formats
+
     def resolves_code_action_edits(self) -> bool:
         """The client asks for a code action's edit when the user picks it."""
         document = self._server.client_capabilities.text_document

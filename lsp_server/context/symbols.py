@@ -72,13 +72,35 @@ def symbol_at(document: Document, offset: int) -> Symbol | None:
         start, end = definition.name_span
         if start <= at < end:
             return Symbol(definition.name, definition.name_span, definition)
-    cursor = QueryCursor(languages.query(syntax.language, "references"))
-    cursor.set_byte_range(at, at + 1)
-    for node in cursor.captures(syntax.tree().root_node).get("reference", []):
-        if node.start_byte <= at < node.end_byte:
-            name = (node.text or b"").decode("utf-8", "surrogatepass")
-            return Symbol(name, (node.start_byte, node.end_byte), None)
+    for name, span in _references(document, at, at + 1):
+        if span[0] <= at < span[1]:
+            return Symbol(name, span, None)
     return None
+
+
+def references_between(document: Document, start: int, end: int) -> list[Symbol]:
+    """The calls and types that refer to a definition between two character
+    offsets, in the order they are written."""
+    syntax = document.syntax
+    if syntax is None:
+        return []
+    found = _references(document, syntax.byte_offset(start), syntax.byte_offset(end))
+    return [Symbol(name, span, None) for name, span in found]
+
+
+def _references(document: Document, start: int, end: int) -> list[tuple[str, tuple[int, int]]]:
+    """The references.scm captures that overlap the bytes from `start` to `end`."""
+    syntax = document.syntax
+    assert syntax is not None
+    cursor = QueryCursor(languages.query(syntax.language, "references"))
+    cursor.set_byte_range(start, end)
+    nodes = sorted(
+        cursor.captures(syntax.tree().root_node).get("reference", []), key=lambda n: n.start_byte
+    )
+    return [
+        ((node.text or b"").decode("utf-8", "surrogatepass"), (node.start_byte, node.end_byte))
+        for node in nodes
+    ]
 
 
 def resolve(document: Document, symbol: Symbol, others: Iterable[Document]) -> Target | None:

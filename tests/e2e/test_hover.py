@@ -10,8 +10,10 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 from pytest_lsp import LanguageClient
 
+from lsp_server.features.hover import WRITING
 from tests.e2e.helpers import (
     answer_of,
+    code_action_params,
     configure,
     counter_at_least,
     inline_params,
@@ -140,11 +142,16 @@ async def test_hover_on_a_call_explains_the_function_and_a_second_hover_is_cache
     open_document(client, sample.uri, sample.text, sample.language)
     first = await hover(client, sample, sample.call())
     text = markdown(first)
-    heading, _, prose = text.partition("\n\n")
+    heading, signature, *rest = text.split("\n\n")
     assert heading == f"#### {sample.kind} `{sample.name}` · Hearth"
+    # What the code says first: the signature, as code of the language.
+    assert signature.startswith(f"```{sample.language}\n"), signature
+    assert sample.name in signature
     # Its length and wording are the model's (tests/unit/test_hover.py holds how
     # they are tidied): here, that an explanation comes, as prose.
-    assert prose.strip(), "no explanation under the heading"
+    prose = "\n\n".join(rest)
+    assert prose.strip(), "no explanation under the signature"
+    assert WRITING not in prose, "the tests' time limit waits for the whole explanation"
     assert not prose.startswith("#"), prose
     assert first is not None
     assert first.range is not None
@@ -189,14 +196,38 @@ async def test_an_edit_inside_the_definition_asks_again(client: LanguageClient) 
     assert (await stats(client))["started"] == started + 1
 
 
-async def test_a_slow_explanation_goes_on_in_the_background(client: LanguageClient) -> None:
-    configure(client, {"hover": {"timeoutMs": 0}})
-    await wait_until(lambda: _hover_timeout_is(client, 0))
-    open_document(client, PYTHON.uri, PYTHON.text)
-    assert await hover(client, PYTHON, PYTHON.call()) is None
+async def test_a_slow_explanation_shows_the_code_at_once_and_goes_on(
+    client: LanguageClient,
+) -> None:
+    await _no_time_to_wait(client)
+    at_once = markdown(await hover(client, PYTHON, PYTHON.call()))
+    # No wait at all: what the code says, and a line saying the rest is coming.
+    assert at_once.split("\n\n")[1].startswith("```python\ndef shipping_cost(")
+    assert at_once.endswith(WRITING), at_once
     await wait_until(lambda: counter_at_least(client, "explanations", 1), timeout=120)
     started = (await stats(client))["started"]
-    assert "shipping_cost" in markdown(await hover(client, PYTHON, PYTHON.call()))
+    explained = markdown(await hover(client, PYTHON, PYTHON.call()))
+    assert WRITING not in explained
+    assert explained.startswith(at_once.split(WRITING)[0].split("\n\n")[0])
+    _assert_explained(explained)
+    assert (await stats(client))["started"] == started
+
+
+async def test_where_the_cursor_rests_the_calls_on_its_line_are_explained_ahead(
+    client: LanguageClient,
+) -> None:
+    await _no_time_to_wait(client)
+    # The editor asks for code actions where the cursor rests: on the line
+    # that calls shipping_cost.
+    resting = PYTHON.position("print(")
+    await client.text_document_code_action_async(
+        code_action_params(PYTHON.uri, resting.line, resting.character)
+    )
+    await wait_until(lambda: counter_at_least(client, "explanations", 1), timeout=120)
+    started = (await stats(client))["started"]
+    # Hovered now, with no time to wait: the explanation is there at once.
+    shown = markdown(await hover(client, PYTHON, PYTHON.call()))
+    _assert_explained(shown)
     assert (await stats(client))["started"] == started
 
 
@@ -230,6 +261,24 @@ async def test_typing_preempts_a_running_hover(client: LanguageClient) -> None:
     assert suggestion is not None
     assert "shipping_cost" in markdown(await explaining)
     assert (await stats(client))["preempted"] >= 1
+
+
+def _assert_explained(shown: str) -> None:
+    """The model's words under the heading and the signature, all of them."""
+    assert WRITING not in shown, shown
+    assert len(shown.split("\n\n")) >= 3, shown
+
+
+async def _no_time_to_wait(client: LanguageClient) -> None:
+    """The model loaded, hovers that do not wait for it, and the sample open."""
+    configure(client, {"hover": {"timeoutMs": 0}})
+    await wait_until(lambda: _hover_timeout_is(client, 0))
+    await wait_until(lambda: _model_ready(client), timeout=120)
+    open_document(client, PYTHON.uri, PYTHON.text)
+
+
+async def _model_ready(client: LanguageClient) -> bool:
+    return bool((await stats(client))["modelState"] == "ready")
 
 
 async def _hover_timeout_is(client: LanguageClient, value: int) -> bool:

@@ -257,8 +257,13 @@ def test_hover_and_docstring_action_through_neovims_own_client(
     shown = wait_for(hover_text, "the hover window")
     assert "total_value" in shown, shown
     assert "Hearth" in shown, shown
-    explanation = shown.split("Hearth", 1)[1]
-    assert explanation.strip(), shown  # its length and words are the model's
+    # What the code says (the signature, the docstring's first line), then the
+    # model's words: their length and wording are its own.
+    assert "def total_value(items: list[Item]) -> float:" in shown, shown
+    paragraphs = [part.strip() for part in shown.split("\n\n") if part.strip()]
+    last = paragraphs[-1]
+    assert last != "Return the value of all items in stock.", shown
+    assert "def total_value" not in last and "writing an explanation" not in last, shown
 
     editor.nvim.command("fclose!")
     target = editor.lines().index("    return price * (1 - rate)") + 1  # in `discount`

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from lsp_server.context import symbols
 from lsp_server.documents import Document
-from lsp_server.features.hover import Explanations, explained, heading, tidy
-from lsp_server.inference.api import Generation
+from lsp_server.features.explanations import Explanations, explained, tidy
+from lsp_server.features.hover import WRITING, doc_paragraph, heading, known, plain
 
 SHAPES = '''import math
 
@@ -132,10 +132,12 @@ def test_the_excerpt_keeps_a_doc_comment_before_the_definition() -> None:
 
 
 def test_an_answer_cut_by_the_token_limit_ends_at_its_last_whole_sentence() -> None:
-    cut = Generation("It adds two numbers. It returns their sum and", "length")
-    assert tidy(cut) == "It adds two numbers."
-    whole = Generation("## add\n\nIt adds two numbers (a and b).", "end")
-    assert tidy(whole) == "It adds two numbers (a and b)."
+    assert tidy("It adds two numbers. It returns their sum and", False) == "It adds two numbers."
+    assert (
+        tidy("## add\n\nIt adds two numbers (a and b).", True) == "It adds two numbers (a and b)."
+    )
+    # Written so far, before its first sentence ends: nothing to show yet.
+    assert tidy("It adds two", False) == ""
 
 
 def test_the_explanation_is_the_first_paragraph_without_the_list_after_it() -> None:
@@ -146,8 +148,8 @@ def test_the_explanation_is_the_first_paragraph_without_the_list_after_it() -> N
     assert not explained("It sorts.\n\nIt")  # too short to be the explanation
     assert not explained("It sorts a. It returns it. It")
     assert explained("It sorts a. It returns it. It changes a. ")
-    assert tidy(Generation(listed, "length")) == summary
-    assert tidy(Generation("It inserts x.\n\n1. a: the list.\n2.", "length")) == (
+    assert tidy(listed, False) == summary
+    assert tidy("It inserts x.\n\n1. a: the list.\n2.", False) == (
         "It inserts x.\n\n1. a: the list."
     )
 
@@ -171,3 +173,51 @@ def test_the_cache_drops_the_least_recently_used_past_its_size() -> None:
     assert len(cache) == 1
     cache.put(("m", "python", "d"), "é" * 30)  # 60 bytes in UTF-8
     assert len(cache) == 0
+
+
+def test_a_docs_first_paragraph_is_shown_without_its_marks() -> None:
+    python = '"""Return the item.\n\n    Args:\n        x: it.\n    """'
+    assert doc_paragraph(python) == "Return the item."
+    assert doc_paragraph("'''Joins two\n    paths.'''") == "Joins two paths."
+    jsdoc = "/**\n * Adds two numbers.\n * @param a the first\n */"
+    assert doc_paragraph(jsdoc) == "Adds two numbers."
+    assert doc_paragraph("/// Converts Celsius.\n///\n/// # Examples") == "Converts Celsius."
+    assert doc_paragraph("// wordCount counts the words.") == "wordCount counts the words."
+    assert doc_paragraph('"""Return the item."""') == "Return the item."
+
+
+def test_what_the_code_says_comes_first_signature_doc_and_where() -> None:
+    text = (
+        "class Cart:\n"
+        "    def total(self, tax: float,\n"
+        "              rounding: int = 2) -> float:\n"
+        '        """The sum of the prices, with tax.\n\n        More.\n        """\n'
+        "        return 0.0\n"
+    )
+    cart = doc(text)
+    target = target_at(cart, at(text, "def total", into=5))
+    assert target is not None
+    assert known(target, "python", "shop/cart.py") == [
+        "```python\ndef total(self, tax: float,\n          rounding: int = 2) -> float:\n```",
+        "The sum of the prices, with tax.",
+        "Defined in `shop/cart.py:2`",
+    ]
+    undocumented = doc("def f(x):\n    return x\n")
+    target = target_at(undocumented, 4)
+    assert target is not None
+    assert known(target, "python", None) == ["```python\ndef f(x):\n```"]
+
+
+def test_the_references_on_a_line_are_found_in_order() -> None:
+    shapes = doc(SHAPES)
+    line = SHAPES.index('    return "total: "')
+    end = SHAPES.index("\n", line)
+    names = [s.name for s in symbols.references_between(shapes, line, end)]
+    assert names == ["str", "str", "area", "str", "Circle"]
+
+
+def test_a_client_without_markdown_gets_the_same_hover_as_plain_text() -> None:
+    assert plain(heading("function", "add")) == "function add · Hearth"
+    assert plain("```python\ndef add(a, b):\n```") == "def add(a, b):"
+    assert plain(WRITING) == WRITING.strip("_")
+    assert plain("Defined in `shop/cart.py:2`") == "Defined in shop/cart.py:2"

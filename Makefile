@@ -55,7 +55,13 @@ $(VSCODE)/hearth.vsix: $(VENV)/.dev scripts/vscode.sh $(VSCODE)/package.json \
 	scripts/vscode.sh code-server $(VENV)
 	touch $@
 
-test: lint $(TEST_MODEL_STAMP) $(VSCODE)/hearth.vsix .cache/code-server/.installed
+# Emacs 28 and eglot for the Emacs test, from Debian.
+.cache/emacs/.installed: scripts/debian-packages.sh
+	scripts/debian-packages.sh emacs-nox elpa-eglot
+	mkdir -p $(@D) && touch $@
+
+test: lint $(TEST_MODEL_STAMP) $(VSCODE)/hearth.vsix .cache/code-server/.installed \
+		.cache/emacs/.installed
 	HEARTH_TEST_MODEL=$(HEARTH_TEST_MODEL) $(BIN)/pytest
 
 # Everything that needs neither the model nor an editor, in under a minute: the

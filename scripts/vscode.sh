@@ -28,19 +28,8 @@ extension)
     npm run --silent package
     ;;
 code-server)
-    DEBIAN_PACKAGES="chromium libkrb5-dev libx11-dev libxkbfile-dev libsecret-1-dev pkg-config"
-    missing=""
-    for package in $DEBIAN_PACKAGES; do
-        dpkg -s "$package" >/dev/null 2>&1 || missing="$missing $package"
-    done
-    if [ -n "$missing" ]; then
-        SUDO=""
-        [ "$(id -u)" -eq 0 ] || SUDO=sudo
-        echo "installing Debian packages:$missing"
-        export DEBIAN_FRONTEND=noninteractive
-        $SUDO apt-get install -y -q $missing \
-            || { $SUDO apt-get update -q && $SUDO apt-get install -y -q $missing; }
-    fi
+    "$ROOT/scripts/debian-packages.sh" chromium libkrb5-dev libx11-dev libxkbfile-dev \
+        libsecret-1-dev pkg-config
     mkdir -p "$CACHE/code-server"
     cd "$CACHE/code-server"
     # Its native modules build against this Node's headers. Its install

@@ -11,7 +11,12 @@ the fast tier never measures it, and its guards stay as written.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -49,3 +54,16 @@ def guard(seconds: float) -> float:
     """A guard against a hang written for REFERENCE, stretched to this machine's
     pace (as written until the pace is measured)."""
     return seconds * (_measured or REFERENCE).slowness()
+
+
+def wait_for(probe: Callable[[], T | None], what: str, timeout: float = 120.0) -> T:
+    """Poll `probe` until it gives something (an editor test's wait for what
+    the editor shows); `timeout` is written for the reference pace."""
+    timeout = guard(timeout)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = probe()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")

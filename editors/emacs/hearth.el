@@ -1,0 +1,110 @@
+;;; hearth.el --- Hearth, a local code-completion server, for eglot  -*- lexical-binding: t; -*-
+
+;; SPDX-License-Identifier: Apache-2.0
+
+;; Version: 0.1.0
+;; Package-Requires: ((emacs "26.1") (eglot "1.9"))
+;; Keywords: languages, tools, convenience
+
+;;; Commentary:
+
+;; Hearth is a language server that suggests code, explains functions on
+;; hover and writes docstrings with a model running on your own machine.
+;; This file registers it with eglot:
+;;
+;;   (add-to-list 'load-path "/path/to/hearth/editors/emacs")
+;;   (require 'hearth)
+;;   ;; only with a checkout rather than `hearth' on PATH:
+;;   (setq hearth-command '("/path/to/hearth/.venv/bin/hearth"))
+;;   ;; optional, to start it when a file is opened (else M-x eglot):
+;;   (add-hook 'python-mode-hook #'eglot-ensure)
+;;
+;; eglot has no inline completion, so Hearth sends its suggestion as a
+;; completion item too: C-M-i (`completion-at-point'), or company or
+;; corfu.  Hover explanations come through eldoc (the echo area, or
+;; M-x eldoc-doc-buffer); docstrings are in M-x eglot-code-actions.
+;;
+;; eglot gives a buffer one server: in `hearth-major-modes' (Python by
+;; default) Hearth takes the place of your usual one (pylsp, ...).
+;; Each language gets its own Hearth process, with its own model in
+;; memory: eglot 1.9 gives all the buffers of one server one languageId.
+;;
+;; Other settings (docs/settings.md) go in `eglot-workspace-configuration',
+;; for example in a project's .dir-locals.el:
+;;
+;;   ((nil . ((eglot-workspace-configuration
+;;             . (:hearth (:completion (:maxTokens 64)))))))
+
+;;; Code:
+
+(require 'cl-lib)
+
+(defvar eglot-server-programs)
+
+(defgroup hearth nil
+  "Hearth, a local code-completion language server, through eglot."
+  :group 'tools
+  :prefix "hearth-")
+
+(defcustom hearth-command '("hearth")
+  "The command that starts Hearth, as a list: the program and its arguments.
+The default finds `hearth' on PATH; with a checkout of Hearth, use
+\\='(\"/path/to/hearth/.venv/bin/hearth\")."
+  :type '(repeat string))
+
+(defconst hearth-language-ids
+  '((python-mode . "python") (python-ts-mode . "python")
+    (js-mode . "javascript") (js-ts-mode . "javascript")
+    (typescript-mode . "typescript") (typescript-ts-mode . "typescript")
+    (tsx-ts-mode . "typescriptreact")
+    (rust-mode . "rust") (rust-ts-mode . "rust")
+    (go-mode . "go") (go-ts-mode . "go")
+    (c-mode . "c") (c-ts-mode . "c")
+    (c++-mode . "cpp") (c++-ts-mode . "cpp")
+    (java-mode . "java") (java-ts-mode . "java"))
+  "The major modes of the languages Hearth reads, and the LSP languageId of each.
+eglot would guess \"js\", \"c++\" or \"python-ts\" from the mode's name;
+Hearth knows the languages by the names here.")
+
+(defvar hearth-major-modes)
+
+(defun hearth--contact (&optional _interactive)
+  "Return the contact for eglot: `hearth-command', asking for completion items."
+  ;; Read when eglot connects, so that a later `setq' of the command counts.
+  `(,@hearth-command :initializationOptions (:completion (:completionItems t))))
+
+(defun hearth--entries ()
+  "Return `eglot-server-programs' entries for `hearth-major-modes', one a language."
+  (let (by-language)
+    (dolist (mode hearth-major-modes)
+      (let* ((id (alist-get mode hearth-language-ids))
+             (group (assoc (or id mode) by-language))
+             (spec (if id (list mode :language-id id) mode)))
+        (if group
+            (setcdr group (append (cdr group) (list spec)))
+          (push (list (or id mode) spec) by-language))))
+    (mapcar (lambda (group) (cons (cdr group) #'hearth--contact))
+            (nreverse by-language))))
+
+(defun hearth-eglot-register ()
+  "Put Hearth first in `eglot-server-programs' for `hearth-major-modes'.
+Loading this file does it once eglot is loaded; call it again after
+changing `hearth-major-modes' with `setq'."
+  (interactive)
+  (setq eglot-server-programs
+        (append (hearth--entries)
+                (cl-remove-if (lambda (entry) (eq (cdr entry) #'hearth--contact))
+                              eglot-server-programs))))
+
+(defcustom hearth-major-modes '(python-mode python-ts-mode)
+  "The major modes whose buffers eglot connects to Hearth.
+Any of the modes in `hearth-language-ids'."
+  :type `(set ,@(mapcar (lambda (entry) `(const ,(car entry))) hearth-language-ids))
+  :set (lambda (symbol value)
+         (set-default symbol value)
+         (when (featurep 'eglot) (hearth-eglot-register))))
+
+(with-eval-after-load 'eglot (hearth-eglot-register))
+
+(provide 'hearth)
+;;; hearth.el ends here

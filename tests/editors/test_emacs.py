@@ -1,0 +1,434 @@
+"""Hearth in a real Emacs through eglot, set up as editors/emacs/hearth.el does.
+
+Emacs 28 with Debian's eglot 1.9 runs as a daemon on a private socket, in a
+fresh home whose init.el is what editors/README.md tells a user to write. The
+test drives it one step at a time with `emacsclient --eval`, through eglot's
+own functions, as the commands a user runs would: `M-x eglot` in a copy of
+the sample, a hover through eglot's eldoc function, the docstring action
+picked in `M-x eglot-code-actions`, and the suggestion as a completion item
+from eglot's `completion-at-point` function, chosen as a completion UI does.
+What the run left (the buffers, the hover, *Messages*, eglot's event log, the
+server's log) goes to .cache/editor-tests/emacs/.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lsp_server.inference import models
+from tests.conftest import model_spec
+from tests.e2e.conftest import patient_settings
+from tests.pace import Pace, guard, wait_for
+
+pytestmark = [pytest.mark.model, pytest.mark.editor]
+
+ROOT = Path(__file__).resolve().parents[2]
+HEARTH_EL = ROOT / "editors" / "emacs" / "hearth.el"
+SAMPLE = ROOT / "examples" / "inventory.py"
+SAMPLE_LINE = 22  # the empty line in `cheapest`, where `make run` asks too
+UNDOCUMENTED = "\n\ndef discount(price, rate):\n    return price * (1 - rate)\n"
+KEPT = ROOT / ".cache" / "editor-tests" / "emacs"
+INSTALL = "`make .cache/emacs/.installed` installs Emacs 28 and eglot from Debian"
+
+EARLY_INIT = """\
+;; Emacs 28 compiles the Lisp it loads to native code in background processes,
+;; which would take the CPU from the model.
+(setq native-comp-deferred-compilation nil)
+"""
+
+INIT = """\
+;;; What a user writes (editors/README.md), with a checkout's server.
+(load {hearth_el})
+(setq hearth-command '({command}))
+;; Hearth's other settings, the eglot way.
+(setq-default eglot-workspace-configuration
+              (list :hearth (json-parse-string {settings} :object-type 'plist
+                                               :false-object :json-false)))
+
+;;; What only the test needs.
+;; eglot gives up on an answer after 10 s (jsonrpc's limit); the model on a
+;; slow or busy machine can take longer to write a docstring or a suggestion.
+(with-eval-after-load 'jsonrpc
+  (setq jsonrpc-default-request-timeout {request_timeout}))
+(setq make-backup-files nil auto-save-default nil)
+(defvar hearth-test-hover nil "What eglot's hover gave eldoc, once it answered.")
+(defun hearth-test-reply (file value)
+  "Write VALUE to FILE as JSON, for the test to read."
+  (let ((coding-system-for-write 'utf-8))
+    (with-temp-file file (insert (json-encode value)))))
+"""
+
+
+# eglot's log of what went to and fro between it and the server.
+EVENTS = r"""(mapconcat (lambda (buffer) (with-current-buffer buffer (buffer-string)))
+                      (seq-filter (lambda (buffer)
+                                    (string-match-p "\\*EGLOT.*events\\*" (buffer-name buffer)))
+                                  (buffer-list))
+                      "\n")"""
+
+
+def lisp(text: str) -> str:
+    """`text` as an Emacs Lisp string (JSON's escapes are also Lisp's)."""
+    return json.dumps(text)
+
+
+class EmacsError(Exception):
+    """emacsclient failed: Emacs signalled an error, or did not answer."""
+
+
+class Emacs:
+    """An Emacs daemon with Hearth set up, and what a test asks of it."""
+
+    def __init__(self, client: str, socket: Path, base: Path) -> None:
+        self.client = client
+        self.socket = socket
+        self.reply = base / "reply.json"
+        self.output = base / "emacs-output.txt"  # the daemon's stdout and stderr
+        self.server_log = base / "hearth.log"
+        self.project = base / "project"
+
+    def ask(self, form: str, timeout: float) -> Any:
+        """The value of `form`, through JSON; EmacsError if Emacs failed on it."""
+        self.reply.unlink(missing_ok=True)
+        wrapped = f"(hearth-test-reply {lisp(str(self.reply))} (progn {form}))"
+        command = [self.client, "--socket-name", str(self.socket), "--eval", wrapped]
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise EmacsError(f"no answer in {timeout:.0f} s to:\n{form}") from None
+        if done.returncode != 0 or not self.reply.exists():
+            raise EmacsError(f"{done.stderr.strip()}\nin:\n{form}")
+        return json.loads(self.reply.read_text(encoding="utf-8"))
+
+    def eval(self, form: str, timeout: float = 30.0) -> Any:
+        """The value of the Lisp `form` in Emacs, through JSON."""
+        try:
+            return self.ask(form, guard(timeout))
+        except EmacsError as error:
+            raise AssertionError(f"Emacs failed: {error}\n{self.context()}") from None
+
+    def at(self, path: Path, form: str, timeout: float = 30.0) -> Any:
+        """`form` evaluated in the buffer visiting `path`."""
+        return self.eval(
+            f"(with-current-buffer (find-file-noselect {lisp(str(path))}) {form})", timeout
+        )
+
+    def context(self) -> str:
+        """The ends of *Messages*, of Emacs's output and of the server's log: for a failure."""
+        try:
+            messages = self.ask('(with-current-buffer "*Messages*" (buffer-string))', 10)
+        except EmacsError as error:
+            messages = f"(not readable: {error})"
+        parts = [("*Messages*", str(messages))]
+        parts += [
+            (path.name, path.read_text())
+            for path in (self.output, self.server_log)
+            if path.exists()
+        ]
+        return "\n".join(f"--- {name}:\n{text[-3000:]}" for name, text in parts)
+
+    def copy_sample(self, name: str, extra: str = "") -> Path:
+        path = self.project / name
+        path.write_text(SAMPLE.read_text() + extra)
+        return path
+
+    def open(self, path: Path) -> None:
+        """Show `path` in the window (eglot answers hovers only for a shown buffer),
+        managed by eglot (a Python buffer of the project joins the running server)."""
+        self.eval(f"(switch-to-buffer (find-file-noselect {lisp(str(path))})) t")
+        wait_for(lambda: self.at(path, "eglot--managed-mode"), f"eglot to manage {path.name}")
+
+    def text(self, path: Path) -> str:
+        text: str = self.at(path, "(buffer-substring-no-properties (point-min) (point-max))")
+        return text
+
+    def stats(self, path: Path) -> dict[str, Any]:
+        """Hearth's `hearth.stats`, asked through eglot."""
+        stats: dict[str, Any] = self.at(
+            path, "(eglot-execute-command (eglot--current-server-or-lose) 'hearth.stats [])"
+        )
+        return stats
+
+    def wait_in_step(self, path: Path) -> None:
+        """Until Hearth's copy of `path` is the buffer's text: eglot sent the edits."""
+        digest = hashlib.sha256(self.text(path).encode()).hexdigest()
+
+        def in_step() -> bool:
+            documents = self.stats(path)["documents"]
+            return any(
+                d["uri"].endswith("/" + path.name) and d["sha256"] == digest for d in documents
+            )
+
+        wait_for(in_step, f"Hearth's copy of {path.name} to be the buffer's", timeout=20)
+
+    def keep(self, name: str, text: str) -> None:
+        """Keep `text` in .cache/editor-tests/emacs/ for whoever reads the run."""
+        (KEPT / name).write_text(text)
+
+
+def process_alive(pid: int, name: str) -> bool:
+    try:
+        return name in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def emacs(tmp_path_factory: pytest.TempPathFactory, pace: Pace) -> Iterator[Emacs]:
+    """Emacs as a daemon, connected by eglot to Hearth in the sample, the model loaded."""
+    binaries = {name: shutil.which(name) for name in ("emacs", "emacsclient")}
+    for name, found in binaries.items():
+        if found is None:
+            pytest.fail(f"{name} not found: {INSTALL}")
+    server = Path(sys.executable).parent / "hearth"  # the console script a user runs
+    if not server.exists():
+        pytest.fail(f"{server} not found: `make` installs Hearth into .venv")
+    base = tmp_path_factory.mktemp("emacs")
+    home = base / "home"
+    (home / ".emacs.d").mkdir(parents=True)
+    sockets = base / "sockets"
+    sockets.mkdir(mode=0o700)  # Emacs's server wants its socket's folder private
+    emacs = Emacs(str(binaries["emacsclient"]), sockets / "server", base)
+    emacs.project.mkdir()
+    shutil.rmtree(KEPT, ignore_errors=True)  # only this run's files
+    KEPT.mkdir(parents=True)
+
+    # Limits no busy machine reaches: the test is about the editor.
+    settings = patient_settings()
+    settings["completion"]["maxTokens"] = 48
+    settings["log"] = {"level": "debug"}
+    command = [str(server), "--log-file", str(emacs.server_log)]
+    (home / ".emacs.d" / "early-init.el").write_text(EARLY_INIT)
+    init = INIT.format(
+        hearth_el=lisp(str(HEARTH_EL)),
+        command=" ".join(map(lisp, command)),
+        settings=lisp(json.dumps(settings)),
+        request_timeout=round(guard(90)),
+    )
+    (home / ".emacs.d" / "init.el").write_text(init)
+    env = {
+        **os.environ,
+        # A home of its own: the user's init stays out, and nothing is written in theirs.
+        "HOME": str(home),
+        # The server inherits Emacs's environment: the model, where it is kept.
+        "HEARTH_MODEL": model_spec(),
+        "HEARTH_CACHE_DIR": str(models.cache_dir()),
+    }
+    with emacs.output.open("w") as output:
+        daemon = subprocess.Popen(
+            [str(binaries["emacs"]), f"--fg-daemon={emacs.socket}"],
+            cwd=emacs.project,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    hearth_pid: int | None = None
+    try:
+
+        def answers() -> bool:
+            if daemon.poll() is not None:
+                raise AssertionError(f"Emacs exited with {daemon.returncode}\n{emacs.context()}")
+            with contextlib.suppress(EmacsError):
+                return bool(emacs.ask("t", 5))
+            return False
+
+        wait_for(answers, "the Emacs daemon", timeout=30)
+        if emacs.eval('(locate-library "eglot")') is None:
+            pytest.fail(f"eglot not found: {INSTALL}")
+        sample = emacs.copy_sample("inventory.py")
+        emacs.eval(f"(switch-to-buffer (find-file-noselect {lisp(str(sample))})) t")
+        emacs.at(sample, "(call-interactively #'eglot) t")  # M-x eglot, as the README says
+        wait_for(
+            lambda: emacs.at(
+                sample, "(and (eglot-current-server) (jsonrpc-running-p (eglot-current-server)))"
+            ),
+            "eglot to connect",
+        )
+        hearth_pid = emacs.at(sample, "(process-id (jsonrpc--process (eglot-current-server)))")
+        wait_for(lambda: emacs.stats(sample)["modelState"] == "ready", "the model to load")
+        yield emacs
+    finally:
+        with contextlib.suppress(EmacsError):  # what eglot saw, before the shutdown takes it
+            emacs.keep(
+                "messages.txt", emacs.ask('(with-current-buffer "*Messages*" (buffer-string))', 10)
+            )
+            emacs.keep("eglot-events.txt", emacs.ask(EVENTS, 10))
+        with contextlib.suppress(EmacsError):
+            emacs.ask("(eglot-shutdown-all) t", guard(20))  # politely: shutdown, exit
+        with contextlib.suppress(subprocess.TimeoutExpired):  # it exits before it can answer
+            subprocess.run(
+                [emacs.client, "--socket-name", str(emacs.socket), "--eval", "(kill-emacs)"],
+                capture_output=True,
+                timeout=10,
+            )
+        try:
+            daemon.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            daemon.kill()
+            daemon.wait()
+        for path in (emacs.output, emacs.server_log):
+            if path.exists():
+                shutil.copyfile(path, KEPT / path.name)
+        (KEPT / "init.el").write_text(init)
+        if hearth_pid is not None:
+            deadline = time.monotonic() + 10
+            while process_alive(hearth_pid, "hearth") and time.monotonic() < deadline:
+                time.sleep(0.1)
+            if process_alive(hearth_pid, "hearth"):
+                os.kill(hearth_pid, signal.SIGKILL)
+                raise AssertionError("Hearth was still running 10 s after Emacs quit")
+
+
+def test_eglot_starts_hearth_with_the_settings_and_the_model_loads(emacs: Emacs) -> None:
+    sample = emacs.project / "inventory.py"
+    server = emacs.at(
+        sample,
+        """(let ((server (eglot-current-server)))
+             (list :running (jsonrpc-running-p server)
+                   :info (eglot--server-info server)
+                   :languageId (eglot--language-id server)
+                   :command (vconcat (process-command (jsonrpc--process server)))))""",
+    )
+    assert server["running"], emacs.context()
+    assert server["info"]["name"] == "hearth", server
+    assert server["languageId"] == "python", server  # what hearth.el names the language
+    assert Path(server["command"][0]).name == "hearth", server
+    stats = emacs.stats(sample)
+    assert stats["modelState"] == "ready", stats
+    # hearth.el's initializationOptions, and the test's eglot-workspace-configuration.
+    assert stats["settings"]["completion"]["completionItems"] is True, stats["settings"]
+    assert stats["settings"]["completion"]["maxTokens"] == 48, stats["settings"]
+
+
+def test_hover_shows_hearths_explanation(emacs: Emacs) -> None:
+    path = emacs.copy_sample("hover.py")
+    emacs.open(path)
+    emacs.at(
+        path,
+        """(setq hearth-test-hover nil)
+           (goto-char (point-min))
+           (search-forward "def total_")  ; in the function's name
+           ;; What eldoc calls when the cursor rests; it hands the text to a callback.
+           (eglot-hover-eldoc-function (lambda (info &rest _) (setq hearth-test-hover (list info))))
+           t""",
+    )
+    answer = wait_for(lambda: emacs.eval("hearth-test-hover"), "eglot's hover", timeout=120)
+    shown = answer[0] or ""
+    emacs.keep("hover.txt", shown)
+    assert "total_value" in shown, f"{shown!r}\n{emacs.context()}"
+    # Plain text: eglot without markdown-mode asks for it, and Hearth sends it.
+    heading, signature, *rest = shown.split("\n\n")
+    assert heading == "function total_value · Hearth", shown
+    assert signature.startswith("def total_value("), shown
+    # After what the code says (the signature, the docstring's first line),
+    # the model's words: their length and wording are its own.
+    doc = "Return the value of all items in stock."
+    explanation = [part for part in rest if part.strip() and part != doc]
+    assert explanation, shown
+    assert "writing an explanation" not in explanation[-1], "the tests' limit waits for it"
+
+
+def test_docstring_action_from_eglot_code_actions_edits_the_buffer(emacs: Emacs) -> None:
+    path = emacs.copy_sample("docstring.py", UNDOCUMENTED)
+    before = path.read_text()
+    emacs.open(path)
+    offered = emacs.at(
+        path,
+        """(goto-char (point-min))
+           (search-forward "return price")  ; in `discount'
+           (let ((offered nil)
+                 ;; As after a key (RET), not a click: eglot asks in the minibuffer.
+                 (last-nonmenu-event 13))
+             ;; The user's answer to eglot's menu: the docstring action, by its title.
+             (cl-letf (((symbol-function 'completing-read)
+                        (lambda (_prompt actions &rest _)
+                          (setq offered (mapcar #'car actions))
+                          (or (seq-find (lambda (title)
+                                          (string-match-p "docstring for discount" title))
+                                        offered)
+                              (error "No docstring action among %S" offered)))))
+               (eglot-code-actions (point) nil nil t))
+             (vconcat offered))""",
+        timeout=150,  # eglot 1.9 cannot resolve an action: the model writes during the request
+    )
+    text = emacs.text(path)
+    emacs.keep("docstring.py", text)
+    assert any("docstring for discount" in title and "Hearth" in title for title in offered), (
+        offered
+    )
+    discount = next(
+        node
+        for node in ast.parse(text).body  # still parses
+        if isinstance(node, ast.FunctionDef) and node.name == "discount"
+    )
+    docstring = ast.get_docstring(discount)
+    assert docstring, f"no docstring:\n{text}\n{emacs.context()}"
+    assert "price" in docstring, docstring
+    assert "rate" in docstring, docstring
+    # Only the docstring was added: the code before and after is as it was.
+    head = before.split("    return price")[0]
+    assert text.startswith(head), text
+    assert text.endswith("    return price * (1 - rate)\n"), text
+    emacs.wait_in_step(path)
+
+
+def test_suggestion_comes_as_a_completion_item_and_eglot_inserts_it(emacs: Emacs) -> None:
+    path = emacs.copy_sample("completion.py")
+    before = path.read_text()
+    emacs.open(path)
+    result = emacs.at(
+        path,
+        f"""(goto-char (point-min))
+            (forward-line {SAMPLE_LINE - 1})
+            (end-of-line)  ; after the indentation
+            (pcase-let* ((`(,beg ,end ,collection . ,props) (eglot-completion-at-point))
+                         (candidates (all-completions "" collection))
+                         (items (mapcar (lambda (candidate)
+                                          (get-text-property 0 'eglot--lsp-item candidate))
+                                        candidates))
+                         (cursor (1- (point))))
+              ;; Choose the first, as a completion UI does: insert it, then
+              ;; eglot's exit function puts the item's edit in its place.
+              (when candidates
+                (delete-region beg end)
+                (goto-char beg)
+                (insert (car candidates))
+                (funcall (plist-get props :exit-function) (car candidates) 'finished))
+              (list :cursor cursor :items (vconcat items) :point (1- (point))))""",
+        timeout=150,
+    )
+    text = emacs.text(path)
+    emacs.keep("completion.py", text)
+    items = result["items"]
+    assert items, f"no completion item at line {SAMPLE_LINE}\n{emacs.context()}"
+    assert all("Hearth" in item["detail"] for item in items), items
+    edit = items[0]["textEdit"]
+    suggestion = edit["newText"]
+    assert suggestion.strip(), items[0]
+    # The item's edit starts at the cursor, and is what the buffer now holds there.
+    lines = before.split("\n")
+    start = sum(len(line) + 1 for line in lines[: edit["range"]["start"]["line"]])
+    start += edit["range"]["start"]["character"]
+    end = sum(len(line) + 1 for line in lines[: edit["range"]["end"]["line"]])
+    end += edit["range"]["end"]["character"]
+    assert start == result["cursor"], (edit, result["cursor"])
+    assert text == before[:start] + suggestion + before[end:], text
+    assert result["point"] == start + len(suggestion), "the cursor ends after the insertion"
+    ast.parse(text)
+    emacs.wait_in_step(path)

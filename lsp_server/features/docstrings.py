@@ -12,9 +12,10 @@ if the file then parses no worse than before.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +26,9 @@ from lsp_server import documents
 from lsp_server.context import symbols
 from lsp_server.context.layout import CHARS_PER_TOKEN
 from lsp_server.context.outline import Definition, Outline
+from lsp_server.features import docstring_form as prompt
 from lsp_server.features import docstring_style as style
+from lsp_server.features.restating import restates_name
 from lsp_server.inference.api import ChatMessage, EngineUnavailable, Sampling, Steering
 from lsp_server.inference.scheduler import Cancelled, Priority
 from lsp_server.session import RequestContext
@@ -35,12 +38,6 @@ from lsp_server.window import Window
 log = logging.getLogger(__name__)
 
 KIND = types.CodeActionKind.RefactorRewrite
-SYSTEM = "You are Hearth, a coding assistant. You write precise, brief code documentation."
-ASK = (
-    "Write the documentation of the {kind} `{name}` below. Answer with exactly these "
-    "lines filled in, one line each, and nothing else:\n\n{form}\n\n```{fence}\n{code}\n```"
-)
-_ANSWER = re.compile(r"^\W*(SUMMARY|PARAM|RETURNS|RAISES)\b\s*`?([\w.*]*)`?\s*:\s*(.+)$")
 
 
 class DocstringError(Exception):
@@ -108,9 +105,6 @@ async def resolve(
     return action
 
 
-ANSWER_START = "SUMMARY:"
-
-
 @dataclass(frozen=True)
 class Written:
     """A docstring's content, before it is placed in the text."""
@@ -135,34 +129,55 @@ async def write(ctx: RequestContext, name: str, start: int) -> Written:
     what = style.facts(syntax.language, syntax.tree().root_node, outline, definition)
     target = symbols.Target(document, outline, definition)
     code = target.excerpt(int(settings.prompt_tokens * CHARS_PER_TOKEN))
+    calls = prompt.call_sites(document, definition, ctx.workspace.context_documents())
     if not await ctx.model_loaded():
         raise DocstringError("no model is loaded")
-    messages = [
-        ChatMessage("system", SYSTEM),
-        ChatMessage(
-            "user",
-            ASK.format(
-                kind=definition.kind,
-                name=definition.name,
-                form="\n".join(_form(what)),
-                fence=syntax.language,
-                code=code,
-            ),
+    messages = prompt.first(definition, syntax.language, code, calls, what)
+    deadline = asyncio.get_running_loop().time() + settings.timeout_ms / 1000
+    answer = await _ask(ctx, messages, what, prompt.ANSWER_START, deadline, name)
+    prose = prompt.parse_answer(answer, what)
+    if prose is None:
+        raise DocstringError(f"the model's answer for {name} had no summary; try again")
+    vague = tuple(p for p, text in prose.parameters.items() if restates_name(p, text))
+    if vague:
+        # Once more for those, with the first answer in view; what still says
+        # nothing becomes a TODO the user sees, never passed off as documentation.
+        again = style.Facts(vague, False, ())
+        with contextlib.suppress(DocstringError):
+            retold = await _ask(
+                ctx, prompt.again(messages, answer, again), again, "PARAM", deadline, name
+            )
+            prose.parameters.update(prompt.described(retold, vague))
+        for parameter in vague:
+            if restates_name(parameter, prose.parameters[parameter]):
+                prose.parameters[parameter] = prompt.TODO
+    return Written(name, definition.start, what, prose)
+
+
+async def _ask(
+    ctx: RequestContext,
+    messages: list[ChatMessage],
+    what: style.Facts,
+    start: str,
+    deadline: float,
+    name: str,
+) -> str:
+    """The model's answer (beginning with `start`) to `messages`, by `deadline`."""
+    settings, uri = ctx.settings.docstrings, ctx.document.uri
+    sampling = Sampling(max_tokens=settings.max_tokens)
+    steering = Steering(stop_when=prompt.answered(what, start))
+    ticket = ctx.scheduler.submit(
+        lambda engine, cancel: engine.chat(
+            messages, sampling, cancel, steering=steering, answer_prefix=start
         ),
-    ]
+        priority=Priority.INTERACTIVE,
+        uri=uri,
+        purpose="docstring",
+        supersedes=("docstring", uri, name),  # not another definition's
+    )
     try:
-        sampling = Sampling(max_tokens=settings.max_tokens)
-        steering = Steering(stop_when=answered(what))
-        ticket = ctx.scheduler.submit(
-            lambda engine, cancel: engine.chat(
-                messages, sampling, cancel, steering=steering, answer_prefix=ANSWER_START
-            ),
-            priority=Priority.INTERACTIVE,
-            uri=document.uri,
-            purpose="docstring",
-            supersedes=("docstring", document.uri, name),  # not another definition's
-        )
-        generation = await asyncio.wait_for(ticket.result(), settings.timeout_ms / 1000)
+        left = deadline - asyncio.get_running_loop().time()
+        generation = await asyncio.wait_for(ticket.result(), max(0.0, left))
     except TimeoutError as error:
         raise DocstringError(
             f"the model did not finish the docstring of {name} within "
@@ -170,10 +185,7 @@ async def write(ctx: RequestContext, name: str, start: int) -> Written:
         ) from error
     except (Cancelled, EngineUnavailable) as error:
         raise DocstringError(f"the docstring of {name} was not written: {error}") from error
-    prose = parse_answer(ANSWER_START + generation.text, what)
-    if prose is None:
-        raise DocstringError(f"the model's answer for {name} had no summary; try again")
-    return Written(name, definition.start, what, prose)
+    return start + generation.text
 
 
 def text_edit(ctx: RequestContext, written: Written) -> types.TextEdit:
@@ -286,66 +298,6 @@ async def document_all(ctx: RequestContext, window: Window) -> dict[str, Any]:
     if token is not None:
         window.end_progress(token, summary)
     return {"documented": len(edits), "failed": failed, "cancelled": cancelled}
-
-
-def _form(what: style.Facts) -> list[str]:
-    """The lines the model fills in."""
-    lines = ["SUMMARY: <one sentence: what it does>"]
-    lines += [f"PARAM {p}: <what {p} is>" for p in what.parameters]
-    if what.returns:
-        lines.append("RETURNS: <what it returns>")
-    lines += [f"RAISES {r}: <when it is raised>" for r in what.raises]
-    return lines
-
-
-def answered(what: style.Facts) -> Callable[[str], bool]:
-    """For the engine's `stop_when`: every line of the form is written, or the
-    model has left the form (a line that is none of the form's, such as a
-    code fence). Blank lines are not leaving it: models set the summary
-    apart from the PARAM lines with one."""
-    wanted = len(_form(what))
-
-    def done(text: str) -> bool:
-        *complete, _ = (ANSWER_START + text).split("\n")
-        filled = sum(1 for line in complete if _ANSWER.match(line.strip()))
-        left = any(line.strip() and not _ANSWER.match(line.strip()) for line in complete[1:])
-        return filled >= wanted or (filled > 0 and left)
-
-    return done
-
-
-def parse_answer(text: str, what: style.Facts) -> style.Prose | None:
-    """The model's filled-in lines as prose, only for what the code has: a
-    parameter it invents is dropped, one it leaves out is described by name."""
-    summary, returns = "", ""
-    params: dict[str, str] = {}
-    raises: dict[str, str] = {}
-    for line in text.splitlines():
-        match = _ANSWER.match(line.strip())
-        if match is None:
-            continue
-        tag, name, value = match.groups()
-        value = value.strip().strip("<>").strip()
-        if tag == "SUMMARY" and not summary:
-            summary = value
-        elif tag == "PARAM" and name in what.parameters:
-            params.setdefault(name, value)
-        elif tag == "RETURNS" and not returns:
-            returns = value
-        elif tag == "RAISES" and name in what.raises:
-            raises.setdefault(name, value)
-    if not summary:
-        return None
-    for name in what.parameters:
-        params.setdefault(name, f"the {_words(name)}")
-    for name in what.raises:
-        raises.setdefault(name, "on failure")
-    return style.Prose(summary, params, returns or "the result", raises)
-
-
-def _words(name: str) -> str:
-    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name.strip("*_"))
-    return spaced.replace("_", " ").lower() or name
 
 
 def placement(

@@ -13,6 +13,7 @@ from pytest_lsp import LanguageClient, client_capabilities
 
 from lsp_server.context.syntax import parse_damage
 from lsp_server.editor_client import Suggestion
+from tests.e2e.conftest import patient_settings
 from tests.e2e.helpers import code_action_params, counter_at_least, open_document, wait_until
 from tests.pace import guard
 
@@ -255,7 +256,11 @@ async def test_clients_without_resolve_get_the_edit_with_the_action(raw: Languag
     assert capabilities.text_document is not None
     assert capabilities.text_document.code_action is not None
     capabilities.text_document.code_action.resolve_support = None
-    await raw.initialize_session(types.InitializeParams(capabilities=capabilities))
+    # The model writes while the client waits for the actions: the tests'
+    # limits, which wait for it however slow the machine.
+    await raw.initialize_session(
+        types.InitializeParams(capabilities=capabilities, initialization_options=patient_settings())
+    )
     sample = SAMPLES[0]
     open_document(raw, sample.uri, sample.text)
     actions = await raw.text_document_code_action_async(

@@ -9,7 +9,8 @@ import pytest
 
 from lsp_server.documents import Document
 from lsp_server.features import docstring_style as style
-from lsp_server.features.docstrings import answered, parse_answer, placement
+from lsp_server.features.docstring_form import answered, call_sites, described, parse_answer
+from lsp_server.features.docstrings import placement
 
 SOURCE = """def outer(path, *parts, strict=False, **options):
     def inner(x):
@@ -160,3 +161,37 @@ def test_javadoc_doxygen_and_jsdoc_above_annotations_and_in_the_classs_indentati
         "  /**\n   * Does it.\n   *\n   * @param item The item.\n   * @param count The count.\n"
         "   */\n  add(",
     )
+
+
+def test_the_model_is_shown_the_lines_that_call_the_definition() -> None:
+    text = (
+        "def area(w, h):\n"
+        "    return w * h if w else area(1, h)\n"
+        "\n"
+        "room = area(3, 4)\n"
+        "print(area(3, 4) + 1)\n"
+        "room = area(3, 4)\n"
+    )
+    here = Document("file:///w/rooms.py", "python", 1, text)
+    elsewhere = Document(
+        "file:///w/plan.py", "python", 1, "from rooms import area\nx = area(2, 2)\n"
+    )
+    script = Document("file:///w/plan.js", "javascript", 1, "const y = area(1, 1);\n")
+    syntax = here.syntax
+    assert syntax is not None
+    definition = next(d for d in syntax.outline().definitions if d.name == "area")
+    # Not its own recursive call; each line once; its document first, then
+    # the other open ones of its language; three at most.
+    assert call_sites(here, definition, [elsewhere, script]) == [
+        "room = area(3, 4)",
+        "print(area(3, 4) + 1)",
+        "x = area(2, 2)",
+    ]
+
+
+def test_asked_again_the_model_writes_only_the_parameter_lines() -> None:
+    done = answered(style.Facts(("w", "h"), False, ()), "PARAM")
+    assert not done(" w: the width in metres\nPARAM h: the he")
+    assert done(" w: the width in metres\nPARAM h: the height in metres\n")
+    answer = "PARAM w: the width in metres\nPARAM x: invented\nPARAM h: the height"
+    assert described(answer, ("w", "h")) == {"w": "the width in metres", "h": "the height"}

@@ -108,7 +108,7 @@ class HoverSettings:
     # How long a hover waits for the model's explanation; after that it shows
     # what the code says, the sentences written so far and a line saying the
     # rest is coming: the explanation goes on, ready for the next hover.
-    timeout_ms: int = 1500
+    timeout_ms: int = 200
     # When the cursor rests, explain what it may hover next in the background.
     read_ahead: bool = True
     cache_bytes: int = 2_000_000  # explanations kept, least recently used dropped first

@@ -124,10 +124,10 @@ async def _explanation(
     hover that is cancelled cancels it too, unless something else waits for it."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + ctx.settings.hover.timeout_ms / 1000
-    if ctx.model_loading and not await ctx.model_loaded(max(0.0, deadline - loop.time())):
+    # Not loaded yet (or not even started, right after initialize): wait for
+    # it within the same limit. A wait of 0 would time out at once, so none.
+    if not ctx.model_ready and not await ctx.model_loaded(max(0.0, deadline - loop.time())):
         return [LOADING] if ctx.model_loading else []
-    if not ctx.model_ready:
-        return []
     key = model_words.key_of(ctx, target)
     if key is None:
         return []

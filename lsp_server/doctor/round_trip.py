@@ -75,15 +75,15 @@ class _ServerFailed(Exception):
 
 async def _ask(editor: EditorClient, timeout: float) -> Suggestion | None:
     """EditorClient waits for each answer as long as it takes; past `timeout`
-    the server is killed, and pygls then fails the request that waits (and
-    any sent after it) at once."""
+    the server is killed, and EditorClient then fails the request that waits
+    (and any sent after it) at once, with ServerExited."""
     loop = asyncio.get_running_loop()
     watchdog = loop.call_later(timeout, _kill, editor)
     try:
         async with editor:
             editor.open(SAMPLE_URI, SAMPLE_PREFIX + SAMPLE_SUFFIX, "python")
             return await editor.suggest(SAMPLE_URI, SAMPLE_POSITION)
-    except Exception as error:  # whatever ended it (pygls raises several kinds), it is the finding
+    except Exception as error:  # whatever ended it (ServerExited, pygls's errors): the finding
         timed_out = loop.time() >= watchdog.when()
         _kill(editor)
         reason = (

@@ -13,14 +13,25 @@ hearth demo FILE:LINE:COL      ask the real server for a suggestion, as an edito
 from __future__ import annotations
 
 import argparse
+import contextlib
 import faulthandler
 import logging
+import os
+import signal
+import stat
 import sys
+import time
 from collections.abc import Sequence
+from types import FrameType
+from typing import Any, TextIO
 
 from lsp_server import __version__
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
+log = logging.getLogger(__name__)
+# Where a crash's stack goes: the log's file, opened for faulthandler alone and
+# never closed (logging closes its own handle at exit, and a crash can come later).
+_crash_log: TextIO = sys.stderr
 
 
 def _address(value: str) -> tuple[str, int]:
@@ -118,22 +129,85 @@ def doctor(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
 
 def serve(args: argparse.Namespace) -> int:
+    from lsprotocol import types
+
     from lsp_server.server import create_server
 
+    global _crash_log
     handler: logging.Handler = (
         logging.FileHandler(args.log_file) if args.log_file else logging.StreamHandler(sys.stderr)
     )
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(_routine_cancels)
     logging.basicConfig(handlers=[handler], level=logging.WARNING)
     # A crash inside the native engine would otherwise end the process without
-    # a word; this leaves the Python stack of every thread on stderr.
-    faulthandler.enable()
+    # a word; this leaves the Python stack of every thread where the log goes
+    # (stderr, which editors keep, or the --log-file the user will read).
+    if args.log_file:
+        _crash_log = open(args.log_file, "a")  # noqa: SIM115 (open for the process's life)
+    faulthandler.enable(_crash_log, all_threads=True)
+    for number in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, _exit_on_signal)
     cli_settings = {"log": {"level": args.log_level}} if args.log_level else {}
     server = create_server(args.model, cli_settings)
     logging.getLogger("lsp_server").setLevel(server.settings.current.log.level.upper())
-    if args.tcp:
-        server.start_tcp(*args.tcp)
+    exit_sent: list[bool] = []
+
+    # Only to tell, at the end, whether the editor asked for the exit.
+    @server.feature(types.EXIT)
+    def on_exit(*_: Any) -> None:
+        exit_sent.append(True)
+
+    log.info("Hearth %s starts (pid %d)", __version__, os.getpid())
+    try:
+        if args.tcp:
+            server.start_tcp(*args.tcp)
+        else:
+            server.start_io()
+    except BaseException:
+        log.critical("Hearth exits on an error", exc_info=True)
+        raise
+    if not exit_sent:
+        log.warning(
+            "Hearth exits: the connection to the editor ended (its input closed, or an "
+            "interrupt) without shutdown and exit"
+        )
+    # pygls 2.1 keeps "shutdown was asked" private (LanguageServerProtocol._shutdown);
+    # should it go, tests/e2e/test_server_log.py's
+    # test_the_log_says_the_editor_asked_for_the_exit fails on this warning.
+    elif not getattr(server.protocol, "_shutdown", False):
+        log.warning("Hearth exits: the editor sent exit without shutdown")
     else:
-        server.start_io()
+        log.info("Hearth exits: the editor asked it to (shutdown, then exit)")
     server.shut_down()
     return 0
+
+
+def _routine_cancels(record: logging.LogRecord) -> bool:
+    """Leave out pygls's warning of a `$/cancelRequest` for a request already
+    answered. Editors cancel the previous suggestion's request at each key,
+    answered or not, as LSP allows: that was a warning a keystroke, 150 KB of
+    stderr for the latency benchmark's typing, which an editor keeps (and a
+    client that did not read it stopped at; see editor_client.py)."""
+    return not (
+        record.name == "pygls.protocol.json_rpc"
+        and str(record.msg).startswith("Cancel notification for unknown message id")
+    )
+
+
+def _exit_on_signal(number: int, frame: FrameType | None) -> None:
+    """SIGTERM or SIGHUP (an editor that gave up on Hearth, a session's end):
+    say so and where each thread was, then die of the signal as before."""
+    signal.signal(number, signal.SIG_DFL)  # a second one ends it whatever happens here
+    with contextlib.suppress(OSError):
+        fd = _crash_log.fileno()
+        if stat.S_ISFIFO(os.fstat(fd).st_mode):
+            # Never wait on a full pipe, which would keep alive a server told
+            # to end (a terminal's is left alone: its shell shares the mode).
+            os.set_blocking(fd, False)
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+        name = signal.Signals(number).name
+        line = f"{stamp} WARNING {__name__}: Hearth exits: it received {name}; its threads:\n"
+        os.write(fd, line.encode())
+        faulthandler.dump_traceback(_crash_log, all_threads=True)
+    os.kill(os.getpid(), number)

@@ -57,7 +57,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -72,6 +72,7 @@ from docs import percentile
 from lsp_server.editor_client import EditorClient
 from lsp_server.inference import models
 from lsp_server.inference.llama.engine import EngineConfig, LlamaEngine
+from lsp_server.server_process import ServerExited
 
 log = logging.getLogger("latency")
 SEED = 1234
@@ -180,6 +181,8 @@ async def type_function(task: Task, run: Run, editor: Editor) -> None:
             await asyncio.sleep(KEY_S)
         try:
             suggestion = await asyncio.wait_for(answer, PAUSE_LIMIT_S)
+        except ServerExited:
+            raise  # the server is gone (the error says how): typing on is pointless
         except Exception:  # cancelled or timed out: nothing shown
             suggestion = ""
         # When it came, not when the typist looked (it may have come before the key's pause ended).
@@ -240,27 +243,13 @@ async def replay_hearth(
     async with EditorClient(preset, settings or None, log_file=log_file, folders=folders) as client:
         while workspace is not None and not (await client.stats())["workspaceIndex"]["ready"]:
             await asyncio.sleep(0.5)
-        for number, task in enumerate(tasks):
-            uri = (
-                (workspace / task.module).as_uri()
-                if workspace is not None
-                else f"file:///latency/{number}/{task.module}"
-            )
-            client.open(uri, task.source, "python")
-            document = HearthDocument(client, uri)
-            await document.place(task.after)
-            before = await client.stats()
-            server_before = remote.usage() if remote else (0.0, 0)
-            await type_function(task, run, document)
-            after = await client.stats()
-            server_after = remote.usage() if remote else (0.0, 0)
-            run.reused += after["prompt_tokens_reused"] - before["prompt_tokens_reused"]
-            run.read += after["prompt_tokens_evaluated"] - before["prompt_tokens_evaluated"]
-            run.wasted += after["tokens_decoded_cancelled"] - before["tokens_decoded_cancelled"]
-            run.calls += after["started"] - before["started"]
-            run.cpu_s += after["cpuSeconds"] - before["cpuSeconds"]
-            run.cpu_s += server_after[0] - server_before[0]
-            client.close(uri)
+
+        def uri(number: int, task: Task) -> str:
+            if workspace is not None:
+                return (workspace / task.module).as_uri()
+            return f"file:///latency/{number}/{task.module}"
+
+        after, server_after = await replay_tasks(client, tasks, run, uri, remote)
         await asyncio.sleep(IDLE_S)
         idle = await client.stats()
         server_idle = remote.usage() if remote else (0.0, 0)
@@ -269,6 +258,38 @@ async def replay_hearth(
     run.idle_cpu_s = idle["cpuSeconds"] - after["cpuSeconds"] + server_idle[0] - server_after[0]
     run.rss_bytes = after["residentBytes"] + server_after[1]
     return run
+
+
+async def replay_tasks(
+    client: EditorClient,
+    tasks: list[Task],
+    run: Run,
+    uri: Callable[[int, Task], str],
+    remote: RemoteServer | None = None,
+) -> tuple[dict[str, Any], tuple[float, int]]:
+    """Type each task into a document of its own (named by `uri`) on
+    `client`'s server, adding to `run`; the server's stats after the last
+    (and `remote`'s CPU and memory then). The soak benchmark repeats this."""
+    after: dict[str, Any] = {}
+    server_after = (0.0, 0)
+    for number, task in enumerate(tasks):
+        name = uri(number, task)
+        client.open(name, task.source, "python")
+        document = HearthDocument(client, name)
+        await document.place(task.after)
+        before = await client.stats()
+        server_before = remote.usage() if remote else (0.0, 0)
+        await type_function(task, run, document)
+        after = await client.stats()
+        server_after = remote.usage() if remote else (0.0, 0)
+        run.reused += after["prompt_tokens_reused"] - before["prompt_tokens_reused"]
+        run.read += after["prompt_tokens_evaluated"] - before["prompt_tokens_evaluated"]
+        run.wasted += after["tokens_decoded_cancelled"] - before["tokens_decoded_cancelled"]
+        run.calls += after["started"] - before["started"]
+        run.cpu_s += after["cpuSeconds"] - before["cpuSeconds"]
+        run.cpu_s += server_after[0] - server_before[0]
+        client.close(name)
+    return after, server_after
 
 
 @dataclass

@@ -15,6 +15,7 @@ document and position are checked: a bad one is answered with InvalidParams.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -258,6 +259,13 @@ class RequestContext:
         """The cursor, for handlers of requests that have one."""
         assert self.cursor is not None, "a request without a position"
         return self.cursor
+
+    async def rested(self, seconds: float) -> bool:
+        """Wait `seconds`; True when the document was not edited meanwhile and
+        a model is ready: background work for where the cursor rests may go on."""
+        version = self.document.version
+        await asyncio.sleep(seconds)
+        return self.document.version == version and self.model_ready
 
 
 @dataclass(frozen=True)

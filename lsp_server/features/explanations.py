@@ -220,12 +220,12 @@ async def read_ahead(ctx: RequestContext, explanations: Explanations, rest_s: fl
     settings = ctx.settings.hover
     if not (settings.enabled and settings.read_ahead):
         return
-    document = ctx.document
-    version = document.version
-    await asyncio.sleep(rest_s)
+    if not await ctx.rested(rest_s):
+        return
+    version = ctx.document.version
     for target in likely_hovered(ctx)[:READ_AHEAD]:
-        if document.version != version or not ctx.model_ready:
-            return
+        if ctx.document.version != version or not ctx.model_ready:
+            return  # edited while an earlier one was explained
         key = key_of(ctx, target)
         if key is None or explanations.get(key) is not None:
             continue

@@ -103,8 +103,7 @@ async def read_ahead(ctx: RequestContext) -> None:
         return
     document = ctx.document
     version = document.version
-    await asyncio.sleep(READ_AHEAD_S)
-    if document.version != version or not ctx.model_ready:
+    if not await ctx.rested(READ_AHEAD_S):
         return
     plan = postprocess.Plan.at(*ctx.at.split(document.text), document.line_comment)
     prompt = _prompt(ctx, plan)

@@ -34,7 +34,7 @@ from lsp_server.inference.scheduler import Scheduler
 from lsp_server.model_host import ModelHost, ModelState
 from lsp_server.settings import Settings
 from lsp_server.workspace.context import CrossFile
-from lsp_server.workspace.files import language_of, read_source
+from lsp_server.workspace.files import language_of, read_source, shown_path
 from lsp_server.workspace.index import WorkspaceIndex
 from lsp_server.workspace.service import Indexing
 from lsp_server.workspace.summary import FileSummary, from_outline
@@ -175,11 +175,7 @@ class Workspace:
         path = real_path(uri)
         if path is None:
             return uri
-        for root in self.roots:
-            folder = real_path(root)
-            if folder is not None and path.is_relative_to(folder):
-                return path.relative_to(folder).as_posix()
-        return path.name
+        return shown_path(path, (f for f in map(real_path, self.roots) if f is not None))
 
     def context_documents(self) -> list[Document]:
         """The open documents that may lend code to another's prompt: those

@@ -15,6 +15,7 @@ from functools import cached_property
 from pathlib import Path
 
 from lsp_server.workspace import imports, retrieval
+from lsp_server.workspace.files import shown_path
 from lsp_server.workspace.retrieval import SimilarCode
 from lsp_server.workspace.summary import Entry, FileSummary
 
@@ -84,7 +85,7 @@ class CrossFile:
         for path, entry in self._module_listing(receiver):
             if (path, entry.name) not in shown:
                 by_file.setdefault(path, []).append((entry.line, _first_line(entry.text)))
-        return [(self._relative(path), texts) for path, texts in by_file.items()]
+        return [(shown_path(path, self._roots), texts) for path, texts in by_file.items()]
 
     def similar(self, above: str, count: int) -> list[tuple[str, int, str]]:
         """Up to `count` windows of other files' code like the last lines of
@@ -98,7 +99,7 @@ class CrossFile:
             if text is None:
                 continue
             shown = retrieval.window(text.split("\n"), window.line).strip("\n")
-            found.append((self._relative(window.path), window.line, shown))
+            found.append((shown_path(window.path, self._roots), window.line, shown))
         return found
 
     def origin(self, name: str) -> Found | None:
@@ -119,12 +120,6 @@ class CrossFile:
             return []
         public = [e for e in summary.entries if not e.owner and not e.name.startswith("_")]
         return [(module.path, entry) for entry in public[:MODULE_LISTING]]
-
-    def _relative(self, path: Path) -> str:
-        for root in self._roots:
-            if path.is_relative_to(root):
-                return path.relative_to(root).as_posix()
-        return path.name
 
     def _members_used(self, path: Path, wanted: set[str]) -> list[Found]:
         summary = self._summaries(path)

@@ -13,7 +13,7 @@ workspace, and with a remote engine what it reads may go into a prompt.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,6 +57,15 @@ assert set(_EXTENSIONS.values()) <= {spec.name for spec in languages.LANGUAGES}
 def language_of(path: Path | str) -> str | None:
     """The language a file's name says it is written in, or None."""
     return _EXTENSIONS.get(os.path.splitext(path)[1].lower())
+
+
+def shown_path(path: Path, roots: Iterable[Path]) -> str:
+    """A file's path as a user names it: from the workspace folder that holds
+    it, else the file's name."""
+    for root in roots:
+        if path.is_relative_to(root):
+            return path.relative_to(root).as_posix()
+    return path.name
 
 
 def watched_globs() -> list[str]:

@@ -6,7 +6,11 @@ with every function's docstring removed, and each function's real docstring
 is kept as the reference. For each, Hearth is asked over LSP as an editor
 asks, with its default settings: the docstring code action (its edit
 applied); then a hover on the name, hovered again as a user would (every
-0.25 s) until the explanation shows; then once more, from the cache.
+0.25 s) until the explanation shows; then once more, from the cache. Then,
+with a fresh server, as a user who rests the cursor in the function before
+acting: a code action request there (as editors send when the cursor
+moves), a wait until the model is idle (up to REST_GIVE_UP_S), one hover,
+then the docstring.
 
 Scores per model:
 - placed: the file parses and the docstring is that function's own, nothing
@@ -16,7 +20,9 @@ Scores per model:
 - restating: the share of parameter descriptions that say no more than the
   parameter's name (`price: The price.`; lsp_server/features/restating.py);
 - docstring p50 / p95; hover time to first content and to the explanation
-  (p50 / p95); a hover from the cache (median).
+  (p50 / p95); a hover from the cache (median);
+- rested: the share of hovers that show the explanation at once after the
+  cursor rested in the function, and the docstring p50 then.
 
 The baseline system (`chat`) is the plain way: the same model asked in one
 chat message to write the function's docstring, the answer's docstring
@@ -55,6 +61,7 @@ SEED = 1234
 SYSTEMS = ("hearth", "chat")
 HOVER_AGAIN_S = 0.25  # a user hovering again, as often as an editor would re-ask
 HOVER_GIVE_UP_S = 120.0
+REST_GIVE_UP_S = 60.0  # a rest ends when the model is idle, or after this
 # What a hover shows while its explanation is being written (features/hover.py).
 PENDING = "writing an explanation"
 CHAT_ASK = (
@@ -175,6 +182,8 @@ class Score:
     first_content_s: list[float] = field(default_factory=list)
     explanation_s: list[float] = field(default_factory=list)
     cached_ms: list[float] = field(default_factory=list)
+    rested_explained: int = 0  # hovers after a rest that showed the explanation at once
+    rested_docstring_s: list[float] = field(default_factory=list)
     written: list[dict[str, object]] = field(default_factory=list)  # for --dump
 
     def described(self, task: Task, doc: str) -> None:
@@ -254,21 +263,60 @@ async def run_hearth(model: str, tasks: list[Task]) -> Score:
         for number, task in enumerate(tasks):
             uri = f"file:///docs/{number}/{task.module}"
             editor.open(uri, task.source, "python")
-            inside = types.Position(line=task.line + 1, character=8)
+            # On the name, as a user asks: the line below may start a nested function.
+            name = types.Position(line=task.line, character=task.column + 1)
             started = time.monotonic()
-            edits = await editor.docstring_edit(uri, inside)
+            edits = await editor.docstring_edit(uri, name)
             score.docstring_s.append(time.monotonic() - started)
             doc = docstring_of(task, edits, score)
             score.described(task, doc)
-            name = types.Position(line=task.line, character=task.column + 1)
             shown = await hover_until_explained(editor, uri, name, score)
             score.hover_f1.append(f1(explanation(shown), task.reference))
             started = time.monotonic()
             await editor.hover(uri, name)
             score.cached_ms.append((time.monotonic() - started) * 1000)
             editor.close(uri)
-            score.written.append({"task": task.name, "docstring": doc, "hover": shown})
+            score.written.append(
+                {
+                    "task": task.name,
+                    "docstring": doc,
+                    "hover": shown,
+                    "docstring_s": round(score.docstring_s[-1], 2),
+                }
+            )
     return score
+
+
+async def idle(editor: EditorClient) -> None:
+    """Until no generation is queued or running (twice in a row, 0.5 s apart:
+    reading ahead starts the next one a moment after the last), or REST_GIVE_UP_S."""
+    give_up = time.monotonic() + REST_GIVE_UP_S
+    quiet = 0
+    while quiet < 2 and time.monotonic() < give_up:
+        await asyncio.sleep(0.5)
+        s = await editor.stats()
+        busy = s["submitted"] - s["finished"] - s["cancelled"] - s["failed"]
+        quiet = quiet + 1 if busy <= 0 else 0
+
+
+async def run_rested(model: str, tasks: list[Task], into: Score) -> None:
+    """A user who rests the cursor in the function, then hovers its name, then
+    asks for its docstring; a fresh server, so nothing is left from run_hearth."""
+    async with EditorClient(model) as editor:
+        for number, task in enumerate(tasks):
+            uri = f"file:///rested/{number}/{task.module}"
+            editor.open(uri, task.source, "python")
+            name = types.Position(line=task.line, character=task.column + 1)
+            # What an editor asks as the cursor moves (quick fixes: Hearth offers none).
+            await editor.code_actions(uri, name, [types.CodeActionKind.QuickFix])
+            await asyncio.sleep(1.0)  # the rest before reading ahead starts
+            await idle(editor)
+            shown = await editor.hover(uri, name)
+            into.rested_explained += shown is not None and PENDING not in shown
+            started = time.monotonic()
+            await editor.docstring_edit(uri, name)
+            into.rested_docstring_s.append(time.monotonic() - started)
+            editor.close(uri)
 
 
 def run_chat(model: str, tasks: list[Task]) -> Score:
@@ -297,8 +345,8 @@ def table(rows: list[tuple[str, str, Score]], count: int) -> str:
     out = [
         "| model | system | placed | every parameter | docstring F1 | hover F1 | restating "
         "| docstring p50 s | p95 s | hover first p50 s | p95 s | explained p50 s | p95 s "
-        "| cached ms |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| cached ms | rested: explained at once | docstring p50 s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for preset, system, s in rows:
         hearth = system == "hearth"
@@ -315,7 +363,9 @@ def table(rows: list[tuple[str, str, Score]], count: int) -> str:
             f"| {statistics.median(s.docstring_s):.2f} | {percentile(s.docstring_s, 0.95):.2f} "
             f"| {cell(s.first_content_s)} | {percentile(s.first_content_s, 0.95):.2f} "
             f"| {cell(s.explanation_s)} | {percentile(s.explanation_s, 0.95):.2f} "
-            f"| {cell(s.cached_ms, '.1f')} |"
+            f"| {cell(s.cached_ms, '.1f')} "
+            f"| {f'{s.rested_explained}/{count}' if hearth else '-'} "
+            f"| {cell(s.rested_docstring_s)} |"
         )
     return "\n".join(out)
 
@@ -357,6 +407,8 @@ def main() -> None:
             continue
         for system in args.systems.split(","):
             score = asyncio.run(run_hearth(preset, tasks)) if system == "hearth" else None
+            if score is not None:
+                asyncio.run(run_rested(preset, tasks, score))
             rows.append((preset, system, score or run_chat(preset, tasks)))
     report = (
         f"docs benchmark: {len(tasks)} functions with docstrings from {len(MODULES)} stdlib "

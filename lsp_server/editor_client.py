@@ -342,19 +342,25 @@ class EditorClient:
         contents = getattr(result, "contents", None)
         return contents.value if isinstance(contents, types.MarkupContent) else None
 
-    async def docstring_edit(self, uri: str, position: types.Position) -> list[types.TextEdit]:
-        """The edits of the docstring code action at `position` (none if not offered)."""
+    async def code_actions(
+        self, uri: str, position: types.Position, only: list[types.CodeActionKind]
+    ) -> list[Any]:
+        """The code actions of the kinds `only` at `position`, as an editor asks
+        where the cursor moves (and Hearth reads ahead where it rests)."""
         actions = await self._request(
             types.TEXT_DOCUMENT_CODE_ACTION,
             types.CodeActionParams(
                 text_document=types.TextDocumentIdentifier(uri=uri),
                 range=types.Range(start=position, end=position),
-                context=types.CodeActionContext(
-                    diagnostics=[], only=[types.CodeActionKind.RefactorRewrite]
-                ),
+                context=types.CodeActionContext(diagnostics=[], only=only),
             ),
         )
-        for action in actions or []:
+        return list(actions or [])
+
+    async def docstring_edit(self, uri: str, position: types.Position) -> list[types.TextEdit]:
+        """The edits of the docstring code action at `position` (none if not offered)."""
+        actions = await self.code_actions(uri, position, [types.CodeActionKind.RefactorRewrite])
+        for action in actions:
             edit = getattr(action, "edit", None)
             for change in getattr(edit, "document_changes", None) or []:
                 return [e for e in change.edits if isinstance(e, types.TextEdit)]

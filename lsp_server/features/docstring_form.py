@@ -14,16 +14,15 @@ from collections.abc import Callable
 from lsp_server.context import symbols
 from lsp_server.context.outline import Definition
 from lsp_server.documents import Document
+from lsp_server.features import code_chat
 from lsp_server.features import docstring_style as style
 from lsp_server.inference.api import ChatMessage
 
-SYSTEM = "You are Hearth, a coding assistant. You write precise, brief code documentation."
 ASK = (
-    "Write the documentation of the {kind} `{name}` below. Answer with exactly these "
-    "lines filled in, one line each, and nothing else:\n\n{form}\n\n```{fence}\n{code}\n```"
-    "{calls}"
+    "Write the documentation of the {kind} `{name}` above. Answer with exactly these "
+    "lines filled in, one line each, and nothing else:\n\n{form}"
 )
-CALLS = "\n\nIt is called like this:\n\n```{fence}\n{lines}\n```"
+CALLS = "It is called like this:\n\n```{fence}\n{lines}\n```"
 CALL_SITES = 3  # lines that call the definition, shown to the model
 # Asked once when descriptions only repeat their parameter's name.
 AGAIN = (
@@ -39,16 +38,9 @@ def first(
     definition: Definition, language: str, code: str, calls: list[str], what: style.Facts
 ) -> list[ChatMessage]:
     """The messages that ask for the docstring of `definition`."""
-    shown_calls = CALLS.format(fence=language, lines="\n".join(calls)) if calls else ""
-    question = ASK.format(
-        kind=definition.kind,
-        name=definition.name,
-        form="\n".join(form(what)),
-        fence=language,
-        code=code,
-        calls=shown_calls,
-    )
-    return [ChatMessage("system", SYSTEM), ChatMessage("user", question)]
+    shown_calls = [CALLS.format(fence=language, lines="\n".join(calls))] if calls else []
+    question = ASK.format(kind=definition.kind, name=definition.name, form="\n".join(form(what)))
+    return code_chat.about(language, code, *shown_calls, question)
 
 
 def again(messages: list[ChatMessage], answer: str, vague: style.Facts) -> list[ChatMessage]:

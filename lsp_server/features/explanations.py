@@ -23,20 +23,17 @@ from functools import partial
 
 from lsp_server.context import symbols
 from lsp_server.context.layout import CHARS_PER_TOKEN
-from lsp_server.inference.api import ChatMessage, EngineUnavailable, Generation, Sampling, Steering
+from lsp_server.features import code_chat
+from lsp_server.inference.api import EngineUnavailable, Generation, Sampling, Steering
 from lsp_server.inference.scheduler import Cancelled, Priority
 from lsp_server.session import RequestContext
 
 log = logging.getLogger(__name__)
 
-SYSTEM = (
-    "You are Hearth, a coding assistant inside the user's editor. "
-    "You explain code in plain, precise English."
-)
 ASK = (
-    "In two or three short sentences, say what the {kind} `{name}` below does and why one "
+    "In two or three short sentences, say what the {kind} `{name}` above does and why one "
     "would call it: its purpose and result, not a walk through its lines. "
-    "No heading, no list, no code block.\n\n```{fence}\n{code}\n```"
+    "No heading, no list, no code block."
 )
 # A sentence ends at . ! or ? after a word (not after the number of a list item).
 _SENTENCE_END = re.compile(r"(?<=[^\d\s])[.!?](?=\s|$)")
@@ -167,13 +164,9 @@ async def _explain(
     """Ask the model about the code in `key`, and keep the answer for the next hover."""
     _, language, code = key
     definition = target.definition
-    messages = [
-        ChatMessage("system", SYSTEM),
-        ChatMessage(
-            "user",
-            ASK.format(kind=definition.kind, name=definition.name, fence=language, code=code),
-        ),
-    ]
+    messages = code_chat.about(
+        language, code, ASK.format(kind=definition.kind, name=definition.name)
+    )
 
     def stop_when(text: str) -> bool:  # on the engine's thread: a str is set whole
         draft.text = text

@@ -1,0 +1,24 @@
+"""How the chat features show a definition to the model.
+
+A hover's explanation and a docstring of the same definition begin alike:
+the same system message, then the code, and only then what is asked. The
+model's cache keeps what it read last, so the second of the two reads only
+its own question: the docstring asked for in a function whose explanation
+was read ahead while the cursor rested, or the hover after a docstring.
+"""
+
+from __future__ import annotations
+
+from lsp_server.inference.api import ChatMessage
+
+SYSTEM = (
+    "You are Hearth, a coding assistant inside the user's editor. "
+    "You explain and document code in plain, precise English."
+)
+
+
+def about(fence: str, code: str, *asked: str) -> list[ChatMessage]:
+    """The conversation that shows `code` (as code of the language `fence`),
+    then says what is `asked` of it, each part its own paragraph."""
+    question = "\n\n".join((f"```{fence}\n{code}\n```", *asked))
+    return [ChatMessage("system", SYSTEM), ChatMessage("user", question)]

@@ -8,6 +8,7 @@ put together in the language's own convention.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from tree_sitter import Node, QueryCursor
@@ -57,6 +58,56 @@ def facts(language: str, root: Node, outline: Outline, definition: Definition) -
     return Facts(names("parameter"), any(own(n) for n in found.get("returns", [])), names("raises"))
 
 
+# "The function `fill` takes ...", "This method creates ...", "The `sniff`
+# method of the `Sniffer` class analyzes ...": an opener that names what the
+# docstring is already attached to, before the verb that says what it does.
+_OPENER = re.compile(
+    r"^(?:The|This)\s+(?:(?:function|method|constructor|class)\s+)?(?:`[^`]+`\s+)?"
+    r"(?:(?:function|method|constructor|class)\s+)?(?:of (?:the )?`[^`]+` class\s+)?"
+    r"(?=(?!(?:is|was|has|does)\b)[a-z]+s\b)"
+)
+# First words that end in "s" and are not a verb in the third person.
+_NOT_VERBS = frozenset(
+    ["this", "its", "is", "as", "was", "always", "perhaps", "unless", "thus", "sometimes"]
+)
+_IRREGULAR = {"has": "have", "does": "do", "goes": "go", "caches": "cache"}
+
+
+def summary(text: str, language: str) -> str:
+    """The summary sentence in the language's convention: what the docstring
+    is attached to is not named again ("The function `f` returns x" is
+    "Returns x"), and Python's says it as a command, as PEP 257 asks
+    ("Return x")."""
+    text = _OPENER.sub("", text.strip(), count=1)
+    verb, space, rest = text.partition(" ")
+    if language == "python" and space and verb.isalpha():
+        text = _imperative(verb) + space + rest
+    return _sentence(text)
+
+
+def says_returned(summary_line: str) -> bool:
+    """Whether a (Python) summary says what is returned: "Return the sum.",
+    "Yield each line." (`SUMMARY:` before it, or not)."""
+    said = summary_line.removeprefix("SUMMARY:").strip()
+    return summary(said, "python").startswith(("Return ", "Yield "))
+
+
+def _imperative(verb: str) -> str:
+    """`Returns` is `Return`, `Applies` `Apply`, `Matches` `Match`; others unchanged."""
+    word = verb.lower()
+    if word in _IRREGULAR:
+        word = _IRREGULAR[word]
+    elif word in _NOT_VERBS or not word.endswith("s") or word.endswith(("ss", "us", "is")):
+        return verb
+    elif word.endswith("ies"):
+        word = word[:-3] + "y"
+    elif word.endswith(("sses", "shes", "ches", "xes")):
+        word = word[:-2]
+    else:
+        word = word[:-1]
+    return word[:1].upper() + word[1:]
+
+
 def _sentence(text: str) -> str:
     text = text.strip()
     if text and text[-1] not in ".!?":
@@ -66,7 +117,7 @@ def _sentence(text: str) -> str:
 
 def python_docstring(prose: Prose, facts: Facts, style: str, indent: str) -> list[str]:
     """The lines of a Python docstring (each with `indent`), quotes included."""
-    lines = [f'"""{_sentence(prose.summary)}']
+    lines = [f'"""{summary(prose.summary, "python")}']
     sections: list[list[str]] = []
     params = [(name, _sentence(prose.parameters[name])) for name in facts.parameters]
     raises = [(name, _sentence(prose.raises[name])) for name in facts.raises]
@@ -108,12 +159,12 @@ def comment_docstring(
     language: str, name: str, prose: Prose, facts: Facts, indent: str
 ) -> list[str]:
     """The lines of a doc comment written above a definition."""
-    summary = _sentence(prose.summary)
+    said = summary(prose.summary, language)
     params = [(p, _sentence(prose.parameters[p])) for p in facts.parameters]
     raises = [(r, _sentence(prose.raises[r])) for r in facts.raises]
     returns = _sentence(prose.returns) if facts.returns else ""
     if language == "rust":
-        body = [summary]
+        body = [said]
         if params:
             body += ["", "# Arguments", "", *(f"* `{p}` - {text}" for p, text in params)]
         if returns:
@@ -121,7 +172,7 @@ def comment_docstring(
         return [f"{indent}///{' ' + line if line else ''}" for line in body]
     if language == "go":
         # Go doc comments begin with the name, then a sentence about it.
-        lead = summary[:1].lower() + summary[1:]
+        lead = said[:1].lower() + said[1:]
         body = [f"{name} {lead}"]
         if params:
             body += ["", *(f"  - {p}: {text}" for p, text in params)]
@@ -131,19 +182,19 @@ def comment_docstring(
     # JSDoc, Javadoc, Doxygen: a /** */ block.
     tags: list[str] = []
     if language in ("c", "cpp"):
-        head = [f"@brief {summary}"]
+        head = [f"@brief {said}"]
         tags += [f"@param {p} {text}" for p, text in params]
         if returns:
             tags.append(f"@return {returns}")
         tags += [f"@throws {r} {text}" for r, text in raises]
     elif language == "java":
-        head = [summary]
+        head = [said]
         tags += [f"@param {p} {text}" for p, text in params]
         if returns:
             tags.append(f"@return {returns}")
         tags += [f"@throws {r} {text}" for r, text in raises]
     else:
-        head = [summary]
+        head = [said]
         tags += [f"@param {p} {text}" for p, text in params]
         if returns:
             tags.append(f"@returns {returns}")

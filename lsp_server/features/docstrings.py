@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import re
 from collections.abc import Sequence
@@ -28,8 +29,7 @@ from lsp_server.context.layout import CHARS_PER_TOKEN
 from lsp_server.context.outline import Definition, Outline
 from lsp_server.features import docstring_form as prompt
 from lsp_server.features import docstring_style as style
-from lsp_server.features.restating import restates_name
-from lsp_server.inference.api import ChatMessage, EngineUnavailable, Sampling, Steering
+from lsp_server.inference.api import ChatMessage, EngineUnavailable
 from lsp_server.inference.scheduler import Cancelled, Priority
 from lsp_server.session import RequestContext
 from lsp_server.settings import DocstringSettings
@@ -134,41 +134,41 @@ async def write(ctx: RequestContext, name: str, start: int) -> Written:
         raise DocstringError("no model is loaded")
     messages = prompt.first(definition, syntax.language, code, calls, what)
     deadline = asyncio.get_running_loop().time() + settings.timeout_ms / 1000
-    answer = await _ask(ctx, messages, what, prompt.ANSWER_START, deadline, name)
+    # The Google style guide lets a summary that says what is returned stand
+    # for the Returns section: one line less to write, and no repeat.
+    summary_returns = syntax.language == "python" and settings.style == "google"
+    lines = prompt.form(what, syntax.language)
+    answer = await _ask(ctx, messages, lines, deadline, name, summary_returns)
     prose = prompt.parse_answer(answer, what)
     if prose is None:
         raise DocstringError(f"the model's answer for {name} had no summary; try again")
-    vague = tuple(p for p, text in prose.parameters.items() if restates_name(p, text))
-    if vague:
-        # Once more for those, with the first answer in view; what still says
-        # nothing becomes a TODO the user sees, never passed off as documentation.
-        again = style.Facts(vague, False, ())
+    if summary_returns and style.says_returned(prose.summary):
+        what = dataclasses.replace(what, returns=False)
+    asked = prompt.gaps(prose, what)
+    if asked.parameters or asked.returns or asked.raises:
+        # Once more for those, with the first answer in view.
+        retold = ""
         with contextlib.suppress(DocstringError):
-            retold = await _ask(
-                ctx, prompt.again(messages, answer, again), again, "PARAM", deadline, name
-            )
-            prose.parameters.update(prompt.described(retold, vague))
-        for parameter in vague:
-            if restates_name(parameter, prose.parameters[parameter]):
-                prose.parameters[parameter] = prompt.TODO
+            messages = prompt.again(messages, answer, asked)
+            retold = await _ask(ctx, messages, prompt.form(asked)[1:], deadline, name, False)
+        prose = prompt.filled(prose, retold, asked)
     return Written(name, definition.start, what, prose)
 
 
 async def _ask(
     ctx: RequestContext,
     messages: list[ChatMessage],
-    what: style.Facts,
-    start: str,
+    lines: list[str],
     deadline: float,
     name: str,
+    summary_returns: bool,
 ) -> str:
-    """The model's answer (beginning with `start`) to `messages`, by `deadline`."""
+    """The model's answer to `messages`, the form's `lines` filled in, by
+    `deadline` (`summary_returns`: see docstring_form.write_form)."""
     settings, uri = ctx.settings.docstrings, ctx.document.uri
-    sampling = Sampling(max_tokens=settings.max_tokens)
-    steering = Steering(stop_when=prompt.answered(what, start))
     ticket = ctx.scheduler.submit(
-        lambda engine, cancel: engine.chat(
-            messages, sampling, cancel, steering=steering, answer_prefix=start
+        lambda engine, cancel: prompt.write_form(
+            engine, cancel, messages, lines, settings.max_tokens, summary_returns
         ),
         priority=Priority.INTERACTIVE,
         uri=uri,
@@ -185,7 +185,7 @@ async def _ask(
         ) from error
     except (Cancelled, EngineUnavailable) as error:
         raise DocstringError(f"the docstring of {name} was not written: {error}") from error
-    return start + generation.text
+    return generation.text
 
 
 def text_edit(ctx: RequestContext, written: Written) -> types.TextEdit:

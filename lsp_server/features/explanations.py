@@ -35,8 +35,6 @@ ASK = (
     "would call it: its purpose and result, not a walk through its lines. "
     "No heading, no list, no code block."
 )
-# A sentence ends at . ! or ? after a word (not after the number of a list item).
-_SENTENCE_END = re.compile(r"(?<=[^\d\s])[.!?](?=\s|$)")
 PARAGRAPH = 80  # characters: a first paragraph this long is the explanation
 SENTENCES = 3  # a hover says this much at most: longer answers cost seconds per sentence
 READ_AHEAD = 3  # definitions explained ahead when the cursor rests
@@ -113,7 +111,7 @@ def explained(text: str) -> bool:
     end = text.find("\n\n")
     if end >= PARAGRAPH and not text.startswith("#"):
         return True
-    return sum(1 for m in _SENTENCE_END.finditer(text) if m.end() < len(text)) >= SENTENCES
+    return code_chat.sentences_ended(text) >= SENTENCES
 
 
 def tidy(text: str, finished: bool) -> str:
@@ -123,7 +121,7 @@ def tidy(text: str, finished: bool) -> str:
     first = text.split("\n\n", 1)[0].strip()
     if len(first) >= PARAGRAPH:
         text = first
-    ends = list(_SENTENCE_END.finditer(text))
+    ends = list(code_chat.SENTENCE_END.finditer(text))
     if not finished:
         text = text[: ends[-1].end()] if ends else ""
     return text.rstrip(":")

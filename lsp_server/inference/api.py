@@ -126,6 +126,9 @@ class Engine(Protocol):
 
     # Each field of Steering, and whether the engine honours it or ignores it.
     STEERING: ClassVar[Mapping[str, Treatment]]
+    # Whether `chat` continues an answer begun with `answer_prefix` (the model
+    # reads it), rather than having the model write the answer whole.
+    CONTINUES_ANSWERS: ClassVar[bool]
 
     @property
     def model_name(self) -> str: ...

@@ -164,6 +164,7 @@ class FakeEngine:
         "avoid": "ignored",  # the script is what it writes
         "comment": "ignored",  # it only serves `avoid`
     }
+    CONTINUES_ANSWERS: ClassVar[bool] = False  # the script is the whole answer
 
     def __init__(
         self,

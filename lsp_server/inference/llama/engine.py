@@ -78,6 +78,7 @@ class LlamaEngine:
         "avoid": "honoured",  # the detour (detour.py)
         "comment": "honoured",  # how the detour compares lines
     }
+    CONTINUES_ANSWERS: ClassVar[bool] = True  # the answer's start is part of the prompt
 
     def __init__(self, path: Path, config: EngineConfig) -> None:
         # Imported here so that the CLI answers fast and model-free code paths

@@ -49,6 +49,7 @@ class RemoteEngine:
         "avoid": "ignored",  # going back to another token needs the logits
         "comment": "ignored",  # it only serves `avoid`
     }
+    CONTINUES_ANSWERS: ClassVar[bool] = False  # chat APIs do not all continue a started answer
 
     def __init__(self, config: RemoteConfig, on_health: Health | None = None) -> None:
         self.config = config

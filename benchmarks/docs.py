@@ -354,6 +354,9 @@ def table(rows: list[tuple[str, str, Score]], count: int) -> str:
         def cell(values: list[float], fmt: str = ".2f", show: bool = hearth) -> str:
             return format(statistics.median(values), fmt) if show and values else "-"
 
+        def p95(values: list[float]) -> str:
+            return f"{percentile(values, 0.95):.2f}" if values else "-"
+
         restating = f"{s.restating}/{s.parameters}" if s.parameters else "0/0"
         out.append(
             f"| {preset} | {system} | {f'{s.placed}/{count}' if hearth else '-'} "
@@ -361,8 +364,8 @@ def table(rows: list[tuple[str, str, Score]], count: int) -> str:
             f"| {statistics.mean(s.doc_f1):.3f} "
             f"| {f'{statistics.mean(s.hover_f1):.3f}' if hearth else '-'} | {restating} "
             f"| {statistics.median(s.docstring_s):.2f} | {percentile(s.docstring_s, 0.95):.2f} "
-            f"| {cell(s.first_content_s)} | {percentile(s.first_content_s, 0.95):.2f} "
-            f"| {cell(s.explanation_s)} | {percentile(s.explanation_s, 0.95):.2f} "
+            f"| {cell(s.first_content_s)} | {p95(s.first_content_s)} "
+            f"| {cell(s.explanation_s)} | {p95(s.explanation_s)} "
             f"| {cell(s.cached_ms, '.1f')} "
             f"| {f'{s.rested_explained}/{count}' if hearth else '-'} "
             f"| {cell(s.rested_docstring_s)} |"
@@ -374,7 +377,7 @@ def paired(rows: list[tuple[str, str, Score]]) -> str:
     """Docstring F1, Hearth against the chat baseline, task by task."""
     by = {(preset, system): s for preset, system, s in rows}
     out = [
-        "| model | Hearth better | chat better | p (sign test) | F1 ratio (means) |",
+        "| model | Hearth better | chat better | p (sign test) | F1 ratio (medians) |",
         "|---|---|---|---|---|",
     ]
     for preset in dict.fromkeys(preset for preset, _, _ in rows):

@@ -81,17 +81,14 @@ def gaps(prose: style.Prose, what: style.Facts) -> style.Facts:
 def filled(prose: style.Prose, retold: str, asked: style.Facts) -> style.Prose:
     """`prose` with the lines `retold` for what was `asked` again; what still
     says nothing is a visible TODO, never passed off as documentation."""
-    retold_prose = parse_answer(f"SUMMARY: -\n{retold}", asked)
+    said = {(tag, name): value for tag, name, value in reversed(_filled(retold))}  # first wins
     parameters, raises = dict(prose.parameters), dict(prose.raises)
     for name in asked.parameters:
-        text = retold_prose.parameters[name] if retold_prose is not None else ""
+        text = said.get(("PARAM", name), "")
         parameters[name] = TODO if restates_name(name, text) else text
     for name in asked.raises:
-        said = retold_prose.raises.get(name, "") if retold_prose is not None else ""
-        raises[name] = said or TODO_RAISES
-    returns = prose.returns
-    if asked.returns:
-        returns = (retold_prose.returns if retold_prose is not None else "") or TODO_RETURNS
+        raises[name] = said.get(("RAISES", name)) or TODO_RAISES
+    returns = (said.get(("RETURNS", "")) or TODO_RETURNS) if asked.returns else prose.returns
     return style.Prose(prose.summary, parameters, returns, raises)
 
 

@@ -97,21 +97,35 @@ def call_sites(document: Document, definition: Definition, others: list[Document
     in the other open documents of its language), stripped, without repeats."""
     found: dict[str, None] = {}
     language = document.syntax.language if document.syntax is not None else None
+    named = re.compile(rf"\b{re.escape(definition.name)}\b")
     for source in [document, *(o for o in others if o.uri != document.uri)]:
         if source.syntax is None or source.syntax.language != language:
             continue
-        outline = source.syntax.outline()
-        for symbol in symbols.references_between(source, 0, len(source.text)):
-            inside = source is document and definition.start <= symbol.span[0] < definition.end
-            if symbol.name != definition.name or inside:
-                continue
-            start = outline.source.rfind(b"\n", 0, symbol.span[0]) + 1
-            end = outline.source.find(b"\n", symbol.span[0])
-            line = outline.text(start, end if end >= 0 else len(outline.source)).strip()
-            found.setdefault(line, None)
-            if len(found) == CALL_SITES:
-                return list(found)
+        # Only the lines that name it are parsed for references: a request
+        # must not walk every reference of every open file.
+        for start, end in _lines_matching(source.text, named):
+            for symbol in symbols.references_between(source, start, end):
+                inside = source is document and definition.start <= symbol.span[0] < definition.end
+                if symbol.name != definition.name or inside:
+                    continue
+                line = source.text[start:end].strip()
+                found.setdefault(line, None)
+                if len(found) == CALL_SITES:
+                    return list(found)
+                break  # the line is shown once, however often it calls
     return list(found)
+
+
+def _lines_matching(text: str, pattern: re.Pattern[str]) -> list[tuple[int, int]]:
+    """The (start, end) offsets of the lines of `text` in which `pattern` matches."""
+    lines: list[tuple[int, int]] = []
+    for match in pattern.finditer(text):
+        start = text.rfind("\n", 0, match.start()) + 1
+        if lines and lines[-1][0] == start:
+            continue
+        end = text.find("\n", match.start())
+        lines.append((start, end if end >= 0 else len(text)))
+    return lines
 
 
 def form(what: style.Facts, language: str = "") -> list[str]:

@@ -230,6 +230,8 @@ def test_the_model_is_shown_the_lines_that_call_the_definition() -> None:
         "def area(w, h):\n"
         "    return w * h if w else area(1, h)\n"
         "\n"
+        "# area(2, 5) is in a comment, 'area' in a string: neither calls it\n"
+        "label = 'area'\n"
         "room = area(3, 4)\n"
         "print(area(3, 4) + 1)\n"
         "room = area(3, 4)\n"

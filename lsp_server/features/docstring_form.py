@@ -36,8 +36,8 @@ CALLS = "It is called like this:\n\n```{fence}\n{lines}\n```"
 # What the summary says, in the mood of the language's convention: PEP 257
 # asks for a command ("Return the sum."); Javadoc, rustdoc and godoc
 # describe ("Returns the sum.", "Sum returns ...").
-SUMMARY = {"python": '<one sentence that starts with a verb, as a command: "Return ...">'}
-SUMMARY_ELSE = '<one sentence that starts with a verb: "Returns ...", "Builds ...">'
+SUMMARY = {"python": '<a short sentence that starts with a verb, as a command: "Return ...">'}
+SUMMARY_ELSE = '<a short sentence that starts with a verb: "Returns ...", "Builds ...">'
 CALL_SITES = 3  # lines that call the definition, shown to the model
 # Asked once for lines that were missing or only repeated their names.
 AGAIN = (
@@ -131,7 +131,9 @@ def _lines_matching(text: str, pattern: re.Pattern[str]) -> list[tuple[int, int]
 def form(what: style.Facts, language: str = "") -> list[str]:
     """The lines the model fills in (the summary's hint in the mood of `language`)."""
     lines = [f"SUMMARY: {SUMMARY.get(language, SUMMARY_ELSE)}"]
-    lines += [f"PARAM {p}: <what {p} is for, from how the code uses it>" for p in what.parameters]
+    # Short hints: each is read once per parameter before anything is written,
+    # and the model writes shorter lines after them (benchmarks/results/docs.md).
+    lines += [f"PARAM {p}: <what it is for, in a short phrase>" for p in what.parameters]
     if what.returns:
         lines.append("RETURNS: <what it returns>")
     lines += [f"RAISES {r}: <when it is raised>" for r in what.raises]

@@ -193,8 +193,12 @@ class EditorClient:
             if process.returncode is None:
                 with contextlib.suppress(ProcessLookupError):
                     process.kill()
+        # Pipes that outlived the server's grace are held by a child of it:
+        # waiting the grace again for pygls to see them close is no use.
+        drain = self._stderr_drain
+        held = self.exited is not None and drain is not None and not drain.done()
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._client.stop(), EXIT_GRACE_S)
+            await asyncio.wait_for(self._client.stop(), 0.1 if held else EXIT_GRACE_S)
         close_pipes(process)
 
     async def _drain(self, stream: asyncio.StreamReader) -> None:

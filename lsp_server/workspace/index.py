@@ -24,6 +24,7 @@ import logging
 import multiprocessing
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
@@ -40,6 +41,7 @@ MAX_BYTES = 64_000_000  # summaries kept, roughly; a 10,000-file workspace needs
 BATCH = 48  # files per message to the worker: few round trips, early progress
 CACHE_FORMAT = 2  # 2: module-level constants
 CACHED_FOLDERS = 32  # workspaces whose index is kept in the cache
+ORPHAN_CHECK_S = 1.0  # how often the worker looks whether the server is still there
 
 Progress = Callable[[int, int], None]  # files done, files found
 
@@ -344,6 +346,18 @@ def _worker_start() -> None:
     os.nice(19)
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
+    watch = threading.Thread(target=_end_when_orphaned, args=(os.getppid(),), daemon=True)
+    watch.start()
+
+
+def _end_when_orphaned(server: int) -> None:
+    """In the worker: end once the server is gone. A server killed outright
+    (SIGKILL, an editor's hard stop) cannot shut its pool down, and the
+    worker would wait for work forever: it holds the pool's queue itself,
+    so it never sees the queue close."""
+    while os.getppid() == server:
+        time.sleep(ORPHAN_CHECK_S)
+    os._exit(0)
 
 
 def _summarise_batch(paths: Iterable[Path]) -> list[tuple[FileSummary | None, str]]:

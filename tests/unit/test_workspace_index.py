@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import textwrap
 import time
 from pathlib import Path
 
-from lsp_server.workspace import imports
+from lsp_server.workspace import imports, index
 from lsp_server.workspace.context import CrossFile
 from lsp_server.workspace.files import read_source
 from lsp_server.workspace.index import WorkspaceIndex
@@ -282,3 +285,51 @@ def test_code_like_the_cursors_comes_from_other_files_and_follows_the_disk(
     sender.write_text("import os\n")
     index.refresh(sender.resolve())
     assert similar({}) == []
+
+
+# A stand-in for the server: it starts the index's worker as the index does,
+# says the worker's pid, and waits to be killed.
+STARTS_A_WORKER = textwrap.dedent(
+    """
+    import multiprocessing, os, time
+    from concurrent.futures import ProcessPoolExecutor
+    from lsp_server.workspace import index
+    if __name__ == "__main__":
+        spawn = multiprocessing.get_context("spawn")
+        pool = ProcessPoolExecutor(1, mp_context=spawn, initializer=index._worker_start)
+        print(pool.submit(os.getpid).result(), flush=True)
+        time.sleep(120)
+    """
+)
+
+
+def _running(pid: int) -> bool:
+    """Whether `pid` runs (a zombie waiting to be reaped has ended)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "\nState:\tZ" not in status
+
+
+def test_the_index_worker_ends_when_the_server_is_killed(tmp_path: Path) -> None:
+    script = tmp_path / "server.py"
+    script.write_text(STARTS_A_WORKER)
+    root = Path(__file__).resolve().parents[2]
+    server = subprocess.Popen(
+        [sys.executable, str(script)],
+        stdout=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )
+    assert server.stdout is not None
+    worker = int(server.stdout.readline())
+    try:
+        server.kill()  # as an editor's hard stop: no shutdown, no atexit
+        server.wait()
+        give_up = time.monotonic() + 10 * index.ORPHAN_CHECK_S
+        while _running(worker) and time.monotonic() < give_up:
+            time.sleep(0.1)
+        assert not _running(worker)
+    finally:
+        if _running(worker):
+            os.kill(worker, 9)

@@ -177,6 +177,8 @@ def serve(args: argparse.Namespace) -> int:
     # test_the_log_says_the_editor_asked_for_the_exit fails on this warning.
     elif not getattr(server.protocol, "_shutdown", False):
         log.warning("Hearth exits: the editor sent exit without shutdown")
+        server.shut_down()
+        return 1  # as LSP asks of an exit that no shutdown came before
     else:
         log.info("Hearth exits: the editor asked it to (shutdown, then exit)")
     server.shut_down()

@@ -130,6 +130,18 @@ def test_shutdown_and_exit_during_a_generation_end_it_cleanly() -> None:
         hearth.kill()
 
 
+def test_exit_without_shutdown_ends_it_with_code_1() -> None:
+    hearth = start_hearth(None)
+    try:
+        assert hearth.stdin is not None
+        assert hearth.stderr is not None
+        send(hearth.stdin, {"method": "exit"})
+        assert hearth.wait(timeout=30) == 1  # LSP: 0 only after a shutdown
+        assert b"the editor sent exit without shutdown" in hearth.stderr.read()
+    finally:
+        hearth.kill()
+
+
 def test_sigterm_during_a_generation_ends_the_server() -> None:
     hearth = start_hearth(None)
     try:

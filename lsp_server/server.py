@@ -25,8 +25,7 @@ from lsp_server.model_host import LoadRequest, ModelHost
 from lsp_server.protocol import PARSE_ERROR, HearthProtocol
 from lsp_server.session import Parts, RequestContext, Sessions
 from lsp_server.window import Window
-from lsp_server.workspace import service as workspace_service
-from lsp_server.workspace.service import Indexing
+from lsp_server.workspace.service import FileWatch, Indexing
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +59,7 @@ class HearthServer(LanguageServer):
         self.host = ModelHost(self.scheduler)
         self.sessions = Sessions(self.scheduler)
         self.indexing = Indexing()
+        self.file_watch = FileWatch()
         self.parts = Parts(self.sessions, self.scheduler, self.host, self.indexing)
         self.window = Window(self)
         self.explanations = explanations.Explanations(self.settings.current.hover.cache_bytes)
@@ -189,9 +189,9 @@ class HearthServer(LanguageServer):
 
     def index_workspace(self) -> None:
         """Start (or start again, or stop) the workspace index as the settings say."""
-        self.in_background(
-            self.indexing.start(self.workspace_roots(), self.settings.current.context, self.window)
-        )
+        context = self.settings.current.context
+        self.in_background(self.indexing.start(self.workspace_roots(), context, self.window))
+        self.in_background(self.file_watch.follow(self, context.workspace))
 
 
 def create_server(
@@ -211,7 +211,6 @@ def create_server(
             ls.in_background(lifecycle.exit_with_editor(ls.process_id, ls.shut_down))
         await ls.pull_configuration()
         ls.index_workspace()
-        ls.in_background(workspace_service.watch_files(ls))
         await ls.load_model()
         ls.in_background(
             lifecycle.follow_model_file(ls.host, ls.window, lambda: ls.load_model(again=True))

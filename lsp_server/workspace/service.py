@@ -3,7 +3,7 @@
 Started once the editor has said which folders it opened and the settings
 are known, in the background, with a progress bar; told of saved files and
 of files changed on disk (`workspace/didChangeWatchedFiles`, registered for
-the languages the index reads); started again when `context.*` changes;
+the languages the index reads, while it is on); started again when `context.*` changes;
 stopped at shutdown.
 """
 
@@ -115,23 +115,43 @@ class Indexing:
         }
 
 
-async def watch_files(server: LanguageServer) -> None:
-    """Ask the editor to tell of the index's files changing on disk, if it can
-    (`workspace/didChangeWatchedFiles`, registered dynamically)."""
-    workspace = server.client_capabilities.workspace
-    watched = workspace.did_change_watched_files if workspace is not None else None
-    if watched is None or not watched.dynamic_registration:
-        log.info("the editor cannot watch files for Hearth: the index follows saves only")
-        return
-    options = types.DidChangeWatchedFilesRegistrationOptions(
-        watchers=[types.FileSystemWatcher(glob_pattern=glob) for glob in watched_globs()]
-    )
-    registration = types.Registration(
-        id=WATCHER_ID, method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES, register_options=options
-    )
-    try:
-        await server.client_register_capability_async(
-            types.RegistrationParams(registrations=[registration])
-        )
-    except Exception as error:  # the editor refused: saves still reach the index
-        log.warning("watching the workspace's files was refused: %s", error)
+class FileWatch:
+    """The editor's watch of the files the index reads (`workspace/
+    didChangeWatchedFiles`, registered dynamically): asked for while
+    `context.workspace` is on, and withdrawn when it is turned off, so an
+    editor does not watch a workspace for a server that ignores it."""
+
+    def __init__(self) -> None:
+        self._asked = False
+
+    async def follow(self, server: LanguageServer, wanted: bool) -> None:
+        if wanted == self._asked:
+            return
+        self._asked = wanted  # before awaiting: a change meanwhile sees it
+        workspace = server.client_capabilities.workspace
+        watched = workspace.did_change_watched_files if workspace is not None else None
+        if watched is None or not watched.dynamic_registration:
+            if wanted:
+                log.info("the editor cannot watch files for Hearth: the index follows saves only")
+            return
+        method = types.WORKSPACE_DID_CHANGE_WATCHED_FILES
+        try:
+            if wanted:
+                options = types.DidChangeWatchedFilesRegistrationOptions(
+                    watchers=[types.FileSystemWatcher(glob_pattern=g) for g in watched_globs()]
+                )
+                registration = types.Registration(WATCHER_ID, method, register_options=options)
+                await server.client_register_capability_async(
+                    types.RegistrationParams(registrations=[registration])
+                )
+            else:
+                withdrawn = types.Unregistration(WATCHER_ID, method)
+                await server.client_unregister_capability_async(
+                    types.UnregistrationParams(unregisterations=[withdrawn])
+                )
+        except Exception as error:  # the editor refused: saves still reach the index
+            log.warning(
+                "the editor refused to %s watching the workspace's files: %s",
+                "start" if wanted else "stop",
+                error,
+            )

@@ -23,9 +23,20 @@ CLIENTS = ["visual_studio_code", "neovim"]
 # and Neovim do. pytest-lsp 1.0's clients answer the request with an error
 # unless given a handler; `default_feature` adds one to every test client
 # (tests/e2e/test_server.py fails on the error if this stops taking effect).
+# Each client keeps what it was asked to watch, by registration id, in
+# `registered` (tests/e2e/test_workspace_index.py reads it).
 @default_feature(types.CLIENT_REGISTER_CAPABILITY)
 def _accept_registration(client: LanguageClient, params: types.RegistrationParams) -> None:
-    return None
+    registered = client.__dict__.setdefault("registered", {})
+    for registration in params.registrations:
+        registered[registration.id] = registration.method
+
+
+@default_feature(types.CLIENT_UNREGISTER_CAPABILITY)
+def _accept_unregistration(client: LanguageClient, params: types.UnregistrationParams) -> None:
+    registered = client.__dict__.setdefault("registered", {})
+    for unregistration in params.unregisterations:
+        registered.pop(unregistration.id, None)
 
 
 def server_env(**extra: str) -> dict[str, str]:

@@ -116,9 +116,53 @@ async def test_a_definition_in_a_file_never_opened_reaches_the_prompt(
     assert (await _context(raw, cli, CURSOR))["files"] == []
 
 
+async def _model_settled(client: LanguageClient) -> bool:
+    return (await stats(client))["modelState"] in ("ready", "failed")
+
+
 async def _index_off(client: LanguageClient) -> bool:
     index: dict[str, object] = (await stats(client))["workspaceIndex"]
     return index == {"enabled": False}
+
+
+async def test_the_editor_watches_files_only_while_the_index_is_on(
+    raw: LanguageClient, tmp_path: Path
+) -> None:
+    root = tmp_path / "project"
+    _project(root)
+    watches = types.DidChangeWatchedFilesClientCapabilities(dynamic_registration=True)
+    await raw.initialize_session(
+        types.InitializeParams(
+            capabilities=types.ClientCapabilities(
+                workspace=types.WorkspaceClientCapabilities(did_change_watched_files=watches)
+            ),
+            workspace_folders=[types.WorkspaceFolder(uri=root.as_uri(), name=root.name)],
+            initialization_options=patient_settings(),  # the index is off by default
+        )
+    )
+    # The model is loaded after the watch was settled (the `initialized` handler).
+    await wait_until(lambda: _model_settled(raw))
+    assert await _index_off(raw)
+    registered: dict[str, str] = raw.__dict__.setdefault("registered", {})
+    assert types.WORKSPACE_DID_CHANGE_WATCHED_FILES not in registered.values()
+
+    def turn(on: bool) -> None:
+        raw.workspace_did_change_configuration(
+            types.DidChangeConfigurationParams(settings={"hearth": {"context": {"workspace": on}}})
+        )
+
+    async def watched() -> bool:
+        return types.WORKSPACE_DID_CHANGE_WATCHED_FILES in registered.values()
+
+    async def unwatched() -> bool:
+        return not await watched()
+
+    turn(True)
+    await wait_until(watched)
+    await wait_until(lambda: _index_ready(raw))
+    turn(False)
+    await wait_until(unwatched)
+    assert await _index_off(raw)
 
 
 async def test_the_index_follows_the_disk_and_an_unsaved_buffer_wins(

@@ -167,6 +167,7 @@ def serve(args: argparse.Namespace) -> int:
     except BaseException:
         log.critical("Hearth exits on an error", exc_info=True)
         raise
+    code = 0
     if not exit_sent:
         log.warning(
             "Hearth exits: the connection to the editor ended (its input closed, or an "
@@ -177,12 +178,11 @@ def serve(args: argparse.Namespace) -> int:
     # test_the_log_says_the_editor_asked_for_the_exit fails on this warning.
     elif not getattr(server.protocol, "_shutdown", False):
         log.warning("Hearth exits: the editor sent exit without shutdown")
-        server.shut_down()
-        return 1  # as LSP asks of an exit that no shutdown came before
+        code = 1  # as LSP asks of an exit that no shutdown came before
     else:
         log.info("Hearth exits: the editor asked it to (shutdown, then exit)")
     server.shut_down()
-    return 0
+    return code
 
 
 def _routine_cancels(record: logging.LogRecord) -> bool:

@@ -3,8 +3,8 @@
 Started once the editor has said which folders it opened and the settings
 are known, in the background, with a progress bar; told of saved files and
 of files changed on disk (`workspace/didChangeWatchedFiles`, registered for
-the languages the index reads, while it is on); started again when `context.*` changes;
-stopped at shutdown.
+the languages the index reads, while it is on); started again when
+`context.*` changes; stopped at shutdown.
 """
 
 from __future__ import annotations

@@ -46,6 +46,7 @@ from lsp_server.editor_client import EditorClient
 from lsp_server.inference import models
 
 sys.path.insert(0, str(Path(__file__).parent))
+import record
 from quality import STDLIB, Score, Task, exclusive, run_baseline, score, sign_test
 
 PACKAGES = (
@@ -66,7 +67,6 @@ PACKAGES = (
 )
 KINDS = ("args", "member", "call")
 SYSTEMS = ("hearth", "hearth-off", "baseline")
-RESULTS = Path(__file__).parent / "results"
 
 
 @dataclass(frozen=True)
@@ -355,8 +355,7 @@ def main() -> None:
     )
     report = "\n\n".join(part for part in (title, table(rows), paired(rows)) if part)
     print(report)
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "crossfile.md").write_text(report + "\n")
+    record.keep("crossfile.md", report, parser, args, output_only=("dump",))
 
 
 def _dump(

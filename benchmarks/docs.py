@@ -48,8 +48,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import record
 from lsprotocol import types
-from quality import MODULES, RESULTS, STDLIB, sign_test  # the sibling benchmark's modules
+from quality import MODULES, STDLIB, sign_test  # the sibling benchmark's modules
 
 from lsp_server.editor_client import EditorClient, Suggestion
 from lsp_server.features.restating import restates_name, words
@@ -434,8 +435,7 @@ def main() -> None:
                 for one in score.written:
                     out.write(json.dumps({"model": preset, "system": system, **one}) + "\n")
     if rows:
-        RESULTS.mkdir(exist_ok=True)
-        (RESULTS / "docs.md").write_text(report + "\n")
+        record.keep("docs.md", report, parser, args, output_only=("dump",))
 
 
 if __name__ == "__main__":

@@ -21,13 +21,14 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
+import record
+
 from lsp_server.inference import models
 from lsp_server.inference.api import Generation, Sampling
 from lsp_server.inference.cancel import CancelToken
 from lsp_server.inference.llama.engine import EngineConfig, LlamaEngine
 
 # Counting, a number a line: both built-in models go on as long as allowed.
-RESULTS = Path(__file__).parent / "results"
 ENDLESS = "".join(f"{i}\n" for i in range(1, 40))
 
 
@@ -157,8 +158,7 @@ def main() -> None:
         + table(rows)
     )
     print(report)
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "engine.md").write_text(report + "\n")
+    record.keep("engine.md", report, parser, args)
 
 
 if __name__ == "__main__":

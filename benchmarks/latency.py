@@ -63,10 +63,11 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
+import record
 from engine import bench  # the sibling micro-benchmark: prompt and decode rates
 from lsprotocol import types
 from lsprotocol.types import Position
-from quality import MODULES, RESULTS, STDLIB
+from quality import MODULES, STDLIB
 
 from docs import percentile
 from lsp_server.editor_client import EditorClient
@@ -459,9 +460,9 @@ def row(
     if pauses is not None:
         with pauses.open("a") as out:
             for pause, limit in zip(run.pauses, limits, strict=True):
-                record = {"preset": preset, "system": system, "ms": round(pause.seconds * 1000)}
-                record |= {"limit ms": round(limit * 1000), "typed": pause.typed}
-                out.write(json.dumps(record | {"suggestion": pause.suggestion}) + "\n")
+                entry = {"preset": preset, "system": system, "ms": round(pause.seconds * 1000)}
+                entry |= {"limit ms": round(limit * 1000), "typed": pause.typed}
+                out.write(json.dumps(entry | {"suggestion": pause.suggestion}) + "\n")
     model_mb = models.locate(models.ModelChoice(preset, "benchmark")).stat().st_size / 2**20
     shown = sum(1 for p in run.pauses if p.suggestion.strip())
     # llama.vim's own cache of shown suggestions is not replayed here.
@@ -554,8 +555,7 @@ def main() -> None:
     )
     print(report)
     if rows:
-        RESULTS.mkdir(exist_ok=True)
-        (RESULTS / "latency.md").write_text(report + "\n")
+        record.keep("latency.md", report, parser, args, output_only=("log", "pauses"))
 
 
 if __name__ == "__main__":

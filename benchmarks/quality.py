@@ -44,6 +44,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import record
 from lsprotocol import types
 
 from lsp_server.editor_client import EditorClient
@@ -69,7 +70,6 @@ MODULES = (
     "dataclasses.py",
 )
 KINDS = ("line", "block", "rest")
-RESULTS = Path(__file__).parent / "results"
 
 
 @dataclass(frozen=True)
@@ -356,9 +356,9 @@ def main() -> None:
                     for kind in kinds:
                         of_kind = [task for task in tasks if task.kind == kind]
                         for task, s in zip(of_kind, _each(by_kind[kind]), strict=True):
-                            record = {"preset": preset, "system": system, "kind": kind}
-                            record |= {"module": task.module, "line": task.line + 1}
-                            out.write(json.dumps(record | {"expected": task.expected()} | s) + "\n")
+                            entry = {"preset": preset, "system": system, "kind": kind}
+                            entry |= {"module": task.module, "line": task.line + 1}
+                            out.write(json.dumps(entry | {"expected": task.expected()} | s) + "\n")
     report = (
         f"quality benchmark: {args.tasks} tasks per kind from {len(MODULES)} stdlib modules "
         f"(seed 1234), prompt budget {CompletionSettings().prompt_tokens} tokens\n\n" + table(rows)
@@ -366,9 +366,7 @@ def main() -> None:
     if comparison := paired(rows):
         report += "\n\n" + comparison
     print(report)
-    if len(kinds) == len(KINDS) and len(scores) == len(runners):
-        RESULTS.mkdir(exist_ok=True)
-        (RESULTS / "quality.md").write_text(report + "\n")
+    record.keep("quality.md", report, parser, args, output_only=("dump",))
 
 
 if __name__ == "__main__":

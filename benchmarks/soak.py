@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from latency import KEY_S, PAUSE_LIMIT_S, SEED, Run, Task, make_tasks, process_usage, replay_tasks
-from quality import RESULTS
+from record import RESULTS
 
 from docs import percentile
 from lsp_server.editor_client import EditorClient, RequestCounts

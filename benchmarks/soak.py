@@ -31,8 +31,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from latency import KEY_S, PAUSE_LIMIT_S, SEED, Run, Task, make_tasks, process_usage, replay_tasks
+from latency import replay_tasks
 from record import RESULTS
+from typist import KEY_S, PAUSE_LIMIT_S, SEED, Run, Task, make_tasks, process_usage
 
 from docs import percentile
 from lsp_server.editor_client import EditorClient, RequestCounts

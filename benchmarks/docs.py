@@ -50,7 +50,7 @@ from pathlib import Path
 
 import record
 from lsprotocol import types
-from quality import MODULES, STDLIB, sign_test  # the sibling benchmark's modules
+from quality import MODULES, module_sources, sign_test  # the sibling benchmark's modules
 
 from lsp_server.editor_client import EditorClient, Suggestion
 from lsp_server.features.restating import restates_name, words
@@ -113,11 +113,8 @@ def undocumented(source: str) -> tuple[str, dict[int, str]]:
 def make_tasks(count: int) -> list[Task]:
     rng = random.Random(SEED)
     candidates: list[Task] = []
-    for module in MODULES:
-        path = STDLIB / module
-        if not path.exists():
-            continue
-        source, references = undocumented(path.read_text())
+    for module, text in module_sources().items():
+        source, references = undocumented(text)
         lines = source.split("\n")
         for node in ast.walk(ast.parse(source)):
             if not isinstance(node, ast.FunctionDef) or node.decorator_list:

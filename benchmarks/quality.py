@@ -131,12 +131,18 @@ def function_body_lines(source: str) -> list[int]:
     return sorted(set(lines))
 
 
+def module_sources() -> dict[str, str]:
+    """The text of each of MODULES this Python has (a build may leave some
+    out), in MODULES' order: every benchmark draws its tasks from these."""
+    return {name: (STDLIB / name).read_text() for name in MODULES if (STDLIB / name).exists()}
+
+
 def make_tasks(per_kind: int, seed: int = 1234) -> list[Task]:
     """`per_kind` different tasks of each kind. A draw that comes up again is
     drawn anew: a repeated task would count one result twice (the first 40
     single lines held 5 repeats before)."""
     rng = random.Random(seed)
-    sources = {name: (STDLIB / name).read_text() for name in MODULES if (STDLIB / name).exists()}
+    sources = module_sources()
     tasks: list[Task] = []
     drawn: set[tuple[str, str, int, int, int]] = set()
     for kind in KINDS:

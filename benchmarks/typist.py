@@ -20,7 +20,7 @@ from typing import Protocol
 
 from lsprotocol import types
 from lsprotocol.types import Position
-from quality import MODULES, STDLIB
+from quality import module_sources
 
 from lsp_server.server_process import ServerExited
 
@@ -41,11 +41,7 @@ class Task:
 def make_tasks(count: int) -> list[Task]:
     rng = random.Random(SEED)
     candidates: list[Task] = []
-    for module in MODULES:
-        path = STDLIB / module
-        if not path.exists():
-            continue
-        source = path.read_text()
+    for module, source in module_sources().items():
         lines = source.split("\n")
         for node in ast.walk(ast.parse(source)):
             if not isinstance(node, ast.FunctionDef) or node.end_lineno is None:

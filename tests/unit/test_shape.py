@@ -48,7 +48,7 @@ def test_features_never_import_the_server(module: Path) -> None:
     assert "lsp_server.server" not in _imported(module)
 
 
-ARCHITECTURE = PACKAGE.parent / "docs" / "architecture.md"
+ARCHITECTURE = ROOT / "docs" / "architecture.md"
 _PATH = re.compile(r"`([\w/]+(?:\.py|/))`")
 
 
@@ -76,13 +76,10 @@ def test_the_wheel_carries_every_package() -> None:
     """setuptools is given the packages by name: a new one left out of the list
     works in the checkout (an editable install) and is missing from a wheel."""
     listed = set(
-        tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())["tool"]["setuptools"][
-            "packages"
-        ]
+        tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
     )
     packages = {
-        ".".join(init.parent.relative_to(PACKAGE.parent).parts)
-        for init in PACKAGE.rglob("__init__.py")
+        ".".join(init.parent.relative_to(ROOT).parts) for init in PACKAGE.rglob("__init__.py")
     }
     assert packages <= listed, (
         f"missing from pyproject.toml's packages: {sorted(packages - listed)}"

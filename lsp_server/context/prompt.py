@@ -38,12 +38,10 @@ _OPEN_ENDS = ("(", "[", ",", "\\")
 _CLOSED_STARTS = (")", "]", "}")
 NEAR_BEFORE = 30  # lines before the cursor whose names count as used near it
 NEAR_AFTER = 10  # ... and after it
-SIMILAR = 2  # windows of code like the cursor's, from other files of the workspace
 # Names that are called, are members (after a dot), or are types (capitalised):
 # a local variable that shares a definition's name is not worth prompt tokens.
 _USED_NAME = re.compile(r"\b([A-Za-z_]\w*)\s*\(|\.\s*([A-Za-z_]\w*)|\b(_*[A-Z]\w*)")
 _SPECIAL_NAME = re.compile(r"__\w+__")  # Python's dunders: every class has its own
-_RECEIVER = re.compile(r"\b([A-Za-z_]\w*)\.\w*\Z")  # `errors.` or `errors.Hea` at the cursor
 
 
 @dataclass(frozen=True)
@@ -305,12 +303,7 @@ def assemble(
     remaining = _Pieces(header.room if header.chosen else context_room, [])
     # What the code imports from other files comes first, in import order: it
     # changes least while the user types, and it is what the code calls.
-    receiver = _RECEIVER.search(prefix)
-    shared = cross_file.snippets(names, receiver[1] if receiver else "") if cross_file else []
-    # Then code like the lines above the cursor, from other files: how the
-    # project does what the user is writing (crossfile benchmark, call kind).
-    if cross_file is not None:
-        shared += [(p, [(line, text)]) for p, line, text in cross_file.similar(above, SIMILAR)]
+    shared = cross_file.for_prompt(names, above, prefix[len(above) :], suffix) if cross_file else []
     for path, texts in shared:
         before = len(remaining.chosen)
         for line, text in texts:

@@ -9,18 +9,21 @@ a package's `__init__` is followed to where it is defined.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from lsp_server.workspace import imports, retrieval
+from lsp_server.workspace import imports, listing, retrieval
 from lsp_server.workspace.files import shown_path
 from lsp_server.workspace.retrieval import SimilarCode
 from lsp_server.workspace.summary import Entry, FileSummary
 
 REEXPORT_HOPS = 3  # `from .core import X` in an __init__, imported from it in turn
 MODULE_LISTING = 40  # definitions of a module listed after `module.` at the cursor
+SIMILAR = 2  # windows of code like the cursor's, from other files of the workspace
+_RECEIVER = re.compile(r"\b([A-Za-z_]\w*)\.\w*\Z")  # `errors.` or `errors.Hea` at the cursor
 
 Summaries = Callable[[Path], FileSummary | None]  # an open buffer's, else the index's
 
@@ -69,22 +72,43 @@ class CrossFile:
                 found += self._defined(binding.path, binding.member, REEXPORT_HOPS)
         return list(dict.fromkeys(found))
 
+    def for_prompt(
+        self, names: Iterable[str], above: str, line: str, suffix: str
+    ) -> list[tuple[str, list[tuple[int, str]]]]:
+        """What a completion's prompt shows of other files, most wanted first,
+        as `snippets` gives it: after `module.` at the cursor, that module's
+        names; the definitions `names` (used near the cursor) stand for; then
+        code like the lines above the cursor (`similar`): how the project does
+        what the user is writing (crossfile benchmark, call kind). `above` is
+        the text before the cursor's line, `line` that line up to the cursor."""
+        receiver = _RECEIVER.search(line)
+        if receiver is None:
+            shared = self.snippets(names)
+        else:
+            near = listing.around(above, line[: receiver.start()], suffix)
+            shared = self.snippets(names, receiver[1], near)
+        return shared + [(p, [(n, text)]) for p, n, text in self.similar(above, SIMILAR)]
+
     def snippets(
-        self, names: Iterable[str], receiver: str = ""
+        self, names: Iterable[str], receiver: str = "", near: str = ""
     ) -> list[tuple[str, list[tuple[int, str]]]]:
         """`definitions(names)` by file, for a prompt: each file's path in the
         workspace and its definitions' texts with their lines, files in the
-        order the document imports from them. With `receiver`, the name
-        before a dot at the cursor (`errors.`): when it is a module of the
-        workspace, what it defines, a line each, for the model to choose from."""
+        order the document imports from them, most wanted first.
+
+        With `receiver`, the name before a dot at the cursor (`errors.`):
+        when it is a module of the workspace, what it defines comes first, a
+        line each, for the model to choose from, those that `near` (the
+        code around the cursor) speaks of first (listing.py)."""
+        names = set(names)
         by_file: dict[Path, list[tuple[int, str]]] = {}
-        shown = set()
+        listed = set()
+        for path, entry in self._module_listing(receiver, names, near):
+            by_file.setdefault(path, []).append((entry.line, _first_line(entry.text)))
+            listed.add((path, entry.name))
         for found in self.definitions(names):
-            by_file.setdefault(found.path, []).append((found.entry.line, found.entry.text))
-            shown.add((found.path, found.entry.name))
-        for path, entry in self._module_listing(receiver):
-            if (path, entry.name) not in shown:
-                by_file.setdefault(path, []).append((entry.line, _first_line(entry.text)))
+            if (found.path, found.entry.name) not in listed:
+                by_file.setdefault(found.path, []).append((found.entry.line, found.entry.text))
         return [(shown_path(path, self._roots), texts) for path, texts in by_file.items()]
 
     def similar(self, above: str, count: int) -> list[tuple[str, int, str]]:
@@ -113,13 +137,19 @@ class CrossFile:
         members = [b for b in self._bindings if b.member in ("", "*")]
         return next(iter(f for b in members for f in self._members_used(b.path, {name})), None)
 
-    def _module_listing(self, receiver: str) -> list[tuple[Path, Entry]]:
+    def _module_listing(self, receiver: str, used: set[str], near: str) -> list[tuple[Path, Entry]]:
         module = next((b for b in self._bindings if b.name == receiver and not b.member), None)
         summary = self._summaries(module.path) if module is not None and receiver else None
         if module is None or summary is None:
             return []
-        public = [e for e in summary.entries if not e.owner and not e.name.startswith("_")]
-        return [(module.path, entry) for entry in public[:MODULE_LISTING]]
+        # A private name only when the code near the cursor uses it: the
+        # standard library calls `utils._sanitize(` across its modules.
+        entries = [
+            e
+            for e in summary.entries
+            if not e.owner and (not e.name.startswith("_") or e.name in used)
+        ]
+        return [(module.path, entry) for entry in listing.ranked(entries, near)[:MODULE_LISTING]]
 
     def _members_used(self, path: Path, wanted: set[str]) -> list[Found]:
         summary = self._summaries(path)

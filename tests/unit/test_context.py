@@ -353,9 +353,52 @@ def test_what_the_file_imports_from_the_workspace_comes_before_other_open_docume
     paths = [path for path, _ in prompt.context.files]
     # In import order, and rates.py once: the open document's copy is not added again.
     assert paths == ["formatting.py", "rates.py"]
-    formatting = prompt.context.files[0][1]
-    assert formatting.startswith("class Formatter:\n    def indent(self, by):\n")  # short: whole
-    assert formatting.count("class Formatter") == 1
     # After `fmt.`: the module's public definitions, a line each.
-    assert "def render(text): ..." in formatting
+    assert prompt.context.files[0][1] == "class Formatter: ...\ndef render(text): ...\n"
+    # On the next line, what the code near uses of it: short, so whole.
+    text += "render(x)\n    "
+    document = Document("file:///shop/show.py", "python", 2, text)
+    prompt = assemble(document, len(text), text, "", [rates], 600, 200, roots, cross_file=cross)
+    formatting = prompt.context.files[0][1]
+    assert formatting.startswith("class Formatter:\n    def indent(self, by):\n")
+    assert formatting.count("class Formatter") == 1
+    assert "def render(text):\n" in formatting
     assert "_hidden" not in formatting
+
+
+def test_after_module_dot_the_names_the_code_speaks_of_come_first_and_hold() -> None:
+    names = [f"{word}BoundaryDefect" for word in ("No", "Start", "Close", "Misplaced", "Lost")]
+    names += [f"InvalidBase64{word}Defect" for word in ("Characters", "Length", "Padding")]
+    errors = "".join(f"class {name}(MessageDefect):\n    pass\n\n\n" for name in names)
+    files = {
+        Path("/mail/errors.py"): summarise("python", errors),
+        Path("/mail/charset.py"): summarise("python", "class Charset:\n    pass\n"),
+    }
+    statements = ["from . import errors", "from .charset import Charset"]
+    cross = CrossFile(Path("/mail/decode.py"), statements, [Path("/mail")], files.get)
+
+    def context(typed: str) -> tuple[tuple[str, str], ...]:
+        body = [
+            "    if len(text) % 4:",
+            "        # the padding is wrong",
+            "        defect = errors.",
+        ]
+        text = "\n".join([*statements, "", "", "def decode(text, charset: Charset):", *body])
+        document = Document("file:///mail/decode.py", "python", 1, text + typed)
+        at = len(document.text)
+        # Room for a few lines of context only: not all of errors.py's names.
+        return assemble(
+            document, at, document.text, "", [], 600, 60, ["file:///mail"], cross_file=cross
+        ).context.files
+
+    files_shown = context("")
+    # The module's names before all else: Charset, used near the cursor too,
+    # finds no room left.
+    assert [path for path, _ in files_shown] == ["errors.py"]
+    listed = files_shown[0][1]
+    assert "class InvalidBase64PaddingDefect(MessageDefect): ..." in listed
+    assert "LostBoundaryDefect" not in listed  # left out for lack of room
+    assert listed.index("StartBoundary") < listed.index("InvalidBase64Padding")  # in file order
+    # What is typed after the dot does not move the list: the prompt's start
+    # stays in the model's cache.
+    assert context("Inv") == context("InvalidBase64L") == files_shown

@@ -57,7 +57,7 @@ def _project(root: Path) -> None:
 
 
 async def _start(client: LanguageClient, root: Path, exclude: tuple[str, ...] = ()) -> None:
-    context = {"workspace": True, "exclude": list(exclude)}  # the index is off by default
+    context = {"workspace": True, "exclude": list(exclude)}
     await client.initialize_session(
         types.InitializeParams(
             capabilities=types.ClientCapabilities(),
@@ -137,7 +137,8 @@ async def test_the_editor_watches_files_only_while_the_index_is_on(
                 workspace=types.WorkspaceClientCapabilities(did_change_watched_files=watches)
             ),
             workspace_folders=[types.WorkspaceFolder(uri=root.as_uri(), name=root.name)],
-            initialization_options=patient_settings(),  # the index is off by default
+            # Turned off from the start: the index is on by default.
+            initialization_options={**patient_settings(), "context": {"workspace": False}},
         )
     )
     # The model is loaded after the watch was settled (the `initialized` handler).

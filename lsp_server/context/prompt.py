@@ -301,7 +301,8 @@ def assemble(
             break
     files: list[tuple[str, str]] = []
     remaining = _Pieces(header.room if header.chosen else context_room, [])
-    # What the code imports from other files comes first, in import order: it
+    # What other files lend comes first (after `module.`, that module's names;
+    # what the code imports, in import order; code like the cursor's): it
     # changes least while the user types, and it is what the code calls.
     shared = cross_file.for_prompt(names, above, prefix[len(above) :], suffix) if cross_file else []
     for path, texts in shared:

@@ -53,11 +53,12 @@ from lsprotocol import types
 from quality import MODULES, module_sources, sign_test  # the sibling benchmark's modules
 
 from lsp_server.editor_client import EditorClient, Suggestion
-from lsp_server.features.restating import restates_name, words
+from lsp_server.features.restating import restates_name
 from lsp_server.inference import models
 from lsp_server.inference.api import ChatMessage, Sampling
 from lsp_server.inference.cancel import CancelToken
 from lsp_server.inference.llama.engine import EngineConfig, LlamaEngine
+from lsp_server.text import words
 
 SEED = 1234
 SYSTEMS = ("hearth", "chat")

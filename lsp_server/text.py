@@ -1,5 +1,6 @@
-"""Text helpers shared by the engine and post-processing: lines of code
-compared for what they say, not for how they are spaced or commented."""
+"""Text helpers shared by the engine, post-processing and the features: lines
+of code compared for what they say, not for how they are spaced or commented;
+names split into their words."""
 
 from __future__ import annotations
 
@@ -7,8 +8,16 @@ import re
 from functools import cache
 from typing import AnyStr
 
+# A word of a name: split at underscores, case changes and digits.
+_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 # Line comment markers when the language is not known: `#` and `//`.
 _ANY_COMMENT = ("#", "//")
+
+
+def words(text: str) -> list[str]:
+    """The lowercase words of `text`, names split at underscores and case
+    changes: `parseHTTPResponse_v2` is parse, http, response, v and 2."""
+    return [w.lower() for w in _WORD.findall(text)]
 
 
 def without_whitespace(text: AnyStr) -> AnyStr:

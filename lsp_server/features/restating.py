@@ -13,7 +13,7 @@ names like "list") are taken out, nothing is left.
 
 from __future__ import annotations
 
-import re
+from lsp_server.text import words
 
 # Words that say nothing about what a particular parameter is for.
 _EMPTY_WORDS = """
@@ -36,12 +36,6 @@ _SPELLED = {
     "err": "error", "exc": "exception", "obj": "object", "val": "value", "var": "variable",
     "char": "character", "chars": "characters", "pos": "position", "ref": "reference",
 }  # fmt: skip
-_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
-
-
-def words(text: str) -> list[str]:
-    """The lowercase words of `text`, names split at underscores and case changes."""
-    return [w.lower() for w in _WORD.findall(text)]
 
 
 def _forms(word: str) -> set[str]:

@@ -15,16 +15,14 @@ first ones; the prompt shows them in file order.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Sequence
 
+from lsp_server.text import words as text_words
 from lsp_server.workspace.summary import Entry
 
 LINES_BEFORE = 10  # lines above the cursor's whose words rank the names (crossfile benchmark)
 LINES_AFTER = 3  # ... and below it
-
-_PART = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 
 
 def words(text: str) -> set[str]:
@@ -32,8 +30,7 @@ def words(text: str) -> set[str]:
     `InvalidBase64PaddingDefect` is invalid, base, 64, padding and defect.
     Not words of one or two letters: `in`, `is`, `no` say nothing of a
     name (`NoBoundaryInMultipartDefect`) when a comment uses them."""
-    parts = (part.lower() for part in _PART.findall(text))
-    return {part for part in parts if len(part) > 2 or part.isdigit()}
+    return {part for part in text_words(text) if len(part) > 2 or part.isdigit()}
 
 
 def around(above: str, line: str, suffix: str) -> str:

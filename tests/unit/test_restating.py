@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from lsp_server.features.restating import restates_name, words
+from lsp_server.features.restating import restates_name
+from lsp_server.text import words
 
 
 @pytest.mark.parametrize(

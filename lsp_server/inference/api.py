@@ -51,6 +51,10 @@ class Steering:
     # The language's line comment marker: lines are compared without their end
     # comments (text.without_end_comment_or_whitespace); None when not known.
     comment: str | None = None
+    # Other suggestions wanted besides the first, for the user to cycle
+    # through: each goes another way at one of the first's least sure choices
+    # (llama/alternatives.py). Fewer come back when there is no time left.
+    alternatives: int = 0
 
 
 Treatment = Literal["honoured", "ignored"]
@@ -106,6 +110,7 @@ class Generation:
     text: str
     stop_reason: StopReason
     stats: GenerationStats = field(default_factory=GenerationStats)
+    alternatives: tuple[str, ...] = ()  # other texts, best first (Steering.alternatives)
 
     @property
     def cancelled(self) -> bool:

@@ -335,6 +335,52 @@ def test_a_first_line_to_avoid_is_written_another_way(engine: LlamaEngine) -> No
     assert again.text == first.text
 
 
+def test_alternatives_branch_off_the_first_text_and_leave_it_as_it_was(
+    engine: LlamaEngine,
+) -> None:
+    sampling = Sampling(max_tokens=24, stop=("\n",))
+    read_ahead(engine, PREFIX, SUFFIX)
+    alone = engine.infill(PREFIX, SUFFIX, sampling, CancelToken())
+    assert not alone.alternatives  # none asked for
+    asked = engine.infill(
+        PREFIX, SUFFIX, sampling, CancelToken(), steering=Steering(alternatives=2)
+    )
+    # Asking for alternatives does not change the first text.
+    assert asked.text == alone.text
+    assert len(asked.alternatives) == 2, asked
+    said = {"".join(text.split()) for text in (asked.text, *asked.alternatives)}
+    assert len(said) > 1, asked  # each takes a runner-up that says another thing
+    for other in asked.alternatives:
+        assert "\n" not in other  # the same stops hold
+    # They branch off the first text in the cache: the prompt is not read
+    # again, and each writes at most its own tokens.
+    assert asked.stats.evaluated_tokens <= 1, asked.stats
+    assert asked.stats.decoded_tokens <= 3 * alone.stats.decoded_tokens + 2 * 24
+
+
+def test_alternatives_stop_at_the_cancel(engine: LlamaEngine) -> None:
+    token = CancelToken()
+    first_done = False
+    steps_after_cancel = 0
+
+    def cancel_in_the_first_alternative(text: str) -> bool:
+        nonlocal first_done, steps_after_cancel
+        if first_done:  # writing an alternative: the user typed on
+            token.cancel("test")
+            steps_after_cancel += 1
+            return False
+        first_done = "\n" in text
+        return first_done
+
+    steering = Steering(alternatives=2, stop_when=cancel_in_the_first_alternative)
+    result = engine.infill(PREFIX, SUFFIX, Sampling(max_tokens=48), token, steering=steering)
+    assert first_done
+    assert result.text
+    assert result.alternatives == ()
+    assert steps_after_cancel == 1  # no token written after the one that saw it
+    assert result.stats.decoded_after_cancel == 0
+
+
 def test_a_line_begun_is_not_finished_as_the_line_below(engine: LlamaEngine) -> None:
     # The cursor after `    h`: the model writes the half word again (healing).
     typed = "def area(shape):\n    width = shape.width\n    h"

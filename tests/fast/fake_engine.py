@@ -163,6 +163,7 @@ class FakeEngine:
         "stop_when": "honoured",  # asked after each token
         "avoid": "ignored",  # the script is what it writes
         "comment": "ignored",  # it only serves `avoid`
+        "alternatives": "ignored",  # the script is what it writes
     }
     CONTINUES_ANSWERS: ClassVar[bool] = False  # the script is the whole answer
 

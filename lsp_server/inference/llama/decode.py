@@ -5,8 +5,9 @@ We drive llama.cpp token by token instead of calling `create_completion`:
 the cancel flag is checked before every decode step (prompt batches
 included), and each call reports how much of its prompt was reused from
 the KV cache, which is what prompt layout is judged by. On the way the
-first tokens are healed (healing.py) and a first line that repeats the
-code below is written another way (detour.py).
+first tokens are healed (healing.py), a first line that repeats the
+code below is written another way (detour.py), and alternatives branch
+off the first text at its least sure choices (alternatives.py).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import numpy as np
 from lsp_server.inference.api import Generation, GenerationStats, Sampling, Steering, StopReason
 from lsp_server.inference.cancel import CancelToken
 from lsp_server.inference.llama import healing
+from lsp_server.inference.llama.alternatives import Branches
 from lsp_server.inference.llama.cache import can_shift, reuse_cache
 from lsp_server.inference.llama.detour import Detour
 
@@ -34,6 +36,24 @@ class _Read:
     stopped: StopReason | None = None
     checked: Sequence[int] = ()
     diverged: int | None = None
+
+
+@dataclass(frozen=True)
+class _Call:
+    """One call's asks and limits, and the stats it reports."""
+
+    sampling: Sampling
+    steering: Steering
+    cancel: CancelToken
+    deadline: float | None
+    stats: GenerationStats
+    lead: bytes  # text the caller has: the output starts with it, the text returned not
+
+
+@dataclass(frozen=True)
+class _Written:
+    reason: StopReason
+    text: str  # the output after the lead ("" when cancelled)
 
 
 @dataclass(frozen=True)
@@ -86,69 +106,120 @@ class Decoder:
             repeat_penalty=1.0,
         )
         llm.set_seed(sampling.seed)
-        is_end = self.api.llama_vocab_is_eog
-        output = bytearray()
-        text = bytearray()  # the output after `lead`
-        reason: StopReason = "length"
-        checked = list(read.checked)  # chosen and already in the KV cache
-        pending = read.diverged  # chosen, not evaluated yet
+        call = _Call(sampling, steering, cancel, deadline, stats, lead)
         # The detour compares runner-ups by their text.
         detour = (
             Detour.of(steering.avoid, self.pieces().piece, steering.comment)
             if steering.avoid
             else None
         )
+        branches = Branches(self.pieces().piece, self._ends) if steering.alternatives > 0 else None
+        output = bytearray()
         try:
-            while True:
-                evaluated = bool(checked)
-                if checked:
-                    token = checked.pop(0)
-                elif pending is not None:
-                    token, pending = pending, None
-                else:
-                    token = self._choose(llm, healer, detour, text, len(output))
-                ended = is_end(self.vocab, token) or token in self.stops
-                if not ended:
-                    output += llm.detokenize([token])
-                    stats.decoded_tokens += 1
-                    text = output[len(lead) :]
-                if detour and (turn := detour.turn(_text(text), ended)):
-                    # The line repeats the code after the hole: the runner-up
-                    # of its least sure token is written and read in its place.
-                    llm.n_tokens = turn.position
-                    del output[turn.length :]
-                    pending = turn.token
-                    continue
-                if ended:
-                    reason = "end"
-                    break
-                if sampling.stop and _cut_at_stop(text, sampling.stop):
-                    reason = "stop"
-                    break
-                if steering.stop_when is not None and steering.stop_when(_text(text)):
-                    reason = "stop"
-                    break
-                if stats.decoded_tokens >= sampling.max_tokens or llm.n_tokens >= self.context_size:
-                    reason = "length"
-                    break
-                if deadline is not None and time.monotonic() >= deadline:
-                    reason = "time"
-                    break
-                if cancel.cancelled:
-                    reason = "cancelled"
-                    break
-                if evaluated:
-                    continue
-                step_started = time.monotonic()
-                llm.eval([token])
-                if cancel.set_before(step_started):
-                    stats.decoded_after_cancel += 1
+            written = self._write(
+                llm, call, output, list(read.checked), read.diverged, healer, detour, branches
+            )
+            others = self._alternatives(llm, call, bytes(output), written.reason, branches)
         finally:
             llm._sampler = None
         stats.decode_seconds = time.monotonic() - prompt_done
-        if reason == "cancelled":
-            return Generation("", reason, stats)
-        return Generation(_text(text), reason, stats)
+        if written.reason == "cancelled":
+            return Generation("", written.reason, stats)
+        return Generation(written.text, written.reason, stats, others)
+
+    def _ends(self, token: int) -> bool:
+        return bool(self.api.llama_vocab_is_eog(self.vocab, token)) or token in self.stops
+
+    def _write(
+        self,
+        llm: Any,
+        call: _Call,
+        output: bytearray,
+        checked: list[int],
+        pending: int | None,
+        healer: healing.Healer | None = None,
+        detour: Detour | None = None,
+        branches: Branches | None = None,
+        decoded: int = 0,
+    ) -> _Written:
+        """Write onto `output` (the text so far, in the KV cache up to
+        `llm.n_tokens`) until a stop, a limit or the cancel: first the tokens
+        `checked` (chosen and in the cache already), then `pending` (chosen,
+        not read yet), then the model's choices. `decoded`: tokens written
+        before, which count towards the limit."""
+        sampling, steering, lead, stats = call.sampling, call.steering, call.lead, call.stats
+        text = output[len(lead) :]  # the output after `lead`
+        while True:
+            evaluated = bool(checked)
+            if checked:
+                token = checked.pop(0)
+            elif pending is not None:
+                token, pending = pending, None
+            else:
+                token = self._choose(llm, healer, detour, branches, text, len(output), decoded)
+            ended = self._ends(token)
+            if not ended:
+                output += llm.detokenize([token])
+                stats.decoded_tokens += 1
+                decoded += 1
+                text = output[len(lead) :]
+            if detour and (turn := detour.turn(_text(text), ended)):
+                # The line repeats the code after the hole: the runner-up
+                # of its least sure token is written and read in its place.
+                llm.n_tokens = turn.position
+                del output[turn.length :]
+                if branches is not None:
+                    branches.forget_from(turn.position)
+                pending = turn.token
+                continue
+            if ended:
+                return _Written("end", _text(text))
+            if sampling.stop and _cut_at_stop(text, sampling.stop):
+                return _Written("stop", _text(text))
+            if steering.stop_when is not None and steering.stop_when(_text(text)):
+                return _Written("stop", _text(text))
+            if decoded >= sampling.max_tokens or llm.n_tokens >= self.context_size:
+                return _Written("length", _text(text))
+            if call.deadline is not None and time.monotonic() >= call.deadline:
+                return _Written("time", _text(text))
+            if call.cancel.cancelled:
+                return _Written("cancelled", "")
+            if evaluated:
+                continue
+            step_started = time.monotonic()
+            llm.eval([token])
+            if call.cancel.set_before(step_started):
+                stats.decoded_after_cancel += 1
+
+    def _alternatives(
+        self,
+        llm: Any,
+        call: _Call,
+        output: bytes,
+        reason: StopReason,
+        branches: Branches | None,
+    ) -> tuple[str, ...]:
+        """Other texts than `output`'s, each from the runner-up of one of its
+        least sure choices (alternatives.py); as many as there is time for."""
+        if branches is None or reason in ("cancelled", "time"):
+            return ()
+        found: list[str] = []
+        for branch in branches.picks(output, len(call.lead), call.steering.alternatives):
+            if call.cancel.cancelled:
+                break
+            llm.n_tokens = branch.position
+            written = self._write(
+                llm,
+                call,
+                bytearray(output[: branch.length]),
+                [],
+                branch.token,
+                decoded=branch.decoded,
+            )
+            if written.reason in ("cancelled", "time"):
+                break  # cut short: not a suggestion the model finished
+            found.append(written.text)
+        return tuple(found)
 
     def _read(
         self,
@@ -216,11 +287,14 @@ class Decoder:
         llm: Any,
         healer: healing.Healer | None,
         detour: Detour | None,
+        branches: Branches | None,
         text: bytes | bytearray,
         length: int,
+        decoded: int,
     ) -> int:
         """The next token: the healer's while it heals, else the sampler's. A
-        choice of the model's own text on a line the detour watches is noted."""
+        choice of the model's own text on a line the detour watches is noted,
+        and so is every free choice when alternatives are wanted."""
         logits = self._logits(llm, -1)
         watching = detour is not None and detour.watching(_text(text))
         among = None
@@ -230,6 +304,8 @@ class Decoder:
             token = healer.choose(logits)
         if token is None:  # not healing, or healing given up: the model chooses freely
             token, among = int(llm.sample()), None
+            if branches is not None:
+                branches.note(logits, token, llm.n_tokens, length, decoded)
         elif among is None or token not in among:
             return token  # the user's text spelled out, no choice of the model's
         if detour is not None and watching:

@@ -78,6 +78,7 @@ class LlamaEngine:
         "stop_when": "honoured",  # asked after each token
         "avoid": "honoured",  # the detour (detour.py)
         "comment": "honoured",  # how the detour compares lines
+        "alternatives": "honoured",  # branched at the least sure choices (alternatives.py)
     }
     CONTINUES_ANSWERS: ClassVar[bool] = True  # the answer's start is part of the prompt
 

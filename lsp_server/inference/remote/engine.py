@@ -48,6 +48,7 @@ class RemoteEngine:
         "stop_when": "honoured",  # asked after each streamed event
         "avoid": "ignored",  # going back to another token needs the logits
         "comment": "ignored",  # it only serves `avoid`
+        "alternatives": "ignored",  # branching needs the logits and the KV cache
     }
     CONTINUES_ANSWERS: ClassVar[bool] = False  # chat APIs do not all continue a started answer
 

@@ -1,0 +1,83 @@
+"""Other ways to write a suggestion, for the user to cycle through.
+
+The first suggestion is the model's own choice at every token. Each
+alternative goes another way at one of the choices the model was least sure
+of on the first line (the smallest lead of its token's logit over a
+runner-up), takes the runner-up there and lets the model choose again from
+it. The prompt and the first suggestion's text up to that choice are in the
+KV cache already, so an alternative costs only its own new tokens; the first
+line is where the user reads a suggestion, and where alternatives differ
+most for the tokens spent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from lsp_server.text import without_whitespace
+
+LOOKED_AT = 6  # the likeliest other tokens looked at for each choice
+
+
+@dataclass(frozen=True)
+class Branch:
+    """A token the model could have written instead of the one it chose."""
+
+    position: int  # where the token goes in the KV cache
+    length: int  # bytes of output before it
+    decoded: int  # tokens written before it
+    margin: float  # the chosen token's logit's lead over this one's
+    token: int
+
+
+@dataclass
+class Branches:
+    """The runner-up of each choice the model made freely, to branch from."""
+
+    piece: Callable[[int], bytes]  # a token's text
+    ends: Callable[[int], bool]  # whether a token ends the generation
+    seen: list[Branch] = field(default_factory=list)
+
+    def note(
+        self,
+        logits: npt.NDArray[np.float32],
+        chosen: int,
+        position: int,
+        length: int,
+        decoded: int,
+    ) -> None:
+        """Record the choice of `chosen` from `logits` by its likeliest other.
+        A runner-up that differs from the chosen token only in blanks (`  `
+        for ` `) would write the same text again, and one that ends the
+        generation writes less of it (an end of the first line is the
+        decision of post-processing): both are passed over."""
+        others = np.argpartition(logits, -LOOKED_AT)[-LOOKED_AT:]
+        says = without_whitespace(self.piece(chosen))
+        for token in sorted((int(t) for t in others), key=lambda t: -logits[t]):
+            if token == chosen or self.ends(token):
+                continue
+            if without_whitespace(self.piece(token)) in (b"", says):
+                continue
+            margin = float(logits[chosen] - logits[token])
+            self.seen.append(Branch(position, length, decoded, margin, token))
+            return
+
+    def forget_from(self, position: int) -> None:
+        """Choices at `position` and after were made on a way given up."""
+        self.seen = [branch for branch in self.seen if branch.position < position]
+
+    def picks(self, text: bytes, lead: int, count: int) -> list[Branch]:
+        """The `count` choices to branch from for the output `text` (whose
+        first `lead` bytes the caller had): the least sure on its first
+        line, surest last; then, if the first line has too few, the least
+        sure after it."""
+        line_end = text.find(b"\n", lead)
+        first_line = len(text) if line_end < 0 else line_end + 1
+        on_line = [b for b in self.seen if b.length < first_line]
+        after = [b for b in self.seen if b.length >= first_line]
+        by_margin = sorted(on_line, key=lambda b: b.margin) + sorted(after, key=lambda b: b.margin)
+        return by_margin[:count]

@@ -35,7 +35,9 @@ async def demo(target: str, model: str | None) -> int:
     async with EditorClient(model, progress=True) as editor:
         editor.open(uri, text, LANGUAGE_IDS.get(path.suffix, "plaintext"))
         asked = time.monotonic()
-        suggestion = await editor.suggest(uri, position)
+        # Asked explicitly: the alternatives come too, which the editor's
+        # cycle keys show.
+        found = await editor.suggestions(uri, position)
         cold = time.monotonic() - asked
         # Asked again at the same spot, as an editor does: the suggestion already
         # shown comes back without the model.
@@ -49,15 +51,24 @@ async def demo(target: str, model: str | None) -> int:
     for number in range(max(1, line - 6), line):
         print(f"{number:5} | {lines[number - 1]}")
     current = lines[line - 1] if line <= len(lines) else ""
-    if suggestion is None:
+    if not found:
         print(f"{line:5} | {current}")
         print("\nno suggestion", f"({stats.get('modelError') or 'the model had nothing to add'})")
         return 1
+    suggestion, alternatives = found[0], found[1:]
     shown = current[: column - 1] + GHOST + suggestion.text + RESET + current[column - 1 :]
     for offset, piece in enumerate(shown.split("\n")):
         print(f"{line + offset:5} | {piece}")
     for number in range(line + 1, min(len(lines), line + 3) + 1):
         print(f"{number:5} | {lines[number - 1]}")
+    if alternatives:
+        print("\nalternatives (the cycle keys show them: Alt+] and Alt+[ in VS Code and Neovim):")
+        for number, other in enumerate(alternatives, start=2):
+            first_line, *more = other.text.split("\n")
+            print(
+                f"  {number}) {GHOST}{first_line}{RESET}"
+                + (f"  (+{len(more)} lines)" if more else "")
+            )
     print(
         f"\nsuggestion in {cold:.2f} s (model load included; {asked - started:.2f} s to start "
         f"and initialize the server); asked again at the same spot: {warm * 1000:.0f} ms, "

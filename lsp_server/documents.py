@@ -58,6 +58,10 @@ class TextPosition:
     def split(self, text: str) -> tuple[str, str]:
         return text[: self.offset], text[self.offset :]
 
+    def moved(self, characters: int) -> TextPosition:
+        """The position `characters` further on the same line."""
+        return TextPosition(self.offset + characters, self.line, self.column + characters)
+
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 

@@ -311,6 +311,14 @@ class EditorClient:
     ) -> Suggestion | None:
         """The first inline suggestion at `position`, or None. With `request_id`,
         `cancel(request_id)` cancels it (None then, or a cancellation error)."""
+        found = await self.suggestions(uri, position, invoked, request_id)
+        return found[0] if found else None
+
+    async def suggestions(
+        self, uri: str, position: types.Position, invoked: bool = True, request_id: str = ""
+    ) -> list[Suggestion]:
+        """Every inline suggestion at `position`, best first (invoked: the
+        alternatives too)."""
         kind = (
             types.InlineCompletionTriggerKind.Invoked
             if invoked
@@ -324,12 +332,13 @@ class EditorClient:
         result = await self._request(
             types.TEXT_DOCUMENT_INLINE_COMPLETION, params, msg_id=request_id or None
         )
-        items = getattr(result, "items", None) or []
-        if not items:
-            return None
-        item = items[0]
-        text = item.insert_text if isinstance(item.insert_text, str) else item.insert_text.value
-        return Suggestion(text, item.range or types.Range(start=position, end=position))
+        return [
+            Suggestion(
+                item.insert_text if isinstance(item.insert_text, str) else item.insert_text.value,
+                item.range or types.Range(start=position, end=position),
+            )
+            for item in getattr(result, "items", None) or []
+        ]
 
     def cancel(self, request_id: str) -> None:
         """`$/cancelRequest`, as an editor sends it when the user types on."""

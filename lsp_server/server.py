@@ -269,8 +269,8 @@ def create_server(
         if ctx is None:
             return inline_completion.NO_SUGGESTION
         invoked = params.context.trigger_kind == types.InlineCompletionTriggerKind.Invoked
-        suggestion = await inline_completion.suggest(ctx, ls.counters, invoked=invoked)
-        return inline_completion.as_inline_list(suggestion)
+        suggestions = await inline_completion.suggest(ctx, ls.counters, invoked=invoked)
+        return inline_completion.as_inline_list(suggestions)
 
     @server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions())
     async def on_completion(
@@ -280,11 +280,11 @@ def create_server(
             return None
         ctx = ls.context(params.text_document.uri, params.position)
         if ctx is None:
-            return inline_completion.as_completion_list(None)
+            return inline_completion.as_completion_list([])
         trigger = params.context.trigger_kind if params.context is not None else None
         invoked = trigger == types.CompletionTriggerKind.Invoked
-        suggestion = await inline_completion.suggest(ctx, ls.counters, invoked=invoked)
-        return inline_completion.as_completion_list(suggestion)
+        suggestions = await inline_completion.suggest(ctx, ls.counters, invoked=invoked)
+        return inline_completion.as_completion_list(suggestions)
 
     @server.feature(types.TEXT_DOCUMENT_HOVER)
     async def on_hover(ls: HearthServer, params: types.HoverParams) -> types.Hover | None:

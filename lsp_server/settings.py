@@ -70,6 +70,9 @@ class EngineSettings:
         _at_least(self, "timeout_ms", 100)
 
 
+MOST_ALTERNATIVES = 5  # each costs its own tokens of generation
+
+
 @dataclass(frozen=True)
 class CompletionSettings:
     enabled: bool = True
@@ -81,6 +84,9 @@ class CompletionSettings:
     debounce_ms: int = 30  # wait for more keystrokes before starting the model
     timeout_ms: int = 3000  # wall-clock budget of one suggestion while typing
     invoked_timeout_ms: int = 30000  # ... when the user asked for one explicitly
+    # the most suggestions an explicit request (a cycle key) returns, the first
+    # and its alternatives; while typing the first comes alone
+    alternatives: int = 3
     temperature: float = 0.0
     completion_items: bool = (
         False  # also answer textDocument/completion, for clients without inline
@@ -96,6 +102,11 @@ class CompletionSettings:
         _at_least(self, "debounce_ms", 0)
         _at_least(self, "timeout_ms", 50)
         _at_least(self, "invoked_timeout_ms", 50)
+        _at_least(self, "alternatives", 1)
+        if self.alternatives > MOST_ALTERNATIVES:
+            raise ValueError(
+                f"alternatives must be at most {MOST_ALTERNATIVES}, not {self.alternatives}"
+            )
         if not 0.0 <= self.temperature <= 2.0:
             raise ValueError(f"temperature must be between 0 and 2, not {self.temperature}")
 

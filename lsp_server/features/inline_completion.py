@@ -29,6 +29,7 @@ from lsp_server.inference.cancel import CancelToken
 from lsp_server.inference.scheduler import Cancelled, Priority
 from lsp_server.session import RequestContext
 from lsp_server.stats import Counters
+from lsp_server.text import without_whitespace
 
 log = logging.getLogger(__name__)
 
@@ -135,8 +136,11 @@ async def _taken_over(
     return followed.rebase(generation, prefix[len(followed.before) :], plan)
 
 
-async def _fresh(ctx: RequestContext, plan: postprocess.Plan, invoked: bool) -> Generation | None:
-    """A new generation at the cursor, which typing may then follow."""
+async def _fresh(
+    ctx: RequestContext, plan: postprocess.Plan, invoked: bool, alternatives: int
+) -> Generation | None:
+    """A new generation at the cursor, which typing may then follow, with
+    up to `alternatives` other texts."""
     document = ctx.document
     uri, version = document.uri, document.version
     settings = ctx.settings.completion
@@ -152,6 +156,7 @@ async def _fresh(ctx: RequestContext, plan: postprocess.Plan, invoked: bool) -> 
         starts_with=plan.starts_with,
         avoid=plan.avoid,
         comment=plan.hole.comment,
+        alternatives=alternatives,
     )
     try:
         ticket = ctx.scheduler.submit(
@@ -171,34 +176,37 @@ async def _fresh(ctx: RequestContext, plan: postprocess.Plan, invoked: bool) -> 
 
 async def suggest(
     ctx: RequestContext, counters: Counters, *, invoked: bool = False
-) -> Suggestion | None:
-    """The suggestion at the cursor, or None when there is none to show (any more).
+) -> list[Suggestion]:
+    """The suggestions at the cursor, best first; none when there is none to
+    show (any more).
 
-    `invoked`: the user asked for it explicitly, and waits longer for it than
-    for a suggestion while typing.
+    `invoked`: the user asked explicitly (or pressed a key that cycles
+    through suggestions), waits longer, and gets the alternatives too.
     """
     settings = ctx.settings.completion
     if not settings.enabled:
-        return None
+        return []
     session, document, cursor = ctx.session, ctx.document, ctx.at
     request = session.begin_request()  # a newer one makes this one stale
     uri, version, encoding = document.uri, document.version, ctx.encoding
     prefix, suffix = cursor.split(document.text)
-    rest = session.shown.rest(prefix, suffix) if session.shown is not None else None
-    if rest is not None:
-        # Typed into the ghost text: the rest of it, without the model.
+    wanted = _alternatives_wanted(ctx, invoked)
+    shown = session.shown
+    # Typed into the ghost text: the rest of it, without the model; unless
+    # alternatives are asked for and were not shown.
+    rests = shown.rests(prefix, suffix) if shown and (shown.asked or not wanted) else None
+    if rests is not None:
         counters.typed_through += 1
-        if not rest:
-            return None
         at = documents.position_of(document.text, cursor, encoding)
-        return Suggestion(rest, types.Range(start=at, end=at))
+        return [Suggestion(rest, types.Range(start=at, end=at)) for rest in rests]
     started = time.monotonic()
     plan = postprocess.Plan.at(prefix, suffix, document.line_comment)
 
     def stale() -> bool:
         return not session.is_latest(request) or document.version != version
 
-    generation = await _taken_over(ctx, counters, prefix, suffix, plan)
+    # A generation typing followed here has no alternatives.
+    generation = None if wanted else await _taken_over(ctx, counters, prefix, suffix, plan)
     how = "taken over"
     if generation is None:
         how = "fresh"
@@ -213,22 +221,21 @@ async def suggest(
         if debounce_s > 0:
             await asyncio.sleep(debounce_s)
         if stale() or not await ctx.model_loaded():
-            return None
+            return []
         if stale():
-            return None
-        generation = await _fresh(ctx, plan, invoked)
+            return []
+        wanted = _alternatives_wanted(ctx, invoked)  # the model may have loaded since
+        generation = await _fresh(ctx, plan, invoked, wanted)
         if generation is None:
-            return None
+            return []
     stats = generation.stats
     # The parse check and the range need the text the cursor was resolved in;
     # from here on nothing awaits, so the document cannot move on.
     if stale():
-        return None
-    syntax = document.syntax
-    fill = plan.finish(generation, syntax.parses_no_worse(cursor.offset) if syntax else None)
-    text = fill.text
+        return []
+    fills = _fills(ctx, plan, generation)
     log.info(
-        "inline %s v%s: %d ms, %s, prompt %d tokens (%d reused), %d decoded, %d chars, %s",
+        "inline %s v%s: %d ms, %s, prompt %d tokens (%d reused), %d decoded, %s, %s",
         uri,
         version,
         (time.monotonic() - started) * 1000,
@@ -236,54 +243,92 @@ async def suggest(
         stats.prompt_tokens,
         stats.reused_tokens,
         stats.decoded_tokens,
-        len(text),
+        " + ".join(f"{len(fill.text)} chars" for fill in fills) or "nothing",
         generation.stop_reason,
     )
     if ctx.settings.log.include_code:
-        log.debug("inline %s model wrote %r, suggestion: %r", uri, generation.text, text)
-    if not text.strip():
-        return None
-    if not fill.replaces:
-        session.shown = Shown(prefix, suffix, text)
-    end = documents.TextPosition(
-        cursor.offset + fill.replaces, cursor.line, cursor.column + fill.replaces
-    )
-    return Suggestion(
-        text,
-        types.Range(
-            start=documents.position_of(document.text, cursor, encoding),
-            end=documents.position_of(document.text, end, encoding),
-        ),
-    )
+        log.debug(
+            "inline %s model wrote %r (and %r), suggestions: %r",
+            uri,
+            generation.text,
+            generation.alternatives,
+            [fill.text for fill in fills],
+        )
+    if not fills:
+        return []
+    typable = tuple(fill.text for fill in fills if not fill.replaces)
+    if not fills[0].replaces:
+        session.shown = Shown(prefix, suffix, typable[0], typable[1:], asked=wanted > 0)
+    at = documents.position_of(document.text, cursor, encoding)
+    return [
+        Suggestion(
+            fill.text,
+            types.Range(
+                start=at,
+                end=documents.position_of(document.text, cursor.moved(fill.replaces), encoding),
+            ),
+        )
+        for fill in fills
+    ]
 
 
-def as_inline_list(suggestion: Suggestion | None) -> types.InlineCompletionList:
-    if suggestion is None:
-        return NO_SUGGESTION
+def _alternatives_wanted(ctx: RequestContext, invoked: bool) -> int:
+    """How many alternatives to ask the engine for: on an explicit request,
+    of an engine that can write them, as many as the settings say."""
+    engine = ctx.scheduler.engine
+    if not invoked or engine is None or engine.STEERING.get("alternatives") != "honoured":
+        return 0
+    return ctx.settings.completion.alternatives - 1
+
+
+def _fills(
+    ctx: RequestContext, plan: postprocess.Plan, generation: Generation
+) -> list[postprocess.Fill]:
+    """What to show of the generation's text and its alternatives: each
+    post-processed, none empty, none the same as one before it but for
+    blanks (the first that survives leads)."""
+    syntax = ctx.document.syntax
+    parses = syntax.parses_no_worse(ctx.at.offset) if syntax else None
+    texts = (generation.text, *generation.alternatives)
+    fills: list[postprocess.Fill] = []
+    seen: set[str] = set()
+    for text in texts:
+        fill = plan.finish(Generation(text, generation.stop_reason), parses)
+        says = without_whitespace(fill.text)
+        if says and says not in seen:
+            seen.add(says)
+            fills.append(fill)
+    return fills
+
+
+def as_inline_list(suggestions: list[Suggestion]) -> types.InlineCompletionList:
+    """The suggestions as inline items, best first: editors cycle through them."""
     return types.InlineCompletionList(
-        items=[types.InlineCompletionItem(insert_text=suggestion.text, range=suggestion.range)]
+        items=[types.InlineCompletionItem(insert_text=s.text, range=s.range) for s in suggestions]
     )
 
 
-def as_completion_list(suggestion: Suggestion | None) -> types.CompletionList:
-    """The suggestion as one completion item, for clients without inline completion."""
-    if suggestion is None:
-        return types.CompletionList(is_incomplete=True, items=[])
-    first_line = suggestion.text.strip().splitlines()[0]
+def as_completion_list(suggestions: list[Suggestion]) -> types.CompletionList:
+    """The suggestions as completion items, in order, for clients without
+    inline completion."""
     return types.CompletionList(
         # Incomplete: the next keystroke asks again rather than filtering a stale item.
         is_incomplete=True,
-        items=[
-            types.CompletionItem(
-                label=first_line[:60],
-                kind=types.CompletionItemKind.Snippet,
-                detail="Hearth (local model)",
-                documentation=types.MarkupContent(
-                    kind=types.MarkupKind.Markdown, value=f"```\n{suggestion.text}\n```"
-                ),
-                filter_text=first_line,
-                text_edit=types.TextEdit(range=suggestion.range, new_text=suggestion.text),
-                insert_text_format=types.InsertTextFormat.PlainText,
-            )
-        ],
+        items=[_completion_item(suggestion, rank) for rank, suggestion in enumerate(suggestions)],
+    )
+
+
+def _completion_item(suggestion: Suggestion, rank: int) -> types.CompletionItem:
+    first_line = suggestion.text.strip().splitlines()[0]
+    return types.CompletionItem(
+        label=first_line[:60],
+        kind=types.CompletionItemKind.Snippet,
+        detail="Hearth (local model)",
+        documentation=types.MarkupContent(
+            kind=types.MarkupKind.Markdown, value=f"```\n{suggestion.text}\n```"
+        ),
+        filter_text=first_line,
+        sort_text=f"{rank:02d}",  # the editor keeps Hearth's order among them
+        text_edit=types.TextEdit(range=suggestion.range, new_text=suggestion.text),
+        insert_text_format=types.InsertTextFormat.PlainText,
     )

@@ -3,7 +3,9 @@
 When the user types the first characters of the ghost text, the rest of it
 is still the suggestion: it is answered at once, without the model. Asked
 again at the same place with the same text around it, the same suggestion
-comes back the same way. Each document's session keeps its own.
+comes back the same way. The alternatives shown with it (the editor cycles
+through them) are kept alike: typing into one of them answers its rest.
+Each document's session keeps its own.
 """
 
 from __future__ import annotations
@@ -16,16 +18,21 @@ class Shown:
     before: str  # the document's text before the cursor when it was shown
     after: str  # ... and after it
     text: str  # the suggestion
+    others: tuple[str, ...] = ()  # its alternatives, best first
+    asked: bool = False  # whether alternatives were asked for (there may be none)
 
-    def rest(self, before: str, after: str) -> str | None:
-        """What is left of the suggestion once `before` and `after` are the
-        text around the cursor: None when the user did not type into it, ""
-        when they typed all of it (it ended where the model ended its line or
-        block: there is nothing more to suggest there)."""
+    def rests(self, before: str, after: str) -> list[str] | None:
+        """What is left of the suggestion and of each alternative the user
+        typed into, once `before` and `after` are the text around the cursor:
+        None when the user typed into none of them, [] when they typed all of
+        the suggestion (it ended where the model ended its line or block:
+        there is nothing more to suggest there)."""
         if after != self.after or not before.startswith(self.before):
             return None
         typed = before[len(self.before) :]
-        if not self.text.startswith(typed):
+        agree = [text[len(typed) :] for text in (self.text, *self.others) if text.startswith(typed)]
+        if not agree:
             return None
-        rest = self.text[len(typed) :]
-        return rest if rest.strip() else ""
+        if self.text.startswith(typed) and not agree[0].strip():
+            return []
+        return [rest for rest in agree if rest.strip()]

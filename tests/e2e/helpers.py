@@ -68,9 +68,11 @@ def code_action_params(uri: str, line: int, character: int) -> types.CodeActionP
 
 
 async def suggest(
-    client: LanguageClient, uri: str, position: types.Position
+    client: LanguageClient, uri: str, position: types.Position, invoked: bool = True
 ) -> list[types.InlineCompletionItem]:
-    result = await client.text_document_inline_completion_async(inline_params(uri, position))
+    result = await client.text_document_inline_completion_async(
+        inline_params(uri, position, invoked)
+    )
     if result is None:
         return []
     return list(result.items if isinstance(result, types.InlineCompletionList) else result)

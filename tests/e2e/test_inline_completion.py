@@ -52,14 +52,19 @@ async def test_suggestion_in_a_function_is_inserted_at_the_cursor_and_parses(
 ) -> None:
     open_document(client, URI, SHOP)
     cursor = types.Position(line=3, character=10)  # after "    return"
+    while_typing = await suggest(client, URI, cursor, invoked=False)
+    assert len(while_typing) == 1, "while typing the first comes alone"
+    # Asked for explicitly (a cycle key), the alternatives come with it.
     items = await suggest(client, URI, cursor)
-    assert len(items) == 1
-    item = items[0]
-    assert text_of(item).strip(), "empty suggestion"
-    assert item.range == types.Range(start=cursor, end=cursor)
-    completed = Suggestion(text_of(item), item.range).apply(SHOP)
-    ast.parse(completed)
-    assert completed.startswith(SHOP[: SHOP.index("return") + 6])
+    assert 2 <= len(items) <= 3, items
+    said = {"".join(text_of(item).split()) for item in items}
+    assert len(said) == len(items), "each says something else"
+    for item in items:
+        assert text_of(item).strip(), "empty suggestion"
+        assert item.range == types.Range(start=cursor, end=cursor)
+        completed = Suggestion(text_of(item), item.range).apply(SHOP)
+        ast.parse(completed)
+        assert completed.startswith(SHOP[: SHOP.index("return") + 6])
 
 
 async def test_typing_into_the_suggestion_gets_the_rest_without_the_model(
@@ -67,7 +72,7 @@ async def test_typing_into_the_suggestion_gets_the_rest_without_the_model(
 ) -> None:
     open_document(client, URI, SHOP)
     cursor = types.Position(line=3, character=10)  # after "    return"
-    (item,) = await suggest(client, URI, cursor)
+    item = (await suggest(client, URI, cursor))[0]
     text = text_of(item)
     assert len(text.strip()) >= 3, text
     typed = text[:2]
@@ -75,7 +80,8 @@ async def test_typing_into_the_suggestion_gets_the_rest_without_the_model(
     insert(client, URI, cursor, typed)
     started = (await stats(client))["started"]
     after = types.Position(line=3, character=10 + len(typed))
-    (rest,) = await suggest(client, URI, after)
+    # The rest of the first (and of each alternative that starts the same way).
+    rest = (await suggest(client, URI, after))[0]
     assert text_of(rest) == text[2:]
     assert rest.range == types.Range(start=after, end=after)
     counters = await stats(client)
@@ -137,7 +143,9 @@ async def test_typing_along_a_running_generation_takes_it_over(client: LanguageC
     insert(client, URI, end, " 4")  # typed as the model is writing it
     client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id="first"))
     cursor = types.Position(line=0, character=end.character + 2)
-    (rest,) = await suggest(client, URI, cursor)
+    # Asked as the editor asks while typing (an explicit request wants
+    # alternatives, which a generation typing followed has not).
+    (rest,) = await suggest(client, URI, cursor, invoked=False)
     # What the model writes after the typed text, from the generation already running.
     assert text_of(rest).startswith("0, 41"), text_of(rest)
     assert rest.range == types.Range(start=cursor, end=cursor)
@@ -248,7 +256,7 @@ async def test_settings_take_effect_and_bad_values_are_reported(client: Language
     configure(client, {"completion": {"maxTokens": 5, "debounceMs": 0}})
     await wait_until(lambda: setting_is(client, "completion", "maxTokens", 5))
     before = (await stats(client))["tokens_decoded"]
-    await suggest(client, URI, cursor)
+    await suggest(client, URI, cursor, invoked=False)  # the first alone: no alternatives
     assert (await stats(client))["tokens_decoded"] - before == 5
 
     configure(client, {"completion": {"maxTokens": "many"}})

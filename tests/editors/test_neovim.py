@@ -100,6 +100,20 @@ class Editor:
         lines += ["".join(chunk[0] for chunk in line) for line in details.get("virt_lines", [])]
         return "\n".join(lines)
 
+    def count(self) -> tuple[int, int] | None:
+        """Which of how many suggestions shows, "(2/3)" at the line's end; None
+        when the server sent one."""
+        marks = self.lua(
+            """
+            local ns = require('hearth.ghost').count_namespace
+            return vim.api.nvim_buf_get_extmarks(0, ns, 0, -1, { details = true })
+            """
+        )
+        if not marks:
+            return None
+        shown, total = marks[0][3]["virt_text"][0][0].strip(" ()").split("/")
+        return int(shown), int(total)
+
     def wait_for_ghost(self) -> str:
         return wait_for(self.ghost, "ghost text")
 
@@ -186,6 +200,35 @@ def test_accepting_a_word_leaves_the_rest_shown_without_the_model(
     after = editor.stats()
     assert after["typedThrough"] == before["typedThrough"] + 1
     assert after["started"] == before["started"], "the rest came without the model"
+
+
+def test_cycle_keys_show_the_alternatives_and_tab_accepts_the_one_shown(
+    editor: Editor, sample: Path
+) -> None:
+    editor.insert_at(sample, SAMPLE_LINE)
+    editor.type("return min(")
+    first = editor.wait_for_ghost()
+    assert editor.count() is None, "while typing the first comes alone"
+    before = editor.stats()
+    editor.nvim.input("<M-]>")  # asks the server for its alternatives
+    count = wait_for(editor.count, "the alternatives' count")
+    shown, total = count
+    assert shown == 2, count
+    assert 2 <= total <= 3, count
+    second = editor.ghost()
+    assert second is not None
+    assert second != first, (first, second)
+    assert editor.stats()["started"] == before["started"] + 1
+    editor.nvim.input("<M-[>")  # back, without asking again
+    wait_for(lambda: editor.count() == (1, total), "the first again")
+    assert editor.ghost() == first
+    editor.nvim.input("<M-]>")
+    wait_for(lambda: editor.count() == (2, total), "the second again")
+    assert editor.stats()["started"] == before["started"] + 1
+    editor.nvim.input("<Tab>")
+    wait_for(lambda: editor.lines()[SAMPLE_LINE - 1] != "    return min(", "the accept")
+    accepted = "\n".join(editor.lines()[SAMPLE_LINE - 1 :])
+    assert accepted.startswith("    return min(" + second), (second, accepted)
 
 
 def test_dismiss_hides_the_suggestion_until_the_next_key(editor: Editor, sample: Path) -> None:

@@ -7,13 +7,17 @@
 -- moved on since is dropped. Accepting applies the item's edit (its range may
 -- cover closers the editor auto-inserted, which it replaces); accepting a
 -- word or a line inserts that much and asks again, which the server answers
--- at once from the rest of the suggestion.
+-- at once from the rest of the suggestion. The cycle keys ask again,
+-- explicitly, for the server's alternatives (it sends them only then: while
+-- typing the first comes alone, sooner), and show "(2/3)" at the line's end.
 local M = {}
 
 local config = require('hearth.config')
 
 M.namespace = vim.api.nvim_create_namespace('hearth_ghost')
+M.count_namespace = vim.api.nvim_create_namespace('hearth_ghost_count')
 local HIGHLIGHT = 'HearthGhostText'
+local COUNT_HIGHLIGHT = 'HearthGhostCount'
 local INVOKED, AUTOMATIC = 1, 2 -- InlineCompletionTriggerKind
 
 ---@class hearth.Shown
@@ -23,6 +27,7 @@ local INVOKED, AUTOMATIC = 1, 2 -- InlineCompletionTriggerKind
 ---@field col integer       0-based byte column
 ---@field tick integer      the buffer's changedtick then
 ---@field encoding string   the client's position encoding
+---@field complete boolean  asked for explicitly: the server's alternatives are among the items
 
 ---@class hearth.BufferState
 ---@field timer uv.uv_timer_t|nil
@@ -59,6 +64,7 @@ function M.clear(bufnr)
     return
   end
   vim.api.nvim_buf_clear_namespace(bufnr, M.namespace, 0, -1)
+  vim.api.nvim_buf_clear_namespace(bufnr, M.count_namespace, 0, -1)
   state(bufnr).shown = nil
 end
 
@@ -85,6 +91,7 @@ local function render(bufnr)
     return
   end
   vim.api.nvim_buf_clear_namespace(bufnr, M.namespace, 0, -1)
+  vim.api.nvim_buf_clear_namespace(bufnr, M.count_namespace, 0, -1)
   local item = shown.items[shown.index]
   local lines = vim.split(item_text(item), '\n', { plain = true })
   local first = lines[1]
@@ -110,6 +117,14 @@ local function render(bufnr)
     end, vim.list_slice(lines, 2))
   end
   vim.api.nvim_buf_set_extmark(bufnr, M.namespace, shown.row, shown.col, mark)
+  if #shown.items > 1 then
+    -- Which of the alternatives this is, as Copilot shows it: at the line's end.
+    vim.api.nvim_buf_set_extmark(bufnr, M.count_namespace, shown.row, 0, {
+      virt_text = { { string.format(' (%d/%d)', shown.index, #shown.items), COUNT_HIGHLIGHT } },
+      virt_text_pos = 'eol',
+      hl_mode = 'combine',
+    })
+  end
 end
 
 local function cursor_now(bufnr)
@@ -123,7 +138,8 @@ end
 --- Ask the server for a suggestion at the cursor now.
 ---@param bufnr integer
 ---@param trigger integer InlineCompletionTriggerKind
-local function request(bufnr, trigger)
+---@param step integer|nil  cycling: show the item this far from the one shown now
+local function request(bufnr, trigger, step)
   local client = client_for(bufnr)
   if not client or not vim.api.nvim_get_mode().mode:match('^i') then
     return
@@ -135,6 +151,7 @@ local function request(bufnr, trigger)
     return
   end
   local tick = vim.api.nvim_buf_get_changedtick(bufnr)
+  local was = s.shown and item_text(s.shown.items[s.shown.index]) -- stays shown meanwhile
   local encoding = client.offset_encoding
   local params = vim.lsp.util.make_position_params(0, encoding)
   params.context = { triggerKind = trigger }
@@ -155,7 +172,24 @@ local function request(bufnr, trigger)
       M.clear(bufnr)
       return
     end
-    s.shown = { items = items, index = 1, row = row, col = col, tick = tick, encoding = encoding }
+    local index = 1
+    if step then
+      for i, item in ipairs(items) do
+        if item_text(item) == was then
+          index = (i - 1 + step) % #items + 1
+          break
+        end
+      end
+    end
+    s.shown = {
+      items = items,
+      index = index,
+      row = row,
+      col = col,
+      tick = tick,
+      encoding = encoding,
+      complete = trigger == INVOKED,
+    }
     render(bufnr)
   end, bufnr)
   if ok then
@@ -237,10 +271,15 @@ function M.accept(kind)
 end
 
 --- Show the next (`step` 1) or previous (-1) of the server's suggestions.
+--- The first press asks the server for its alternatives.
 function M.cycle(step)
   local bufnr, shown = current()
   if not shown then
     request(bufnr, INVOKED)
+    return
+  end
+  if not shown.complete then
+    request(bufnr, INVOKED, step)
     return
   end
   shown.index = (shown.index - 1 + step) % #shown.items + 1

@@ -96,6 +96,7 @@ end
 function M.setup(opts)
   config.set(opts)
   vim.api.nvim_set_hl(0, 'HearthGhostText', { link = 'Comment', default = true })
+  vim.api.nvim_set_hl(0, 'HearthGhostCount', { link = 'NonText', default = true })
   vim.lsp.config('hearth', config.lsp_config())
   local group = vim.api.nvim_create_augroup('hearth', { clear = true })
   vim.api.nvim_create_autocmd('LspAttach', {

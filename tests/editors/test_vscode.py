@@ -91,6 +91,8 @@ def workspace(tmp_path_factory: pytest.TempPathFactory, pace: Pace) -> Iterator[
         "editor.quickSuggestions": {"other": False, "comments": False, "strings": False},
         "editor.suggestOnTriggerCharacters": False,
         "editor.hover.delay": 200,
+        # The suggestion's toolbar, with its "2/3" of the alternatives, in the screenshots.
+        "editor.inlineSuggest.showToolbar": "always",
         "hearth.server.command": sys.executable,
         "hearth.server.args": ["-m", "lsp_server", "--log-file", str(log)],
         # Limits no busy machine reaches: the test is about the editor.
@@ -204,6 +206,12 @@ def wait_for_hearth(page: Page) -> None:
     expect(item.locator(".codicon-check")).to_be_visible(timeout=120_000)
 
 
+def ghost_text(page: Page) -> str:
+    """The ghost text on the cursor's line, as the editor draws it."""
+    parts = page.locator(".ghost-text-decoration").all_inner_texts()
+    return "".join(parts).replace("\u00a0", " ")
+
+
 def saved(page: Page, path: Path) -> str:
     page.keyboard.press(f"{MODIFIER}+S")
     time.sleep(0.5)
@@ -223,11 +231,23 @@ def test_ghost_text_hover_and_docstring_in_vs_code(page: Page, workspace: tuple[
     ghost = page.locator(".ghost-text-decoration, .ghost-text-decoration-preview").first
     ghost.wait_for(timeout=guard(120) * 1000)
     shot(page, "2-ghost-text")
+    first = ghost_text(page)
+    # VS Code's key for the next suggestion asks the server again, explicitly,
+    # and gets the alternatives too: another one shows.
+    page.keyboard.press("Alt+BracketRight")
+    deadline = time.monotonic() + guard(120)
+    while ghost_text(page) in (first, "") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    second = ghost_text(page)
+    shot(page, "2b-alternative")
+    assert second not in (first, ""), (first, second)
     page.keyboard.press("Tab")
     text = saved(page, path)
     shot(page, "3-accepted")
     line = text.splitlines()[SAMPLE_LINE - 1]
     assert line.startswith("    return min("), line
+    accepted = "\n".join(text.splitlines()[SAMPLE_LINE - 1 :])
+    assert second.split("\n")[0] in accepted, (second, accepted)  # the one shown
     assert len(line) > len("    return min()"), f"nothing was accepted: {line}"
     assert "))" not in line.replace("()", ""), f"the auto-closed bracket is doubled: {line}"
     ast.parse(text)

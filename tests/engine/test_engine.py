@@ -358,6 +358,22 @@ def test_alternatives_branch_off_the_first_text_and_leave_it_as_it_was(
     assert asked.stats.decoded_tokens <= 3 * alone.stats.decoded_tokens + 2 * 24
 
 
+def test_each_alternative_reads_the_first_texts_tokens_before_its_branch(
+    engine: LlamaEngine,
+) -> None:
+    # Each alternative overwrites the cache from its branch on; one written
+    # later, from a branch further on, must still find the first text's
+    # tokens there (llama.cpp refuses a gap, and another text there would
+    # change what the model writes).
+    sampling = Sampling(max_tokens=24, stop=("\n",))
+    read_ahead(engine, PREFIX, SUFFIX)
+    one = engine.infill(PREFIX, SUFFIX, sampling, CancelToken(), steering=Steering(alternatives=1))
+    four = engine.infill(PREFIX, SUFFIX, sampling, CancelToken(), steering=Steering(alternatives=4))
+    assert len(four.alternatives) == 4, four
+    assert four.text == one.text
+    assert four.alternatives[0] == one.alternatives[0]  # the least sure choice's, both times
+
+
 def test_alternatives_stop_at_the_cancel(engine: LlamaEngine) -> None:
     token = CancelToken()
     first_done = False

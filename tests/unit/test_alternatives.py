@@ -3,7 +3,15 @@ the real model is in test_engine)."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from lsp_server.inference.api import GenerationStats, Sampling, Steering
+from lsp_server.inference.cancel import CancelToken
 from lsp_server.inference.llama.alternatives import Branches
+from lsp_server.inference.llama.decode import Decoder, _Call, _Written
 from tests.unit.test_detour import logits
 
 PIECES = {1: b"sum", 2: b" sum", 3: b"max", 4: b"<end>", 5: b"(", 6: b"[", 7: b"\n", 8: b"x"}
@@ -40,3 +48,28 @@ def test_choices_on_a_way_given_up_are_forgotten() -> None:
     found.note(logits(t5=9.0, t6=8.0), 5, position=11, length=3, decoded=1)
     found.forget_from(11)
     assert [b.position for b in found.seen] == [10]
+
+
+def test_alternatives_are_written_from_the_furthest_branch_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Each alternative overwrites the KV cache from its branch on: one from a
+    # branch further on, written after, would find a gap or another text
+    # there (llama_decode returned -1 on the default model, csv.py 397).
+    found = branches()
+    found.note(logits(t1=9.0, t3=8.0), 1, position=10, length=0, decoded=0)  # margin 1
+    found.note(logits(t5=9.0, t6=6.0), 5, position=11, length=3, decoded=1)  # margin 3
+    found.note(logits(t8=9.0, t5=7.0), 8, position=12, length=4, decoded=2)  # margin 2
+    written_at: list[int] = []
+
+    def write(self: Decoder, llm: Any, call: Any, output: bytearray, *rest: Any, **kw: Any) -> Any:
+        written_at.append(llm.n_tokens)
+        return _Written("end", f"from {llm.n_tokens}")
+
+    monkeypatch.setattr(Decoder, "_write", write)
+    decoder = Decoder(None, None, frozenset(), 8, 100, lambda: None)  # type: ignore[arg-type, return-value]
+    call = _Call(Sampling(), Steering(alternatives=3), CancelToken(), None, GenerationStats(), b"")
+    llm = SimpleNamespace(n_tokens=13)
+    texts = decoder._alternatives(llm, call, b"sum(x", "end", found)
+    assert written_at == [12, 11, 10]
+    assert texts == ("from 10", "from 12", "from 11")  # the least sure first

@@ -203,8 +203,12 @@ class Decoder:
         least sure choices (alternatives.py); as many as there is time for."""
         if branches is None or reason in ("cancelled", "time"):
             return ()
-        found: list[str] = []
-        for branch in branches.picks(output, len(call.lead), call.steering.alternatives):
+        picks = branches.picks(output, len(call.lead), call.steering.alternatives)
+        found: dict[int, str] = {}
+        # The furthest branch first: each alternative overwrites the cache
+        # from its branch on, and the first text's tokens before every branch
+        # still to come must stay there.
+        for rank, branch in sorted(enumerate(picks), key=lambda pick: -pick[1].position):
             if call.cancel.cancelled:
                 break
             llm.n_tokens = branch.position
@@ -218,8 +222,8 @@ class Decoder:
             )
             if written.reason in ("cancelled", "time"):
                 break  # cut short: not a suggestion the model finished
-            found.append(written.text)
-        return tuple(found)
+            found[rank] = written.text
+        return tuple(found[rank] for rank in sorted(found))
 
     def _read(
         self,

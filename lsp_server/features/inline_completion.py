@@ -194,8 +194,8 @@ async def suggest(
     shown = session.shown
     # Typed into the ghost text: the rest of it, without the model; unless
     # alternatives are asked for and were not shown.
-    rests = shown.rests(prefix, suffix) if shown and (shown.asked or not wanted) else None
-    if rests is not None:
+    rests = shown.rests(prefix, suffix) if shown else None
+    if rests is not None and (not wanted or (shown is not None and shown.asked)):
         counters.typed_through += 1
         at = documents.position_of(document.text, cursor, encoding)
         return [Suggestion(rest, types.Range(start=at, end=at)) for rest in rests]
@@ -233,7 +233,9 @@ async def suggest(
     # from here on nothing awaits, so the document cannot move on.
     if stale():
         return []
-    fills = _fills(ctx, plan, generation)
+    # Alternatives asked for where a suggestion shows: it stays the first
+    # (the editor cycles from it), whatever the model writes now.
+    fills = _fills(ctx, plan, generation, rests[0] if rests else None)
     log.info(
         "inline %s v%s: %d ms, %s, prompt %d tokens (%d reused), %d decoded, %s, %s",
         uri,
@@ -282,16 +284,17 @@ def _alternatives_wanted(ctx: RequestContext, invoked: bool) -> int:
 
 
 def _fills(
-    ctx: RequestContext, plan: postprocess.Plan, generation: Generation
+    ctx: RequestContext, plan: postprocess.Plan, generation: Generation, shown: str | None
 ) -> list[postprocess.Fill]:
     """What to show of the generation's text and its alternatives: each
     post-processed, none empty, none the same as one before it but for
-    blanks (the first that survives leads)."""
+    blanks (the first that survives leads, after the rest of the suggestion
+    `shown` there, if any)."""
     syntax = ctx.document.syntax
     parses = syntax.parses_no_worse(ctx.at.offset) if syntax else None
     texts = (generation.text, *generation.alternatives)
-    fills: list[postprocess.Fill] = []
-    seen: set[str] = set()
+    fills = [postprocess.Fill(shown)] if shown else []
+    seen = {without_whitespace(shown)} if shown else set()
     for text in texts:
         fill = plan.finish(Generation(text, generation.stop_reason), parses)
         says = without_whitespace(fill.text)

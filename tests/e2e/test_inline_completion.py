@@ -57,6 +57,7 @@ async def test_suggestion_in_a_function_is_inserted_at_the_cursor_and_parses(
     # Asked for explicitly (a cycle key), the alternatives come with it.
     items = await suggest(client, URI, cursor)
     assert 2 <= len(items) <= 3, items
+    assert text_of(items[0]) == text_of(while_typing[0]), "the one shown stays the first"
     said = {"".join(text_of(item).split()) for item in items}
     assert len(said) == len(items), "each says something else"
     for item in items:

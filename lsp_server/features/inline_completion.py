@@ -301,7 +301,7 @@ def _fills(
         if says and says not in seen:
             seen.add(says)
             fills.append(fill)
-    return fills
+    return fills[: ctx.settings.completion.alternatives]
 
 
 def as_inline_list(suggestions: list[Suggestion]) -> types.InlineCompletionList:

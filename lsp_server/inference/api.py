@@ -99,6 +99,7 @@ class GenerationStats:
     reused_tokens: int = 0  # prompt tokens found in the KV cache
     evaluated_tokens: int = 0  # prompt tokens the model had to read
     decoded_tokens: int = 0
+    checked_tokens: int = 0  # of those, read as a draft in a batch, not one a pass
     decoded_after_cancel: int = 0  # decode steps started after the cancel was set: 0 or 1
     prompt_tokens_after_cancel: int = 0  # prompt tokens of a chunk that began after the cancel
     prompt_seconds: float = 0.0

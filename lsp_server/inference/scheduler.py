@@ -344,7 +344,7 @@ def _log_run(job: _Job, result: Generation, seconds: float) -> None:
     g = result.stats
     log.debug(
         "%s %s v%s: %.0f ms, %s; prompt %d tokens (%d reused, %d read in %.0f ms), "
-        "%d decoded in %.0f ms",
+        "%d decoded (%d checked in a batch) in %.0f ms, %d alternatives",
         job.purpose,
         job.uri,
         job.version,
@@ -355,7 +355,9 @@ def _log_run(job: _Job, result: Generation, seconds: float) -> None:
         g.evaluated_tokens,
         g.prompt_seconds * 1000,
         g.decoded_tokens,
+        g.checked_tokens,
         g.decode_seconds * 1000,
+        len(result.alternatives),
     )
 
 

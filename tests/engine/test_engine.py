@@ -342,6 +342,10 @@ def test_alternatives_branch_off_the_first_text_and_leave_it_as_it_was(
     read_ahead(engine, PREFIX, SUFFIX)
     alone = engine.infill(PREFIX, SUFFIX, sampling, CancelToken())
     assert not alone.alternatives  # none asked for
+    # Another prompt between: the first text is written token by token again,
+    # as the first time (not checked in a batch: see the next test).
+    engine.infill(PREFIX + "\n", SUFFIX, Sampling(max_tokens=1), CancelToken())
+    read_ahead(engine, PREFIX, SUFFIX)
     asked = engine.infill(
         PREFIX, SUFFIX, sampling, CancelToken(), steering=Steering(alternatives=2)
     )
@@ -356,6 +360,23 @@ def test_alternatives_branch_off_the_first_text_and_leave_it_as_it_was(
     # again, and each writes at most its own tokens.
     assert asked.stats.evaluated_tokens <= 1, asked.stats
     assert asked.stats.decoded_tokens <= 3 * alone.stats.decoded_tokens + 2 * 24
+
+
+def test_alternatives_asked_again_check_the_first_text_in_one_batch(engine: LlamaEngine) -> None:
+    # The cycle key: the same prompt again, now with alternatives. What it
+    # wrote the first time is read as a draft in one batch, each token
+    # checked against the model's choice, instead of written again one a pass.
+    sampling = Sampling(max_tokens=24, stop=("\n",))
+    read_ahead(engine, PREFIX, SUFFIX)
+    shown = engine.infill(PREFIX, SUFFIX, sampling, CancelToken())
+    again = engine.infill(
+        PREFIX, SUFFIX, sampling, CancelToken(), steering=Steering(alternatives=2)
+    )
+    assert 0 < again.stats.checked_tokens <= shown.stats.decoded_tokens, again.stats
+    if again.stats.checked_tokens == shown.stats.decoded_tokens:  # no near tie flipped
+        assert again.text == shown.text
+    assert len(again.alternatives) == 2, again
+    assert shown.stats.checked_tokens == 0  # without alternatives: written anew
 
 
 def test_each_alternative_reads_the_first_texts_tokens_before_its_branch(

@@ -40,6 +40,9 @@ def test_picks_are_the_first_lines_least_sure_choices_then_the_rest() -> None:
     assert [b.position for b in found.picks(text, lead=0, count=2)] == [11, 10]
     # The line break is the first line's too; the next line's choice comes last.
     assert [b.position for b in found.picks(text, lead=0, count=4)] == [11, 10, 12, 13]
+    # Choices checked in a batch past where the text stopped are not its; the
+    # one right after its end is (another token there instead of the stop).
+    assert [b.position for b in found.picks(b"sum", lead=0, count=4)] == [10, 11]
 
 
 def test_choices_on_a_way_given_up_are_forgotten() -> None:

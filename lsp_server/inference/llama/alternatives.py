@@ -77,7 +77,9 @@ class Branches:
         sure after it."""
         line_end = text.find(b"\n", lead)
         first_line = len(text) if line_end < 0 else line_end + 1
-        on_line = [b for b in self.seen if b.length < first_line]
-        after = [b for b in self.seen if b.length >= first_line]
+        # Choices checked in a batch past where the text stopped are not its.
+        seen = [b for b in self.seen if b.length <= len(text)]
+        on_line = [b for b in seen if b.length < first_line]
+        after = [b for b in seen if b.length >= first_line]
         by_margin = sorted(on_line, key=lambda b: b.margin) + sorted(after, key=lambda b: b.margin)
         return by_margin[:count]

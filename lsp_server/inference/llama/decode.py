@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -66,6 +66,8 @@ class Decoder:
     batch_size: int  # prompt tokens per decode call; the cancel is checked between them
     context_size: int
     pieces: Callable[[], healing.TokenPieces]  # every token's text (waits until built)
+    # By context: the last prompt, and the tokens the first text was written in.
+    last_written: dict[int, tuple[tuple[int, ...], tuple[int, ...]]] = field(default_factory=dict)
 
     def run(
         self,
@@ -89,7 +91,19 @@ class Decoder:
         reused = reuse_cache(llm, prompt, shift=can_shift(self.api, llm))
         stats.reused_tokens = reused
         llm.n_tokens = reused  # eval() drops the KV cache from here on
-        read = self._read(llm, list(prompt[reused:]), healer, cut, cancel, deadline, stats)
+        branches = Branches(self.pieces().piece, self._ends) if steering.alternatives > 0 else None
+        written_before = self._written_before(llm, prompt, sampling, steering)
+        read = self._read(
+            llm,
+            list(prompt[reused:]),
+            healer,
+            cut,
+            cancel,
+            deadline,
+            stats,
+            written_before,
+            branches,
+        )
         prompt_done = time.monotonic()
         stats.prompt_seconds = prompt_done - started
         if read.stopped is not None:
@@ -113,12 +127,21 @@ class Decoder:
             if steering.avoid
             else None
         )
-        branches = Branches(self.pieces().piece, self._ends) if steering.alternatives > 0 else None
         output = bytearray()
+        tokens: list[int] = []
         try:
             written = self._write(
-                llm, call, output, list(read.checked), read.diverged, healer, detour, branches
+                llm,
+                call,
+                output,
+                list(read.checked),
+                read.diverged,
+                healer,
+                detour,
+                branches,
+                tokens,
             )
+            self.last_written[id(llm)] = (tuple(prompt), tuple(tokens))
             others = self._alternatives(llm, call, bytes(output), written.reason, branches)
         finally:
             llm._sampler = None
@@ -140,13 +163,16 @@ class Decoder:
         healer: healing.Healer | None = None,
         detour: Detour | None = None,
         branches: Branches | None = None,
+        tokens: list[int] | None = None,
         decoded: int = 0,
     ) -> _Written:
         """Write onto `output` (the text so far, in the KV cache up to
         `llm.n_tokens`) until a stop, a limit or the cancel: first the tokens
         `checked` (chosen and in the cache already), then `pending` (chosen,
         not read yet), then the model's choices. `decoded`: tokens written
-        before, which count towards the limit."""
+        before, which count towards the limit; `tokens`: gets the tokens
+        written."""
+        start = llm.n_tokens
         sampling, steering, lead, stats = call.sampling, call.steering, call.lead, call.stats
         text = output[len(lead) :]  # the output after `lead`
         while True:
@@ -163,6 +189,8 @@ class Decoder:
                 stats.decoded_tokens += 1
                 decoded += 1
                 text = output[len(lead) :]
+                if tokens is not None:
+                    tokens.append(token)
             if detour and (turn := detour.turn(_text(text), ended)):
                 # The line repeats the code after the hole: the runner-up
                 # of its least sure token is written and read in its place.
@@ -170,6 +198,8 @@ class Decoder:
                 del output[turn.length :]
                 if branches is not None:
                     branches.forget_from(turn.position)
+                if tokens is not None:
+                    del tokens[turn.position - start :]
                 pending = turn.token
                 continue
             if ended:
@@ -234,6 +264,8 @@ class Decoder:
         cancel: CancelToken,
         deadline: float | None,
         stats: GenerationStats,
+        written_before: Sequence[int] = (),
+        branches: Branches | None = None,
     ) -> _Read:
         """Evaluate the prompt's uncached tokens `rest`, in batches, checking
         the cancel and the deadline between them.
@@ -242,14 +274,20 @@ class Decoder:
         a draft: the healer checks each against the logits before it, so the
         text the user typed is written again in one forward pass instead of
         one a token. Where the healer chooses otherwise, the draft ends and
-        its choice is returned to be written.
+        its choice is returned to be written. With `written_before` (what the
+        same prompt wrote last time), those tokens are the draft, each
+        checked against the healer's choice while it heals and the model's
+        likeliest after; the model's free choices among them are noted in
+        `branches`.
         """
         # Not the cut's last token: the healer mostly prefers one that goes on
         # past the cut (`]` + a line break is one token, `]\n`), and a token
         # checked in vain costs a third of a forward pass.
-        draft = (
+        draft = list(written_before) or (
             [int(t) for t in llm.tokenize(cut, add_bos=False, special=False)][:-1] if healer else []
         )
+        piece = self.pieces().piece if written_before else None
+        length = 0  # bytes of the draft before the token checked
         sequence = rest + draft
         base = llm.n_tokens
         batch_size = self.batch_size
@@ -272,9 +310,11 @@ class Decoder:
                 drafted = position + 1 - len(rest)  # the draft's token the logits choose
                 if not draft or drafted >= len(draft):
                     break
-                assert healer is not None
-                token = self._heal(llm, healer, position - start)
+                at = base + position + 1  # the drafted token's place in the cache
+                token = self._check(llm, healer, position - start, branches, at, length, drafted)
                 if token == draft[drafted]:
+                    length += len(piece(token)) if piece else 0
+                    stats.checked_tokens += 1
                     continue
                 # The draft ends here: the cache keeps the tokens before it.
                 llm.n_tokens = base + position + 1
@@ -316,9 +356,39 @@ class Decoder:
             detour.note(logits, token, llm.n_tokens, length, among)
         return token
 
-    def _heal(self, llm: Any, healer: healing.Healer, row: int) -> int | None:
-        """The healer's choice from the logits of the last batch's token `row` (-1: its last)."""
-        return healer.choose(self._logits(llm, row))
+    def _check(
+        self,
+        llm: Any,
+        healer: healing.Healer | None,
+        row: int,
+        branches: Branches | None,
+        position: int,
+        length: int,
+        decoded: int,
+    ) -> int | None:
+        """The token the model chooses from the last batch's row `row` (-1:
+        its last): the healer's while it heals (None: healing given up), else
+        the likeliest, a free choice noted in `branches`."""
+        logits = self._logits(llm, row)
+        if healer is not None and healer.active:
+            return healer.choose(logits)
+        token = int(np.argmax(logits))
+        if branches is not None:
+            branches.note(logits, token, position, length, decoded)
+        return token
+
+    def _written_before(
+        self, llm: Any, prompt: Sequence[int], sampling: Sampling, steering: Steering
+    ) -> Sequence[int]:
+        """What the same prompt wrote last time on `llm`, to check in one
+        batch rather than write again a token at a time: only when
+        alternatives are asked for (an editor's cycle key, where the first
+        text shows already) and the model chooses greedily. Elsewhere a
+        repeat writes anew, token by token, as the first time."""
+        if steering.alternatives <= 0 or sampling.temperature > 0:
+            return ()
+        before, written = self.last_written.get(id(llm), ((), ()))
+        return written if before == tuple(prompt) else ()
 
     def _logits(self, llm: Any, row: int) -> np.ndarray:
         """The logits of the last batch's token `row` (-1: its last), in place."""

@@ -263,10 +263,11 @@ async def run_hearth(
             editor.open(uri, document, "python")
             editor.save(uri)
             started = time.monotonic()
-            suggestion = await editor.suggest(uri, task.position())
+            found = await editor.suggestions(uri, task.position())
             seconds = time.monotonic() - started
-            filled = suggestion.apply(document) if suggestion else None
-            score(task, filled, seconds, scores[task.kind])
+            filled = found[0].apply(document) if found else None
+            others = [other.apply(document) for other in found[1:]]
+            score(task, filled, seconds, scores[task.kind], others)
             editor.close(uri)
             path.write_text(task.source)
             editor.save(uri)
@@ -275,15 +276,18 @@ async def run_hearth(
 
 def table(rows: list[tuple[str, str, str, Score]]) -> str:
     out = [
-        "| model | system | kind | tasks | exact | edit sim | no suggestion | median s |",
-        "|---|---|---|---|---|---|---|---|",
+        "| model | system | kind | tasks | exact | any alternative exact | edit sim "
+        "| no suggestion | median s |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for model, system, kind, s in rows:
         n = len(s.exact)
         similarity = sum(s.similarity) / n
         median = sorted(s.seconds)[n // 2]
+        cycled = f"{sum(s.any_exact)}/{n}" if system.startswith("hearth") else "-"
         out.append(
-            f"| {model} | {system} | {kind} | {n} | {sum(s.exact)}/{n} | {similarity:.2f} "
+            f"| {model} | {system} | {kind} | {n} | {sum(s.exact)}/{n} | {cycled} "
+            f"| {similarity:.2f} "
             f"| {sum(s.empty)} | {median:.2f} |"
         )
     return "\n".join(out)

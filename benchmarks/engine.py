@@ -26,8 +26,10 @@ import record
 from lsp_server.inference import models
 from lsp_server.inference.api import Generation, Sampling
 from lsp_server.inference.cancel import CancelToken
+from lsp_server.inference.llama.decode import _decode
 from lsp_server.inference.llama.engine import EngineConfig, LlamaEngine
 
+BATCHED = (1, 2, 3, 4)  # tokens in one forward pass
 # Counting, a number a line: both built-in models go on as long as allowed.
 ENDLESS = "".join(f"{i}\n" for i in range(1, 40))
 
@@ -45,6 +47,7 @@ class Row:
     decode_tps: float
     cancel_ms: float
     after_cancel: int
+    pass_ms: dict[int, float]  # one forward pass with k tokens, after the prompt
 
 
 def fim_sample() -> tuple[str, str]:
@@ -92,6 +95,7 @@ def bench(preset: str, runs: int) -> Row:
         result = infill(prefix + "abcdefghij"[i % 10])
         edits.append(result.stats.prompt_seconds)
         evaluated = result.stats.evaluated_tokens
+    passes = batched_passes(engine, infill, prefix, max(runs, 5))
     decode_rates = []
     for _ in range(runs):
         long = engine.infill(ENDLESS, "", Sampling(max_tokens=96), CancelToken())
@@ -120,7 +124,33 @@ def bench(preset: str, runs: int) -> Row:
         decode_tps=statistics.median(decode_rates),
         cancel_ms=statistics.median(cancel_delays),
         after_cancel=after_cancel,
+        pass_ms=passes,
     )
+
+
+def batched_passes(
+    engine: LlamaEngine, infill: Callable[[str], Generation], prefix: str, runs: int
+) -> dict[int, float]:
+    """Milliseconds of one forward pass with k tokens at the end of the
+    prompt, for each k in BATCHED: what k candidates decoded together cost
+    a step, against k steps of one (the weights are read once a pass).
+    Through the engine's own llama.cpp context and decode call."""
+    infill(prefix)
+    llm = engine._llm  # the engine's Llama, for a bare decode call
+    base = llm.n_tokens
+    token = engine.tokenize(" value")[0]
+    passes = {}
+    for k in BATCHED:
+
+        def one_pass(k: int = k) -> float:
+            llm.n_tokens = base
+            begin = time.monotonic()
+            _decode(llm, [token] * k, logits_from=0)
+            return (time.monotonic() - begin) * 1000
+
+        passes[k] = median_of(runs, one_pass)
+    llm.n_tokens = base
+    return passes
 
 
 def table(rows: list[Row]) -> str:
@@ -140,6 +170,17 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
+def passes_table(rows: list[Row]) -> str:
+    """One forward pass with k tokens: its time, and against k passes of one."""
+    header = "| model | " + " | ".join(f"{k} tok: ms (vs {k} x 1)" for k in BATCHED) + " |"
+    lines = [header, "|---" * (len(BATCHED) + 1) + "|"]
+    for r in rows:
+        one = r.pass_ms[1]
+        cells = [f"{r.pass_ms[k]:.0f} ({r.pass_ms[k] / (k * one):.2f})" for k in BATCHED]
+        lines.append(f"| {r.preset} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     logging.basicConfig(level=logging.ERROR)
     parser = argparse.ArgumentParser(description=__doc__)
@@ -156,6 +197,9 @@ def main() -> None:
         f"engine micro-benchmark, medians of {args.runs} runs; cold FIM: a new ~800-token "
         "prompt and 16 new tokens; +1 char: one character typed at the end of the prefix\n\n"
         + table(rows)
+        + "\n\none forward pass with k tokens at the end of the prompt (what k candidates "
+        "decoded together cost a step), and its time against k passes of one token:\n\n"
+        + passes_table(rows)
     )
     print(report)
     record.keep("engine.md", report, parser, args)

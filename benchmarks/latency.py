@@ -15,7 +15,9 @@ the engine needs to read the tokens typed since the previous pause and to
 write the suggestion's tokens at the rates the engine micro-benchmark
 measures in the same run, and latency over limit; the share of prompt tokens
 reused from the KV cache; tokens decoded by generations that were then
-cancelled, and the most decoded after a cancel; how fast keys typed as the
+cancelled, and the most decoded after a cancel; how many of the pauses
+showed a suggestion, and how many one that the user then typed (at least
+its first word, with its line break and indentation); how fast keys typed as the
 last suggestion said were answered (from the shown suggestion, no model);
 model calls per typed character; server CPU seconds per minute of typing,
 and while idle afterwards; the server's resident memory.
@@ -201,7 +203,7 @@ def row(
         f"{statistics.median(through) * 1000:.1f} ({len(through)})" if through else "n/a"
     )
     return (
-        f"| {preset} | {system} | {len(seconds)} ({shown} shown) "
+        f"| {preset} | {system} | {len(seconds)} ({shown} shown, {run.then_typed} typed) "
         f"| {statistics.median(seconds) * 1000:.0f} | {percentile(seconds, 0.95) * 1000:.0f} "
         f"| {statistics.median(limits) * 1000:.0f} | {statistics.median(ratios):.1f} "
         f"| {percentile(ratios, 0.95):.1f} | {run.reused / max(1, run.reused + run.read):.0%} "

@@ -41,6 +41,7 @@ import statistics
 import sysconfig
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -179,25 +180,37 @@ def make_tasks(per_kind: int, seed: int = 1234) -> list[Task]:
 @dataclass
 class Score:
     exact: list[bool] = field(default_factory=list)
+    any_exact: list[bool] = field(default_factory=list)  # the first or an alternative
     similarity: list[float] = field(default_factory=list)
     broken: list[bool] = field(default_factory=list)
     repeats: list[bool] = field(default_factory=list)
     empty: list[bool] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
     written: list[str | None] = field(default_factory=list)
+    alternatives: list[list[str]] = field(default_factory=list)  # what each of them wrote
 
 
-def score(task: Task, filled: str | None, seconds: float, into: Score) -> None:
-    """Score the document after the suggestion `filled` was applied (None: no suggestion)."""
+def is_exact(task: Task, filled: str | None) -> bool:
+    """Whether the document `filled` (None: no suggestion) has the masked
+    lines, and the line after them, as they were."""
+    prefix, suffix = task.split()
+    after = filled if filled is not None else prefix + suffix
+    span = slice(task.line, task.line + task.count + 1)
+    result = after.split("\n")[span]
+    return [r.rstrip() for r in result] == [o.rstrip() for o in task.lines[span]]
+
+
+def score(
+    task: Task, filled: str | None, seconds: float, into: Score, others: Sequence[str] = ()
+) -> None:
+    """Score the document after the suggestion `filled` was applied (None: no
+    suggestion); `others`: the documents with each of its alternatives."""
     prefix, suffix = task.split()
     original = task.lines
     after = filled if filled is not None else prefix + suffix
-    # The masked lines and the line after them must come back as they were.
-    span = slice(task.line, task.line + task.count + 1)
-    result = after.split("\n")[span]
-    into.exact.append([r.rstrip() for r in result] == [o.rstrip() for o in original[span]])
-    inserted = after[len(prefix) :]
-    written = inserted[: len(inserted) - len(suffix)] if inserted.endswith(suffix) else inserted
+    into.exact.append(is_exact(task, filled))
+    into.any_exact.append(into.exact[-1] or any(is_exact(task, other) for other in others))
+    written = inserted(task, after)
     expected = task.expected()
     into.similarity.append(difflib.SequenceMatcher(None, written, expected).ratio())
     # A suggestion breaks the parse when the file parsed with the hole and does not
@@ -209,6 +222,14 @@ def score(task: Task, filled: str | None, seconds: float, into: Score) -> None:
     into.empty.append(filled is None)
     into.seconds.append(seconds)
     into.written.append(None if filled is None else written)
+    into.alternatives.append([inserted(task, other) for other in others])
+
+
+def inserted(task: Task, filled: str) -> str:
+    """What the document `filled` has in the hole."""
+    prefix, suffix = task.split()
+    put = filled[len(prefix) :]
+    return put[: len(put) - len(suffix)] if put.endswith(suffix) else put
 
 
 def parses(source: str) -> bool:
@@ -240,10 +261,11 @@ async def run_hearth(model: str, tasks: list[Task], typed: int = 0) -> dict[str,
             else:
                 editor.open(uri, document, "python")
             started = time.monotonic()
-            suggestion = await editor.suggest(uri, task.position())
+            found = await editor.suggestions(uri, task.position())
             seconds = time.monotonic() - started
-            filled = suggestion.apply(document) if suggestion else None
-            score(task, filled, seconds, scores[task.kind])
+            filled = found[0].apply(document) if found else None
+            others = [other.apply(document) for other in found[1:]]
+            score(task, filled, seconds, scores[task.kind], others)
             editor.close(uri)
     return scores
 
@@ -273,22 +295,31 @@ def _each(score: Score) -> list[dict[str, object]]:
     """One task's results at a time, for --dump."""
     return [
         {"written": w, "exact": e, "broken": b, "repeats": r, "seconds": round(t, 2)}
-        for w, e, b, r, t in zip(
-            score.written, score.exact, score.broken, score.repeats, score.seconds, strict=True
+        | ({"alternatives": o, "any_exact": a} if o else {})
+        for w, e, b, r, t, o, a in zip(
+            score.written,
+            score.exact,
+            score.broken,
+            score.repeats,
+            score.seconds,
+            score.alternatives,
+            score.any_exact,
+            strict=True,
         )
     ]
 
 
 def table(rows: list[tuple[str, str, str, Score]]) -> str:
     out = [
-        "| model | system | kind | tasks | exact | edit sim | no suggestion | breaks parse "
-        "| repeats next line | median s |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| model | system | kind | tasks | exact | any alternative exact | edit sim "
+        "| no suggestion | breaks parse | repeats next line | median s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for model, system, kind, s in rows:
         n = len(s.exact)
+        cycled = f"{sum(s.any_exact)}/{n}" if system == "hearth" else "-"
         out.append(
-            f"| {model} | {system} | {kind} | {n} | {sum(s.exact)}/{n} "
+            f"| {model} | {system} | {kind} | {n} | {sum(s.exact)}/{n} | {cycled} "
             f"| {statistics.mean(s.similarity):.2f} | {sum(s.empty)} "
             f"| {100 * sum(s.broken) / n:.0f}% | {sum(s.repeats)} "
             f"| {statistics.median(s.seconds):.2f} |"

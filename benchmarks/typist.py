@@ -12,6 +12,7 @@ import ast
 import asyncio
 import os
 import random
+import re
 import time
 from dataclasses import dataclass, field
 from functools import partial
@@ -28,6 +29,7 @@ SEED = 1234
 KEY_S = 0.08  # seconds between keys
 PAUSE_LIMIT_S = 30.0  # the longest a pause waits for its suggestion
 IDLE_S = 5.0  # seconds of idleness measured after the typing
+_FIRST_WORD = re.compile(r"\s*(?:\w+|[^\w\s]+)")
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,9 @@ class Run:
 
     pauses: list[Pause] = field(default_factory=list)
     typed_through: list[float] = field(default_factory=list)  # answers to keys typed as suggested
+    # pauses whose suggestion the user then typed, at least its first word
+    # (a function's last pause is judged against nothing: the user moves on)
+    then_typed: int = 0
     chars: int = 0
     typing_s: float = 0.0
     reused: int = 0  # prompt tokens found in the KV cache
@@ -100,6 +105,7 @@ async def type_function(task: Task, run: Run, editor: Editor) -> None:
     the last key's suggestion arrives."""
     line, column = task.after.line, task.after.character
     started = time.monotonic()
+    first_pause = len(run.pauses)
     suggestion = ""  # shown at the last pause
     arrivals: dict[asyncio.Future[str], float] = {}  # when each answer came
     for text in task.body:
@@ -130,8 +136,25 @@ async def type_function(task: Task, run: Run, editor: Editor) -> None:
             suggestion = ""
         # When it came, not when the typist looked (it may have come before the key's pause ended).
         waited = arrivals.get(answer, time.monotonic()) - sent
+        if len(run.pauses) > first_pause:  # this function's pause before
+            run.then_typed += first_word_typed(run.pauses[-1].suggestion, "\n" + text)
         run.pauses.append(Pause(waited, "\n" + text, suggestion))
     run.typing_s += time.monotonic() - started
+
+
+def first_word_typed(suggestion: str, then: str) -> bool:
+    """Whether `then`, what the user typed next, starts with `suggestion` up
+    to the end of its first word (its line break and indentation included)."""
+    word = _FIRST_WORD.match(suggestion)
+    if word is None or not then.startswith(suggestion[: word.end()]):
+        return False
+    # A word cut short (`retur` for `return`) is not the word typed.
+    last, follows = suggestion[word.end() - 1], then[word.end() : word.end() + 1]
+    return not (_in_word(last) and _in_word(follows))
+
+
+def _in_word(char: str) -> bool:
+    return bool(char) and (char.isalnum() or char == "_")
 
 
 def _stamp(arrivals: dict[asyncio.Future[str], float], answer: asyncio.Future[str]) -> None:

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from lsp_server.text import without_whitespace
+from lsp_server.inference.llama.detour import runners_up
 
-LOOKED_AT = 6  # the likeliest other tokens looked at for each choice
+LOOKED_AT = 5  # the likeliest tokens besides the chosen one looked at for each choice
 
 
 @dataclass(frozen=True)
@@ -50,21 +50,13 @@ class Branches:
         length: int,
         decoded: int,
     ) -> None:
-        """Record the choice of `chosen` from `logits` by its likeliest other.
-        A runner-up that differs from the chosen token only in blanks (`  `
-        for ` `) would write the same text again, and one that ends the
+        """Record the choice of `chosen` from `logits` by its likeliest other
+        that says another thing (detour.runners_up). One that ends the
         generation writes less of it (an end of the first line is the
-        decision of post-processing): both are passed over."""
-        others = np.argpartition(logits, -LOOKED_AT)[-LOOKED_AT:]
-        says = without_whitespace(self.piece(chosen))
-        for token in sorted((int(t) for t in others), key=lambda t: -logits[t]):
-            if token == chosen or self.ends(token):
-                continue
-            if without_whitespace(self.piece(token)) in (b"", says):
-                continue
+        decision of post-processing): it is passed over too."""
+        for token in runners_up(logits, chosen, self.piece, 1, LOOKED_AT, passed_over=self.ends):
             margin = float(logits[chosen] - logits[token])
             self.seen.append(Branch(position, length, decoded, margin, token))
-            return
 
     def forget_from(self, position: int) -> None:
         """Choices at `position` and after were made on a way given up."""

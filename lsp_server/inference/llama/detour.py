@@ -40,6 +40,33 @@ class Choice:
     token: int
 
 
+def runners_up(
+    logits: npt.NDArray[np.float32],
+    chosen: int,
+    piece: Callable[[int], bytes],
+    count: int,
+    looked_at: int,
+    among: npt.NDArray[np.int64] | None = None,
+    passed_over: Callable[[int], bool] = lambda token: False,
+) -> list[int]:
+    """The `count` likeliest tokens, of the `looked_at` likeliest besides
+    `chosen` (among the tokens `among`, all when None), that say another
+    thing than it, best first. A token that is only blanks, or differs from
+    the chosen one only in blanks (` \n` for `\n`, `  ` for ` =`), writes the
+    same text again and is left out, as are those `passed_over` says."""
+    others = np.arange(len(logits)) if among is None else among
+    others = others[others != chosen]
+    if others.size > looked_at:
+        others = others[np.argpartition(logits[others], -looked_at)[-looked_at:]]
+    says = without_whitespace(piece(chosen))
+    kept = [
+        int(t)
+        for t in others
+        if not passed_over(int(t)) and without_whitespace(piece(int(t))) not in (b"", says)
+    ]
+    return sorted(kept, key=lambda t: -logits[t])[:count]
+
+
 @dataclass
 class Detour:
     """Watches a generation's first line for one of `avoid` (lines after the
@@ -77,20 +104,9 @@ class Detour:
         among: npt.NDArray[np.int64] | None = None,
     ) -> None:
         """Record a choice of `chosen` from `logits`, among the tokens `among`
-        (all when None): the likeliest others, with their margins."""
-        others = np.arange(len(logits)) if among is None else among
-        others = others[others != chosen]
-        # A runner-up that is only blanks, or differs from the chosen token
-        # only in blanks (` \n` for `\n`, `  ` for ` =`), writes the same line
-        # again: a turn there would be wasted. A few more are looked at, and
-        # those left out.
-        if others.size > 2 * RUNNERS_UP:
-            others = others[np.argpartition(logits[others], -2 * RUNNERS_UP)[-2 * RUNNERS_UP :]]
-        says = without_whitespace(self.piece(chosen))
-        other = [
-            int(t) for t in others if without_whitespace(self.piece(int(t))) not in (b"", says)
-        ]
-        for token in sorted(other, key=lambda t: -logits[t])[:RUNNERS_UP]:
+        (all when None): the likeliest others, with their margins. A turn to
+        one that writes the same line again would be wasted."""
+        for token in runners_up(logits, chosen, self.piece, RUNNERS_UP, 2 * RUNNERS_UP, among):
             margin = float(logits[chosen] - logits[token])
             self.choices.append(Choice(position, length, margin, token))
 

@@ -143,6 +143,12 @@ class Document:
         return spec.line_comment if spec else None
 
     @property
+    def not_code(self) -> tuple[str, ...]:
+        """What begins a line that is not code (a comment, a docstring); none for plain text."""
+        spec = languages.spec_for(self.language_id)
+        return (spec.line_comment, *spec.not_code) if spec else ()
+
+    @property
     def too_big(self) -> bool:
         return len(self.text) > self.max_chars
 

@@ -294,11 +294,15 @@ class Plan:
     prompt_prefix: str
     prompt_suffix: str
     cut: str
+    not_code: tuple[str, ...] = ()  # what begins a line of the language that is not code
 
     @classmethod
-    def at(cls, prefix: str, suffix: str, comment: str | None = None) -> Plan:
+    def at(
+        cls, prefix: str, suffix: str, comment: str | None = None, not_code: tuple[str, ...] = ()
+    ) -> Plan:
         """The plan at the cursor between `prefix` and `suffix`, in a language
-        whose line comments begin with `comment` (None: not known)."""
+        whose line comments begin with `comment` (None: not known), and whose
+        lines that are not code begin with one of `not_code`."""
         hole = Hole(prefix, suffix, comment)
         prompt_prefix, cut = heal(prefix)
         # At the end of a line, the hole is the rest of the line with its line
@@ -308,7 +312,7 @@ class Plan:
         # A block for an empty body, and on a fresh line between statements (where
         # a blank line, a dedent or the code below ends it); elsewhere one line.
         block = hole.wants_block() or hole.fresh_line
-        return cls(hole, block, prompt_prefix, prompt_suffix, cut)
+        return cls(hole, block, prompt_prefix, prompt_suffix, cut, not_code)
 
     @property
     def starts_with(self) -> str:
@@ -333,6 +337,15 @@ class Plan:
             for other in coming
             if other.startswith(begun) and len(other) > len(begun)
         )
+
+    @property
+    def code_first(self) -> tuple[str, ...]:
+        """What the first line may not begin with (the engine keeps its first
+        token from them): between statements the code goes on, and a comment
+        or a docstring there was most often the model's own preface to a line
+        of code (quality benchmark, 1.5B model: 11 of the 54 lines it missed
+        began so). A comment the user begins (`#`) is completed as before."""
+        return self.not_code if self.hole.between_statements else ()
 
     def done(self, text: str) -> bool:
         """For the engine's `stop_when`: nothing more the model writes can be shown."""

@@ -38,6 +38,9 @@ class LanguageSpec:
     # A block ends where the indentation does (Python), not at a closing token:
     # a fresh indented line after a block's last statement is still inside it.
     indented_blocks: bool = False
+    # What else begins a line that is not code: a block comment, or in Python
+    # a string on its own (a docstring; anywhere else it does nothing).
+    not_code: tuple[str, ...] = ("/*",)
 
     def load(self) -> Language:
         loader: Callable[[], object] = getattr(importlib.import_module(self.module), self.function)
@@ -45,7 +48,7 @@ class LanguageSpec:
 
 
 LANGUAGES: tuple[LanguageSpec, ...] = (
-    LanguageSpec("python", ("python",), "tree_sitter_python", "language", "#", True),
+    LanguageSpec("python", ("python",), "tree_sitter_python", "language", "#", True, ('"', "'")),
     LanguageSpec(
         "javascript",
         ("javascript", "javascriptreact"),

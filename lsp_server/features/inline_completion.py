@@ -157,6 +157,7 @@ async def _fresh(
         avoid=plan.avoid,
         comment=plan.hole.comment,
         alternatives=alternatives,
+        code_first=plan.code_first,
     )
     try:
         ticket = ctx.scheduler.submit(
@@ -200,7 +201,7 @@ async def suggest(
         at = documents.position_of(document.text, cursor, encoding)
         return [Suggestion(rest, types.Range(start=at, end=at)) for rest in rests]
     started = time.monotonic()
-    plan = postprocess.Plan.at(prefix, suffix, document.line_comment)
+    plan = postprocess.Plan.at(prefix, suffix, document.line_comment, document.not_code)
 
     def stale() -> bool:
         return not session.is_latest(request) or document.version != version

@@ -55,6 +55,9 @@ class Steering:
     # through: each goes another way at one of the first's least sure choices
     # (llama/alternatives.py). Fewer come back when there is no time left.
     alternatives: int = 0
+    # What the first line's code may not begin with, after the indentation
+    # `starts_with` heals: a comment's marker where code is wanted.
+    code_first: tuple[str, ...] = ()
 
 
 Treatment = Literal["honoured", "ignored"]

@@ -335,6 +335,27 @@ def test_a_first_line_to_avoid_is_written_another_way(engine: LlamaEngine) -> No
     assert again.text == first.text
 
 
+def test_code_first_keeps_the_first_token_after_the_indentation_from_a_start(
+    engine: LlamaEngine,
+) -> None:
+    # Comments before every statement: the model is likely to write another.
+    prefix = "def area(shape):\n    # the width\n    width = shape.width\n"
+    suffix = "    return width * height\n\n\nprint(area(box))\n"
+    sampling = Sampling(max_tokens=12, stop=("\n",))
+    read_ahead(engine, prefix, suffix)
+    free = engine.infill(
+        prefix, suffix, sampling, CancelToken(), steering=Steering(starts_with="    ")
+    )
+    begins = free.text[4:5]
+    assert begins.strip(), free.text
+    # Whatever it began with, told that the line may not begin so, it writes another start.
+    told = Steering(starts_with="    ", code_first=(begins, "#"))
+    kept = engine.infill(prefix, suffix, sampling, CancelToken(), steering=told)
+    assert kept.text.startswith("    "), kept.text
+    assert kept.text[4:5].strip(), kept.text
+    assert kept.text[4:5] not in (begins, "#"), (free.text, kept.text)
+
+
 def test_alternatives_branch_off_the_first_text_and_leave_it_as_it_was(
     engine: LlamaEngine,
 ) -> None:

@@ -164,6 +164,7 @@ class FakeEngine:
         "avoid": "ignored",  # the script is what it writes
         "comment": "ignored",  # it only serves `avoid`
         "alternatives": "ignored",  # the script is what it writes
+        "code_first": "ignored",  # the script is what it writes
     }
     CONTINUES_ANSWERS: ClassVar[bool] = False  # the script is the whole answer
 

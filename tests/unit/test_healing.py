@@ -9,6 +9,7 @@ from lsp_server.inference.llama.healing import Healer, TokenPieces
 VOCAB = [
     b"", b"in", b"inst", b"instream", b"ream", b"pop", b"i", b" =", b" ", b"=", b"insta",
     b"    ", b"        ", b"    return", b"return", b" return", b"       ", b"    \n", b"\n",
+    b"#", b"    #", b"##", b'"""',
 ]  # fmt: skip
 
 
@@ -18,8 +19,8 @@ def test_tokens_agree_by_starting_with_the_text_or_being_its_start() -> None:
     assert sorted(pieces.agreeing(b" =").tolist()) == [7, 8]
     assert pieces.agreeing(b"xyz").size == 0
     # Closed: what follows the text may not be another blank, nor a line break.
-    assert sorted(pieces.agreeing(b"    ", closed=True).tolist()) == [8, 11, 13]
-    assert sorted(pieces.agreeing(b"    ").tolist()) == [8, 11, 12, 13, 16, 17]
+    assert sorted(pieces.agreeing(b"    ", closed=True).tolist()) == [8, 11, 13, 20]
+    assert sorted(pieces.agreeing(b"    ").tolist()) == [8, 11, 12, 13, 16, 17, 20]
 
 
 def logits_favouring(*order: int) -> np.ndarray:
@@ -63,3 +64,16 @@ def test_healed_indentation_is_followed_by_code_not_an_empty_line() -> None:
     assert healer.choose(logits_favouring(17, 11)) == 11
     assert healer.choose(logits_favouring(18, 14)) == 14, "`return`, not a line break"
     assert not healer.active
+
+
+def test_code_first_keeps_the_first_token_after_the_indentation_from_a_comment() -> None:
+    pieces = TokenPieces(VOCAB)
+    comment_first = logits_favouring(20, 19, 21, 22, 11, 14)  # `    #`, `#`, `##`, `"""`
+    healer = Healer(pieces, b"    ", not_first=(b"#", b'"""'))
+    assert healer.choose(comment_first) == 11, "the indentation alone, not `    #`"
+    assert healer.choose(comment_first) == 14, "then code: `return`, no comment, no docstring"
+    assert not healer.active
+    # Without it, the comment the model prefers.
+    assert Healer(pieces, b"    ").choose(comment_first) == 20
+    # Only where code follows the cut: after a half-typed word, a `#` may be text.
+    assert Healer(pieces, b"in", not_first=(b"#",))._not_first == ()

@@ -265,6 +265,19 @@ def test_a_line_that_copies_the_next_one_is_dropped() -> None:
     assert trim(generated("ace = ' '"), cursor, block=False) == "ace = ' '"
 
 
+def test_between_statements_the_first_line_is_code_not_a_comment() -> None:
+    python = ("#", '"', "'")
+    below = "\n    return total\n"
+    assert Plan.at("def f(items):\n    total = 0\n    ", below, "#", python).code_first == python
+    # The first line of a body with code below is between statements too.
+    assert Plan.at("def f(items):\n    ", below, "#", python).code_first == python
+    # An empty body may begin with its docstring or a comment; a line begun
+    # is the user's; a language Hearth does not know has nothing to keep out.
+    assert Plan.at("def f(items):\n    ", "\n\ndef g():\n", "#", python).code_first == ()
+    assert Plan.at("def f(items):\n    total = ", below, "#", python).code_first == ()
+    assert Plan.at("def f(items):\n    total = 0\n    ", below).code_first == ()
+
+
 def test_the_model_is_turned_away_from_the_lines_below() -> None:
     below = "\n        doublecolon_len = 0\n        for index, hextet in enumerate(hextets):\n"
     # On an empty line, the lines below as they are (the engine compares them without blanks).

@@ -86,7 +86,10 @@ class Decoder:
         deadline = started + sampling.time_budget if sampling.time_budget else None
         stats = GenerationStats(prompt_tokens=len(prompt))
         cut = lead + steering.starts_with.encode()
-        healer = healing.Healer(self.pieces(), cut) if cut and sampling.max_tokens else None
+        not_first = tuple(start.encode() for start in steering.code_first)
+        healer = (
+            healing.Healer(self.pieces(), cut, not_first) if cut and sampling.max_tokens else None
+        )
 
         reused = reuse_cache(llm, prompt, shift=can_shift(self.api, llm))
         stats.reused_tokens = reused

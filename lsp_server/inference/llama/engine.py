@@ -79,6 +79,7 @@ class LlamaEngine:
         "avoid": "honoured",  # the detour (detour.py)
         "comment": "honoured",  # how the detour compares lines
         "alternatives": "honoured",  # branched at the least sure choices (alternatives.py)
+        "code_first": "honoured",  # the healer (healing.py)
     }
     CONTINUES_ANSWERS: ClassVar[bool] = True  # the answer's start is part of the prompt
 

@@ -40,6 +40,19 @@ class TokenPieces:
             [token for piece, token in ordered if not piece.startswith(_NOT_AFTER_BLANKS)],
             dtype=np.int64,
         )
+        self._code_led_but: dict[tuple[bytes, ...], npt.NDArray[np.int64]] = {}
+
+    def code_led_but(self, not_first: tuple[bytes, ...]) -> npt.NDArray[np.int64]:
+        """`code_led`, less the tokens that begin with one of `not_first`
+        (worked out once for each: it looks at every token)."""
+        if not not_first:
+            return self.code_led
+        if not_first not in self._code_led_but:
+            self._code_led_but[not_first] = np.array(
+                [t for t in self.code_led if not self._by_id[t].startswith(not_first)],
+                dtype=np.int64,
+            )
+        return self._code_led_but[not_first]
 
     def piece(self, token: int) -> bytes:
         return self._by_id[token]
@@ -71,10 +84,12 @@ class Healer:
     line, the space after `=`), code follows: no more blanks, so the model
     writes at the cursor's indentation and not deeper, and no line break."""
 
-    def __init__(self, pieces: TokenPieces, cut: bytes) -> None:
+    def __init__(self, pieces: TokenPieces, cut: bytes, not_first: tuple[bytes, ...] = ()) -> None:
         self._pieces = pieces
         self._remaining = cut
         self._closed = cut.endswith(_BLANKS)
+        # Where code follows the cut, what it may not begin with (a comment).
+        self._not_first = not_first if self._closed else ()
         self._next_not_blank = False  # the cut is written, exactly: code must follow
 
     @property
@@ -83,8 +98,14 @@ class Healer:
 
     def _allowed(self) -> npt.NDArray[np.int64]:
         if self._remaining:
-            return self._pieces.agreeing(self._remaining, self._closed)
-        return self._pieces.code_led
+            agreeing = self._pieces.agreeing(self._remaining, self._closed)
+            if not self._not_first:
+                return agreeing
+            length, piece = len(self._remaining), self._pieces.piece
+            return agreeing[
+                [not piece(int(t))[length:].startswith(self._not_first) for t in agreeing]
+            ]
+        return self._pieces.code_led_but(self._not_first)
 
     def past_the_cut(self) -> npt.NDArray[np.int64]:
         """The tokens it may choose now that write more than the cut: the

@@ -49,6 +49,7 @@ class RemoteEngine:
         "avoid": "ignored",  # going back to another token needs the logits
         "comment": "ignored",  # it only serves `avoid`
         "alternatives": "ignored",  # branching needs the logits and the KV cache
+        "code_first": "ignored",  # choosing among tokens needs the logits
     }
     CONTINUES_ANSWERS: ClassVar[bool] = False  # chat APIs do not all continue a started answer
 

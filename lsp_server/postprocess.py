@@ -19,7 +19,7 @@ explanation. These rules keep the part that belongs at the cursor:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -32,6 +32,11 @@ _WORD_TAIL = re.compile(r"[A-Za-z0-9_]+$")
 # follows them into one token (`"\\n`, `'%`, `""`).
 _QUOTE_TAIL = re.compile(r"(?<![A-Za-z0-9_])[A-Za-z]{0,2}[\"'`]$")
 _REPEAT_WINDOW = 3  # how many of the lines after the cursor a suggestion must not repeat
+# Between statements, a line past the first is shown only when the model's
+# tokens there have at least this mean log-probability (about 4 in 5 each).
+# Quality benchmark, 1.5B model, 100 tasks each: single lines 48 -> 51,
+# blocks 14 -> 15 (it was as good from -0.3 to -0.15 on blocks).
+SURE_LINE = -0.2
 
 
 def _indent(line: str) -> int:
@@ -261,6 +266,19 @@ def _going_round(lines: list[str]) -> int:
     return 0
 
 
+def _sure_lines(lines: list[str], scores: Sequence[float]) -> list[str]:
+    """The first line, and those after it up to the first the model was not
+    sure of (`scores`: each line's mean log-probability; none: all kept).
+    Between statements one line was the likelier ask: a line the model was
+    unsure of there is most often one it made up, not one that was missing."""
+    kept = lines[:1]
+    for line, score in zip(lines[1:], scores[1:], strict=False):
+        if score < SURE_LINE:
+            break
+        kept.append(line)
+    return kept if scores else lines
+
+
 def trim(generation: Generation, hole: Hole, block: bool) -> str:
     """The suggestion to show for `generation` at `hole`."""
     lines = generation.text.split("\n")
@@ -268,6 +286,8 @@ def trim(generation: Generation, hole: Hole, block: bool) -> str:
         # The last line was cut off mid-way by a limit: not worth showing.
         lines = lines[:-1]
     kept = _keep_block(lines, hole) if block or _opens_block(hole, lines[0]) else lines[:1]
+    if hole.between_statements:
+        kept = _sure_lines(kept, generation.line_scores)
     text = "\n".join(kept).rstrip()
     # A suggestion that only repeats what follows the cursor on its line adds nothing.
     if hole.line_after.strip() and text.strip() == hole.line_after.strip():
@@ -363,7 +383,10 @@ class Plan:
         healed = unheal(generation.text, self.cut)
         if healed is None:
             return Fill("")
-        text = trim(Generation(healed, generation.stop_reason), self.hole, self.block)
+        scores = generation.line_scores
+        text = trim(
+            Generation(healed, generation.stop_reason, line_scores=scores), self.hole, self.block
+        )
         text = restyle(text, indent_unit(self.hole.prefix[-20_000:]))
         replaces = closers_replaced(self.hole, text)
         return Fill(fit_syntax(text, parses, replaces), replaces)

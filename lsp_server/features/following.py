@@ -95,7 +95,9 @@ class Followed:
         if written is None or not written.startswith(typed):
             return None
         text = plan.cut + written[len(typed) :]
-        return Generation(text, generation.stop_reason, generation.stats)
+        return Generation(
+            text, generation.stop_reason, generation.stats, line_scores=generation.line_scores
+        )
 
 
 class Following:

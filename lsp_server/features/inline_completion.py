@@ -296,8 +296,10 @@ def _fills(
     texts = (generation.text, *generation.alternatives)
     fills = [postprocess.Fill(shown)] if shown else []
     seen = {without_whitespace(shown)} if shown else set()
-    for text in texts:
-        fill = plan.finish(Generation(text, generation.stop_reason), parses)
+    for number, text in enumerate(texts):
+        # Only the first text has its lines' scores: alternatives, asked for, show whole.
+        scores = generation.line_scores if number == 0 else ()
+        fill = plan.finish(Generation(text, generation.stop_reason, line_scores=scores), parses)
         says = without_whitespace(fill.text)
         if says and says not in seen:
             seen.add(says)

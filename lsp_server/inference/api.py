@@ -115,6 +115,9 @@ class Generation:
     stop_reason: StopReason
     stats: GenerationStats = field(default_factory=GenerationStats)
     alternatives: tuple[str, ...] = ()  # other texts, best first (Steering.alternatives)
+    # How sure the model was of each line of `text`: the mean log-probability
+    # of the tokens it chose there; empty when the engine cannot say.
+    line_scores: tuple[float, ...] = ()
 
     @property
     def cancelled(self) -> bool:

@@ -354,6 +354,9 @@ def test_code_first_keeps_the_first_token_after_the_indentation_from_a_start(
     assert kept.text.startswith("    "), kept.text
     assert kept.text[4:5].strip(), kept.text
     assert kept.text[4:5] not in (begins, "#"), (free.text, kept.text)
+    # How sure it was of each line: a log-probability, at most 0, for each.
+    assert len(free.line_scores) >= len(free.text.split("\n")), free
+    assert all(score <= 0.0 for score in free.line_scores), free.line_scores
 
 
 def test_alternatives_branch_off_the_first_text_and_leave_it_as_it_was(
@@ -396,6 +399,9 @@ def test_alternatives_asked_again_check_the_first_text_in_one_batch(engine: Llam
     assert 0 < again.stats.checked_tokens <= shown.stats.decoded_tokens, again.stats
     if again.stats.checked_tokens == shown.stats.decoded_tokens:  # no near tie flipped
         assert again.text == shown.text
+        # Checked in a batch, its lines are scored as when written one a pass.
+        lines = len(shown.text.split("\n"))
+        assert again.line_scores[:lines] == pytest.approx(shown.line_scores[:lines], abs=0.05)
     assert len(again.alternatives) == 2, again
     assert shown.stats.checked_tokens == 0  # without alternatives: written anew
 

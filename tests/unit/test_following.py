@@ -49,9 +49,11 @@ def test_a_request_that_takes_it_over_gets_what_follows_the_typed_text() -> None
     followed.take_over(plan)
     assert not followed.done("self.total")
     assert followed.done("self.total\n")  # the line is written, for the new cursor too
-    generation = followed.rebase(Generation("self.total\n", "stop"), "f.", plan)
+    scored = Generation("self.total\n", "stop", line_scores=(-0.1, 0.0))
+    generation = followed.rebase(scored, "f.", plan)
     assert generation is not None
     assert plan.finish(generation).text == "total"
+    assert generation.line_scores == scored.line_scores, "the lines are the same lines"
     assert followed.rebase(Generation("self.count\n", "stop"), "f.x", plan) is None
 
 

@@ -7,6 +7,7 @@ import pytest
 from lsp_server.context.syntax import SyntaxTree, parse_damage
 from lsp_server.inference.api import Generation, StopReason
 from lsp_server.postprocess import (
+    SURE_LINE,
     Hole,
     ParseCheck,
     Plan,
@@ -263,6 +264,25 @@ def test_a_line_that_copies_the_next_one_is_dropped() -> None:
     )
     assert trim(generated("ace_split = False"), cursor, block=False) == ""
     assert trim(generated("ace = ' '"), cursor, block=False) == "ace = ' '"
+
+
+def test_between_statements_lines_past_the_first_show_while_the_model_is_sure() -> None:
+    between = Hole("def f(items):\n    total = 0\n    ", "\n    return total\n", "#")
+    text = "for item in items:\n        total += item\n    total *= 2\n    print(total)"
+    sure, unsure = SURE_LINE + 0.1, SURE_LINE - 0.1
+
+    def shown(*scores: float) -> str:
+        return trim(Generation(text, "end", line_scores=scores), between, block=True)
+
+    assert shown(unsure, sure, sure, sure) == text, "the first line shows however unsure"
+    assert shown(sure, sure, unsure, sure) == "\n".join(text.split("\n")[:2])
+    assert shown(sure, unsure, sure, sure) == "for item in items:"
+    # No scores (an engine that cannot say): every line, as before.
+    assert trim(generated(text), between, block=True) == text
+    # An empty body is a block's place: its lines show whatever the scores.
+    body = Hole("def f(items):\n    ", "\n\n\ndef g():\n", "#")
+    whole = Generation(text, "end", line_scores=(sure, unsure, unsure, unsure))
+    assert trim(whole, body, block=True) == text
 
 
 def test_between_statements_the_first_line_is_code_not_a_comment() -> None:

@@ -24,6 +24,7 @@ from lsp_server.inference.cancel import CancelToken
 from lsp_server.inference.llama import healing
 from lsp_server.inference.llama.alternatives import Branches
 from lsp_server.inference.llama.cache import can_shift, reuse_cache
+from lsp_server.inference.llama.confidence import Confidence
 from lsp_server.inference.llama.detour import Detour
 
 
@@ -96,6 +97,7 @@ class Decoder:
         llm.n_tokens = reused  # eval() drops the KV cache from here on
         branches = Branches(self.pieces().piece, self._ends) if steering.alternatives > 0 else None
         written_before = self._written_before(llm, prompt, sampling, steering)
+        confidence = Confidence()
         read = self._read(
             llm,
             list(prompt[reused:]),
@@ -106,6 +108,7 @@ class Decoder:
             stats,
             written_before,
             branches,
+            confidence,
         )
         prompt_done = time.monotonic()
         stats.prompt_seconds = prompt_done - started
@@ -143,6 +146,7 @@ class Decoder:
                 detour,
                 branches,
                 tokens,
+                confidence=confidence,
             )
             self.last_written[id(llm)] = (tuple(prompt), tuple(tokens))
             others = self._alternatives(llm, call, bytes(output), written.reason, branches)
@@ -151,7 +155,8 @@ class Decoder:
         stats.decode_seconds = time.monotonic() - prompt_done
         if written.reason == "cancelled":
             return Generation("", written.reason, stats)
-        return Generation(written.text, written.reason, stats, others)
+        scores = confidence.lines(bytes(output), len(lead))
+        return Generation(written.text, written.reason, stats, others, scores)
 
     def _ends(self, token: int) -> bool:
         return bool(self.api.llama_vocab_is_eog(self.vocab, token)) or token in self.stops
@@ -168,6 +173,7 @@ class Decoder:
         branches: Branches | None = None,
         tokens: list[int] | None = None,
         decoded: int = 0,
+        confidence: Confidence | None = None,
     ) -> _Written:
         """Write onto `output` (the text so far, in the KV cache up to
         `llm.n_tokens`) until a stop, a limit or the cancel: first the tokens
@@ -186,6 +192,8 @@ class Decoder:
                 token, pending = pending, None
             else:
                 token = self._choose(llm, healer, detour, branches, text, len(output), decoded)
+                if confidence is not None:
+                    confidence.note(self._logits(llm, -1), token, len(output))
             ended = self._ends(token)
             if not ended:
                 output += llm.detokenize([token])
@@ -199,6 +207,8 @@ class Decoder:
                 # of its least sure token is written and read in its place.
                 llm.n_tokens = turn.position
                 del output[turn.length :]
+                if confidence is not None:
+                    confidence.forget_from(turn.length)
                 if branches is not None:
                     branches.forget_from(turn.position)
                 if tokens is not None:
@@ -269,6 +279,7 @@ class Decoder:
         stats: GenerationStats,
         written_before: Sequence[int] = (),
         branches: Branches | None = None,
+        confidence: Confidence | None = None,
     ) -> _Read:
         """Evaluate the prompt's uncached tokens `rest`, in batches, checking
         the cancel and the deadline between them.
@@ -281,7 +292,7 @@ class Decoder:
         same prompt wrote last time), those tokens are the draft, each
         checked against the healer's choice while it heals and the model's
         likeliest after; the model's free choices among them are noted in
-        `branches`.
+        `branches`, and every choice in `confidence`.
         """
         # Not the cut's last token: the healer mostly prefers one that goes on
         # past the cut (`]` + a line break is one token, `]\n`), and a token
@@ -315,6 +326,8 @@ class Decoder:
                     break
                 at = base + position + 1  # the drafted token's place in the cache
                 token = self._check(llm, healer, position - start, branches, at, length, drafted)
+                if confidence is not None and piece is not None and token is not None:
+                    confidence.note(self._logits(llm, position - start), token, length)
                 if token == draft[drafted]:
                     length += len(piece(token)) if piece else 0
                     stats.checked_tokens += 1

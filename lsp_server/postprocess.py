@@ -5,7 +5,8 @@ code they go on to write the rest of the file, a `main()`, or a Markdown
 explanation. These rules keep the part that belongs at the cursor:
 
 - the rest of the line inside a line; a block on a fresh line (an empty
-  body, or between statements, where a blank line ends it);
+  body, or between statements, where a blank line ends it); at the end of
+  a line that is whole, the next line;
 - stop where the model repeats the code after the cursor, dedents out of the
   cursor's block, or starts explaining itself in Markdown;
 - token healing: the prompt never ends mid-token (half an identifier, the
@@ -86,6 +87,18 @@ class Hole:
     def fresh_line(self) -> bool:
         """The cursor is on a line with nothing but indentation."""
         return not self.line_before.strip() and not self.line_after.strip()
+
+    @cached_property
+    def line_end(self) -> bool:
+        """The cursor ends a line of code that opens no empty body: the model
+        writes the rest of the line, and then the next line, which is the
+        suggestion once the line is whole (typed, or whole already)."""
+        line_ended = self.line_before.strip() and not self.line_after.strip()
+        return bool(line_ended) and not self.wants_block()
+
+    def after_line(self, line: str) -> Hole:
+        """The hole at the start of the next line, once the cursor's line ends with `line`."""
+        return Hole(self.prefix + line + "\n", self.suffix, self.comment)
 
     @cached_property
     def between_statements(self) -> bool:
@@ -218,6 +231,10 @@ def written_past_the_hole(text: str, hole: Hole, block: bool) -> bool:
     if len(lines) < 2:
         return False
     if not block and not _opens_block(hole, lines[0]):
+        if hole.line_end:  # the next line, once this one is whole
+            return written_past_the_hole(
+                text[len(lines[0]) + 1 :], hole.after_line(lines[0]), False
+            )
         return True
     return bool(lines[-1].strip()) and len(_keep_block(lines, hole, False)) < len(lines)
 
@@ -282,9 +299,14 @@ def _sure_lines(lines: list[str], scores: Sequence[float]) -> list[str]:
 def trim(generation: Generation, hole: Hole, block: bool) -> str:
     """The suggestion to show for `generation` at `hole`."""
     lines = generation.text.split("\n")
-    if generation.stop_reason in ("length", "time") and len(lines) > 1:
-        # The last line was cut off mid-way by a limit: not worth showing.
+    if generation.stop_reason in ("length", "time", "writing") and len(lines) > 1:
+        # The last line was cut off mid-way by a limit (or is being written): not worth showing.
         lines = lines[:-1]
+    if hole.line_end and len(lines) > 1 and not lines[0].strip() and not _opens_block(hole, ""):
+        # The cursor's line is whole: the next line (a block if it opens one).
+        rest = Generation("\n".join(lines[1:]), "stop", line_scores=generation.line_scores[1:])
+        text = trim(rest, hole.after_line(lines[0]), False)
+        return "\n" + text if text else ""
     kept = _keep_block(lines, hole) if block or _opens_block(hole, lines[0]) else lines[:1]
     if hole.between_statements:
         kept = _sure_lines(kept, generation.line_scores)
@@ -366,6 +388,16 @@ class Plan:
         of code (quality benchmark, 1.5B model: 11 of the 54 lines it missed
         began so). A comment the user begins (`#`) is completed as before."""
         return self.not_code if self.hole.between_statements else ()
+
+    def answered(self, text: str) -> bool:
+        """Whether the suggestion in `text` (the model's text so far) is whole
+        though the model writes on: at a line's end, the rest of the line is
+        written and the model is on the next line (following.py answers at once)."""
+        healed = unheal(text, self.cut)
+        if healed is None or not self.hole.line_end:
+            return False
+        line, ended, _ = healed.partition("\n")
+        return bool(ended and line.strip()) and not _opens_block(self.hole, line)
 
     def done(self, text: str) -> bool:
         """For the engine's `stop_when`: nothing more the model writes can be shown."""

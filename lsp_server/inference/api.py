@@ -14,7 +14,8 @@ from typing import ClassVar, Literal, Protocol
 from lsp_server.inference import fim
 from lsp_server.inference.cancel import CancelToken
 
-StopReason = Literal["end", "stop", "length", "time", "cancelled"]
+# "writing": the text so far, given while the engine writes on (features/following.py).
+StopReason = Literal["end", "stop", "length", "time", "cancelled", "writing"]
 Role = Literal["system", "user", "assistant"]
 
 

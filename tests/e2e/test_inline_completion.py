@@ -88,14 +88,45 @@ async def test_typing_into_the_suggestion_gets_the_rest_without_the_model(
     counters = await stats(client)
     assert counters["started"] == started, "the rest of a shown suggestion needs no model"
     assert counters["typedThrough"] == 1
-    # Typed to its end: the model ended the line there, nothing more to suggest.
+    # Typed to its end: the line is whole, and what shows there is a next line.
     assert "\n" not in text
     insert(client, URI, after, text[2:])
     end = types.Position(line=3, character=10 + len(text))
-    assert await suggest(client, URI, end) == []
+    completed = SHOP.replace("    return\n", f"    return{text}\n")
+    for item in await suggest(client, URI, end, invoked=False):
+        assert text_of(item).startswith("\n"), text_of(item)
+        assert item.range == types.Range(start=end, end=end)
+        ast.parse(Suggestion(text_of(item), item.range).apply(completed))
+    assert (await stats(client))["typedThrough"] == 1
+
+
+# Whatever the CPU, the model goes on with the list (` values.append(6)`, ...).
+VALUES = "values = []\n" + "".join(f"values.append({i})\n" for i in range(6)) + "values.app"
+
+
+async def test_at_the_end_of_a_line_typed_through_the_next_line_comes_from_its_generation(
+    client: LanguageClient,
+) -> None:
+    open_document(client, URI, VALUES)
+    cursor = types.Position(line=7, character=len("values.app"))
+    (line,) = await suggest(client, URI, cursor, invoked=False)
+    text = text_of(line)
+    assert text.strip(), "the rest of the line"
+    assert "\n" not in text, "alone"
     counters = await stats(client)
-    assert counters["started"] == started
-    assert counters["typedThrough"] == 2
+    insert(client, URI, cursor, text)
+    end = types.Position(line=7, character=cursor.character + len(text))
+    (next_line,) = await suggest(client, URI, end, invoked=False)
+    # The model wrote it on after the line: no new generation.
+    after = await stats(client)
+    assert (after["started"], after["takenOver"]) == (
+        counters["started"],
+        counters["takenOver"] + 1,
+    )
+    assert text_of(next_line).startswith("\nvalues"), text_of(next_line)
+    assert text_of(next_line).count("\n") == 1, "one line"
+    assert next_line.range == types.Range(start=end, end=end)
+    ast.parse(Suggestion(text_of(next_line), next_line.range).apply(VALUES + text))
 
 
 LEDGER = "".join(

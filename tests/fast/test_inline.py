@@ -44,6 +44,15 @@ LEDGER_BODY = types.Position(line=2, character=4)  # in ledger's empty body
 
 NO_DEBOUNCE = {"completion": {"debounceMs": 0}}
 
+SUM = (
+    "def total_price(prices: list[float], tax_rate: float) -> float:\n"
+    '    """Return the sum of prices with tax added."""\n'
+    "    subtotal = sum(pri\n"
+    "\n\nprint(total_price([1.0, 2.5], 0.2))\n"
+)
+IN_SUM = types.Position(line=2, character=22)  # after "    subtotal = sum(pri"
+SUM_BODY = ("    subtotal = sum(prices)", RETURN_LINE)
+
 
 def completing(*lines: str) -> Script:
     """A model that knows the code: at a cursor on one of `lines` (the first
@@ -53,6 +62,20 @@ def completing(*lines: str) -> Script:
         begun = call.before_cursor.rsplit("\n", 1)[-1]
         rest = next((line[len(begun) :] for line in lines if line.startswith(begun)), None)
         return "" if rest is None else rest + "\n"
+
+    return script
+
+
+def line_and_next(*lines: str) -> Script:
+    """As `completing`, and then the line after it in `lines`, as a model
+    writes on at the end of a line."""
+
+    def script(call: Call) -> str:
+        begun = call.before_cursor.rsplit("\n", 1)[-1]
+        at = next((i for i, line in enumerate(lines) if line.startswith(begun)), None)
+        if at is None:
+            return ""
+        return "".join(f"{line}\n" for line in lines[at : at + 2])[len(begun) :]
 
     return script
 
@@ -180,12 +203,63 @@ async def test_typing_into_the_suggestion_gets_the_rest_without_the_model() -> N
         assert rest.range == types.Range(start=after, end=after)
         counters = await editor.stats()
         assert counters["typedThrough"] == 1
-        # Typed to its end: the model ended the line there, nothing more to suggest.
+        assert counters["started"] == 1, "the rest of a shown suggestion needs no model"
+        # Typed to its end: the line is whole, the next line is asked of the
+        # generation typing followed, which ended with the line (the script's end).
         editor.insert(URI, after, text[2:])
         assert texts(await guarded(editor.inline(URI, at(3, 10 + len(text))))) == []
         counters = await editor.stats()
-        assert counters["typedThrough"] == 2
-        assert counters["started"] == 1, "the rest of a shown suggestion needs no model"
+        assert (counters["typedThrough"], counters["takenOver"]) == (1, 1)
+        assert len(fake.calls) == 1
+
+
+async def test_a_line_is_answered_once_written_and_typed_through_finds_the_next() -> None:
+    gate = Gate()
+    fake = FakeEngine(line_and_next(*SUM_BODY), gate=gate)
+    async with hearth(fake, NO_DEBOUNCE) as editor:
+        editor.open(URI, SUM)
+        answer = editor.inline(URI, IN_SUM)
+        await gate.stalled()  # the request awaits the generation's first token
+        gate.open(4)  # "pri" (the token the prompt left out), "ces", ")", "\n"
+        await gate.stalled()
+        assert texts(await guarded(answer)) == ["ces)"], "answered with the line"
+        assert fake.calls[0].result is None, "while the model waits to write on"
+        gate.open_wide()
+        editor.insert(URI, IN_SUM, "ces)")
+        assert texts(await guarded(editor.inline(URI, at(2, 26)))) == ["\n" + RETURN_LINE]
+        (call,) = fake.calls
+        assert call.result is not None
+        # It stopped where the next line ends.
+        assert (call.result.text, call.result.stop_reason) == (
+            "prices)\n" + RETURN_LINE + "\n",
+            "stop",
+        )
+        counters = await editor.stats()
+        assert (counters["started"], counters["takenOver"], counters["typedThrough"]) == (1, 1, 0)
+        # A suggestion of several lines typed to its end: nothing more, without the model.
+        editor.insert(URI, at(2, 26), "\n" + RETURN_LINE)
+        assert texts(await guarded(editor.inline(URI, at(3, len(RETURN_LINE))))) == []
+        assert (await editor.stats())["typedThrough"] == 1
+        assert len(fake.calls) == 1
+
+
+async def test_at_the_end_of_a_line_typed_through_the_next_line_is_awaited_as_it_is_written() -> (
+    None
+):
+    gate = Gate()
+    fake = FakeEngine(line_and_next(*SUM_BODY), gate=gate)
+    async with hearth(fake, NO_DEBOUNCE) as editor:
+        editor.open(URI, SUM)
+        answer = editor.inline(URI, IN_SUM)
+        await gate.stalled()
+        gate.open(6)  # the line, and "    return" of the next
+        await gate.stalled()
+        assert texts(await guarded(answer)) == ["ces)"]
+        editor.insert(URI, IN_SUM, "ces)")
+        next_line = editor.inline(URI, at(2, 26))
+        await editor.until("takenOver", 1)
+        gate.open_wide()
+        assert texts(await guarded(next_line)) == ["\n" + RETURN_LINE]
         assert len(fake.calls) == 1
 
 
@@ -207,8 +281,8 @@ async def test_typing_along_a_running_generation_takes_it_over() -> None:
         assert isinstance(outcome, JsonRpcException) or texts(outcome) == []
         (call,) = fake.calls
         assert call.result is not None
-        # It stopped where the line ends, for the request that took it over.
-        assert (call.result.text, call.result.stop_reason) == ("    total = 0.0\n", "stop")
+        # Answered at the line's end; it wrote on for the next line, and the script ended.
+        assert (call.result.text, call.result.stop_reason) == ("    total = 0.0\n", "end")
         counters = await editor.stats()
         assert counters["takenOver"] == 1
         assert counters["started"] == 1, "one generation for both requests"

@@ -28,7 +28,8 @@ def test_only_typing_at_its_cursor_is_followed() -> None:
 def test_untouched_it_stops_where_its_own_plan_does() -> None:
     followed = started()
     assert not followed.done("self.total")
-    assert followed.done("self.total\n")  # the line is written
+    assert not followed.done("self.total\n")  # the line is written: the next one is wanted too
+    assert followed.done("self.total\n    log(self)\n")
     assert followed.done("len(")  # another word than the one at the cursor
 
 
@@ -47,8 +48,8 @@ def test_a_request_that_takes_it_over_gets_what_follows_the_typed_text() -> None
     followed.follow("f.")
     plan = Plan.at(BEFORE + "f.", AFTER)
     followed.take_over(plan)
-    assert not followed.done("self.total")
-    assert followed.done("self.total\n")  # the line is written, for the new cursor too
+    assert not followed.done("self.total\n    log(self)")
+    assert followed.done("self.total\n    log(self)\n")  # the next line too, for the new cursor
     scored = Generation("self.total\n", "stop", line_scores=(-0.1, 0.0))
     generation = followed.rebase(scored, "f.", plan)
     assert generation is not None
@@ -57,15 +58,17 @@ def test_a_request_that_takes_it_over_gets_what_follows_the_typed_text() -> None
     assert followed.rebase(Generation("self.count\n", "stop"), "f.x", plan) is None
 
 
-def test_typing_the_whole_line_leaves_nothing_to_add() -> None:
+def test_typing_the_whole_line_leaves_the_next_line_to_add() -> None:
     followed = started()
     followed.follow("f.total")
     plan = Plan.at(BEFORE + "f.total", AFTER)
     followed.take_over(plan)
-    assert followed.done("self.total\n")
-    generation = followed.rebase(Generation("self.total\n", "stop"), "f.total", plan)
-    assert generation is not None
-    assert plan.finish(generation).text == ""
+    assert not followed.done("self.total\n")
+    assert followed.done("self.total\n    log(self)\n")
+    for text, shown in [("self.total\n", ""), ("self.total\n    log(self)\n", "\n    log(self)")]:
+        generation = followed.rebase(Generation(text, "stop"), "f.total", plan)
+        assert generation is not None
+        assert plan.finish(generation).text == shown
 
 
 def test_a_backspace_past_the_newest_request_falls_back_to_the_first_plan() -> None:
@@ -74,4 +77,4 @@ def test_a_backspace_past_the_newest_request_falls_back_to_the_first_plan() -> N
     followed.take_over(Plan.at(BEFORE + "f.t", AFTER))
     followed.follow("f")
     assert not followed.done("self.total")
-    assert followed.done("self.total\n")
+    assert followed.done("self.total\n    log(self)\n")

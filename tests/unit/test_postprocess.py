@@ -255,7 +255,8 @@ def test_plan_heals_the_prompt_and_shapes_the_answer() -> None:
     assert plan.finish(generated("wordchars = 'abc'")).text == ""
     assert not plan.done("whi")
     assert plan.done("wordch"), "another identifier: stop at once"
-    assert plan.done("whitespace = 1\n"), "one line wanted: stop at its end"
+    assert not plan.done("whitespace = 1\n"), "the line, and the next for once it is typed"
+    assert plan.done("whitespace = 1\n        self.x = 1\n")
 
 
 def test_a_line_that_copies_the_next_one_is_dropped() -> None:
@@ -364,9 +365,66 @@ def test_a_line_that_opens_a_block_brings_its_body() -> None:
     assert trim(generated(text), cursor, block=False) == "for d in range(n):\n            yield d"
     plan = Plan.at("def days(n):\n    x = 1\n    y = ", "\n    after = 2\n")
     assert not plan.block
-    assert plan.done("2\n"), "a plain line ends at its line break"
+    assert plan.done("2\n    z = 3\n"), "a plain line ends at the next one's line break"
     opener = Plan.at("def days(n):\n    x = 1\n    for d in ", "\n    after = 2\n")
     assert not opener.done("range(n):\n"), "the body is still to come"
+
+
+@pytest.mark.parametrize(
+    ("prefix", "suffix", "line_end"),
+    [
+        ("def f(n):\n    x = g(n)", "\n    return x\n", True),
+        ("def f(n):\n    x = g(n)", "", True),  # at the end of the file
+        ("def f(n):\n    x = g(", ")\n    return x\n", False),  # closers after the cursor
+        ("def f(n):\n    x = g(n)\n    ", "\n    return x\n", False),  # a fresh line
+        ("def f(n):", "\n\nf(1)\n", False),  # an empty body's opener
+    ],
+)
+def test_a_line_end_is_a_line_of_code_with_nothing_after_the_cursor(
+    prefix: str, suffix: str, line_end: bool
+) -> None:
+    assert Hole(prefix, suffix).line_end is line_end
+
+
+LINE_WHOLE = Plan.at("def f(n):\n    x = g(n)", "\n    return x\n")
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("\n    y = x * 2\n", "\n    y = x * 2"),
+        ("\n    y = x * 2\n    z = 3\n", "\n    y = x * 2"),  # one line
+        ("\n    return x\n", ""),  # the line after the cursor's, again
+        ("\n", ""),  # the model ends the hole with the line
+        (
+            "\n    for d in range(n):\n        x += d\n\n",
+            "\n    for d in range(n):\n        x += d",
+        ),
+    ],
+)
+def test_at_the_end_of_a_whole_line_the_next_line_is_shown(text: str, shown: str) -> None:
+    assert LINE_WHOLE.finish(generated(text)).text == shown
+
+
+def test_a_next_line_cut_by_a_limit_is_not_shown() -> None:
+    assert LINE_WHOLE.finish(generated("\n    y = x * ", "length")).text == ""
+    assert LINE_WHOLE.finish(generated("\n    y = x *", "writing")).text == ""
+
+
+def test_at_a_line_end_the_model_writes_the_next_line_and_the_line_is_answered_first() -> None:
+    begun = Plan.at("def f(n):\n    x = g(", "\n    return x\n")
+    assert begun.hole.line_end
+    assert not begun.done("n)\n"), "the next line, for once this one is typed"
+    assert not begun.done("n)\n    y = x")
+    assert begun.done("n)\n    y = x * 2\n")
+    assert begun.done("n)\n\n"), "a blank line ends it"
+    assert begun.answered("n)\n    y"), "its suggestion, the rest of the line, is whole"
+    assert not begun.answered("n)")
+    assert not LINE_WHOLE.answered("\n    y"), "a whole line's is the next line"
+    assert not LINE_WHOLE.done("\n    y = x * 2")
+    assert LINE_WHOLE.done("\n    y = x * 2\n")
+    opener = Plan.at("def f(n):\n    for d in ", "\n    return x\n")
+    assert not opener.answered("range(n):\n"), "a block's opener brings its body"
 
 
 def test_between_statements_a_block_ends_at_a_blank_line() -> None:

@@ -25,7 +25,11 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from lsp_server.inference.api import Generation
-from lsp_server.text import without_end_comment_or_whitespace, without_whitespace
+from lsp_server.text import (
+    last_nonblank_line,
+    without_end_comment_or_whitespace,
+    without_whitespace,
+)
 
 BLOCK_OPENERS = (":", "{")
 _WORD_TAIL = re.compile(r"[A-Za-z0-9_]+$")
@@ -114,10 +118,10 @@ class Hole:
         if current.strip():
             opener = current
         else:
-            previous = [line for line in self.prefix.split("\n")[:-1] if line.strip()]
-            if not previous:
+            above = last_nonblank_line(self.prefix[: len(self.prefix) - len(current)])
+            if above is None:
                 return True  # an empty file
-            opener = previous[-1]
+            opener = above
         if not opener.rstrip().endswith(BLOCK_OPENERS):
             return False
         following = self.lines_after()

@@ -39,3 +39,15 @@ def without_end_comment_or_whitespace(line: str, comment: str | None = None) -> 
     `a // b` is code); None for any of `_ANY_COMMENT`."""
     code = _end_comment((comment,) if comment else _ANY_COMMENT).sub("", line)
     return without_whitespace(code if code.strip() else line)
+
+
+def last_nonblank_line(text: str) -> str | None:
+    """The last line of `text` that is not blank, found from the end without
+    splitting `text` whole (the file above the cursor, asked per token)."""
+    end = len(text)
+    while end > 0:
+        start = text.rfind("\n", 0, end - 1) + 1
+        if (line := text[start:end].rstrip("\n")).strip():
+            return line
+        end = start
+    return None

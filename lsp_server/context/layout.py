@@ -55,8 +55,9 @@ class LaidOut(Generic[T]):
 
 @dataclass(frozen=True)
 class PromptLayout:
-    """How a prompt's token budget is shared out. The values are today's
-    for every model; a model may come to have its own."""
+    """How a prompt's token budget is shared out. Each preset has its own
+    (inference/models.py), and a model of the user's gets the one of the
+    preset nearest its size; the defaults here are the default preset's."""
 
     # The share of the budget kept for the middle (1/4): the text typed on
     # the cursor's line and below the prompt's anchor, which a prompt ends

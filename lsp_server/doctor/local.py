@@ -139,7 +139,13 @@ class LocalChecks:
             )
         self._closing.callback(self.engine.close)
         seconds = time.monotonic() - started
-        return Finding("ok", f"{self.engine.model_name} in {seconds:.2f} s")
+        weights = self.engine.parameters
+        like = models.nearest_preset(weights).name
+        return Finding(
+            "ok",
+            f"{self.engine.model_name}, {weights / 1e9:.2f}B weights, in {seconds:.2f} s "
+            f"(its prompts laid out as the '{like}' preset's)",
+        )
 
     def fim_format(self) -> Finding:
         fmt = self.engine.fim_format

@@ -26,6 +26,7 @@ from lsp_server.features import following
 from lsp_server.features.shown import Shown
 from lsp_server.inference.api import Engine, EngineUnavailable, Generation, Sampling, Steering
 from lsp_server.inference.cancel import CancelToken
+from lsp_server.inference.models import layout_for
 from lsp_server.inference.scheduler import Cancelled, Priority
 from lsp_server.session import RequestContext
 from lsp_server.stats import Counters
@@ -69,6 +70,7 @@ def _generate(
 
 def _prompt(ctx: RequestContext, plan: postprocess.Plan) -> Prompt:
     settings = ctx.settings.completion
+    engine = ctx.scheduler.engine
     return ctx.session.prompt.assemble(
         ctx.document,
         ctx.at.offset,
@@ -78,6 +80,9 @@ def _prompt(ctx: RequestContext, plan: postprocess.Plan) -> Prompt:
         settings.prompt_tokens,
         settings.context_tokens,
         ctx.workspace.roots,
+        # The window is chosen as the engine will cut it (before a model
+        # is loaded, `hearth.showContext` shows the default preset's).
+        engine.layout if engine is not None else layout_for(None),
         cross_file=ctx.workspace.cross_file(ctx.document),
     )
 

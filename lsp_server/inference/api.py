@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal, Protocol
 
+from lsp_server.context.layout import PromptLayout
 from lsp_server.inference import fim
 from lsp_server.inference.cancel import CancelToken
 
@@ -142,6 +143,9 @@ class Engine(Protocol):
     # Whether `chat` continues an answer begun with `answer_prefix` (the model
     # reads it), rather than having the model write the answer whole.
     CONTINUES_ANSWERS: ClassVar[bool]
+    # How the model's prompts share their budget out (models.layout_for):
+    # the engine cuts by it, and the prompt's window is chosen by it.
+    layout: PromptLayout
 
     @property
     def model_name(self) -> str: ...

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import platformdirs
+
+from lsp_server.context.layout import PromptLayout
 
 GGUF_MAGIC = b"GGUF"
 ENV_VAR = "HEARTH_MODEL"
@@ -40,6 +43,12 @@ class Preset:
     size: int
     sha256: str
     filename: str
+    # The model's weights (llama.cpp's count): a model of the user's own gets
+    # the layout of the preset nearest its size.
+    parameters: int
+    # How its prompts share their budget out, chosen with the quality
+    # benchmark (benchmarks/results/quality.md, "a layout per model").
+    layout: PromptLayout
 
     def module_name(self, part: int) -> str:
         return f"{self.package.replace('-', '_')}{part}"
@@ -59,6 +68,8 @@ PRESETS: dict[str, Preset] = {
         size=1_117_320_768,
         sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
         filename="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+        parameters=1_777_088_000,
+        layout=PromptLayout(),
     ),
     "small": Preset(
         name="small",
@@ -70,6 +81,8 @@ PRESETS: dict[str, Preset] = {
         size=491_400_064,
         sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
         filename="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+        parameters=630_167_424,
+        layout=PromptLayout(),
     ),
 }
 
@@ -78,6 +91,21 @@ HOW_TO_PROVIDE = (
     "(or `[model-small]`), or pass --model PATH, set `model.path`, "
     f"or set {ENV_VAR} to a GGUF file or a preset name ({', '.join(PRESETS)})"
 )
+
+
+def nearest_preset(parameters: int | None) -> Preset:
+    """The preset nearest in size to a model of `parameters` weights, by
+    ratio (a 7B model is nearer the 1.5B preset than the 0.5B one, a 0.3B
+    one nearer the 0.5B); the default preset when the size is not known (a
+    remote server may not say)."""
+    if not parameters or parameters <= 0:
+        return PRESETS["default"]
+    return min(PRESETS.values(), key=lambda p: abs(math.log(parameters / p.parameters)))
+
+
+def layout_for(parameters: int | None) -> PromptLayout:
+    """The prompt layout for a model of `parameters` weights: its nearest preset's."""
+    return nearest_preset(parameters).layout
 
 
 @dataclass(frozen=True)

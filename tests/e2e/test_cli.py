@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from lsp_server.inference import models
 from tests.conftest import model_spec
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,6 +52,9 @@ def test_doctor_checks_everything_on_a_healthy_machine() -> None:
         assert report[label][0] == "ok", result.stdout
     assert "CPU: " in report["llama.cpp"][1]
     assert "GPU offload: " in report["llama.cpp"][1]
+    # A built-in model's prompts are laid out as its own preset's.
+    like = model_spec() if model_spec() in models.PRESETS else "(default|small)"
+    assert re.search(rf"[\d.]+B weights, .* laid out as the '{like}' preset's", report["load"][1])
     assert report["FIM format"][1].startswith("qwen2.5-coder (from gguf): <|fim_prefix|>")
     # The speed is measured, not asserted: slow is a warning, not a failure.
     mark, speed = report["speed"]

@@ -10,13 +10,14 @@ from pathlib import Path
 
 import pytest
 
+from lsp_server.inference import models
 from lsp_server.inference.api import ChatMessage, Sampling, Steering
 from lsp_server.inference.cancel import CancelToken
 from lsp_server.inference.fim import FileContext
 from lsp_server.inference.llama.cache import SHIFT_MIN_TOKENS
 from lsp_server.inference.llama.engine import EngineConfig, LlamaEngine
 from lsp_server.postprocess import Plan
-from tests.conftest import ENDLESS, decoding_probe
+from tests.conftest import ENDLESS, decoding_probe, model_spec
 from tests.pace import Pace
 
 pytestmark = pytest.mark.model
@@ -468,6 +469,16 @@ def test_a_line_begun_is_not_finished_as_the_line_below(engine: LlamaEngine) -> 
     other = second.text.split("\n")[0]
     assert other.startswith("h"), second.text
     assert "".join(other.split()) != "".join(line.split()), (line, other)
+
+
+def test_a_built_in_model_is_the_size_its_preset_says_and_gets_its_layout(
+    engine: LlamaEngine,
+) -> None:
+    preset = models.PRESETS.get(model_spec())
+    if preset is None:
+        pytest.skip(f"HEARTH_TEST_MODEL is a model file, not a preset: {model_spec()}")
+    assert engine.parameters == preset.parameters
+    assert engine.layout is preset.layout
 
 
 def test_real_model_declares_its_fim_tokens(engine: LlamaEngine) -> None:

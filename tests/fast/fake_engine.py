@@ -25,6 +25,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Literal, TypeVar
 
+from lsp_server.context.layout import PromptLayout
 from lsp_server.inference import fim
 from lsp_server.inference.api import (
     ChatMessage,
@@ -185,6 +186,7 @@ class FakeEngine:
         self.model_name = "fake"
         self.fim_family: str | None = "fake"
         self.context_size = 4096
+        self.layout = PromptLayout()
         self._cached: list[str] = []  # the last prompt read: the fake's KV cache
         self._ignored = IgnoredSteering(log, "the fake engine", self.STEERING)
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from lsp_server.context.layout import PromptLayout
 from lsp_server.inference import models
 from lsp_server.inference.llama.engine import EngineConfig, LlamaEngine
 from lsp_server.inference.models import ModelChoice, ModelError, Preset
@@ -23,6 +24,8 @@ ABSENT = Preset(
     size=10,
     sha256="0" * 64,
     filename="absent.gguf",
+    parameters=10,
+    layout=PromptLayout(),
 )
 
 
@@ -30,6 +33,20 @@ ABSENT = Preset(
 def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("HEARTH_CACHE_DIR", str(tmp_path / "cache"))
     return tmp_path / "cache"
+
+
+def test_a_model_gets_the_layout_of_the_preset_nearest_its_size() -> None:
+    small, default = models.PRESETS["small"], models.PRESETS["default"]
+    assert models.nearest_preset(small.parameters) is small
+    assert models.nearest_preset(default.parameters) is default
+    assert models.nearest_preset(7_000_000_000) is default  # a bigger model of the user's
+    assert models.nearest_preset(135_000_000) is small  # a smaller one
+    # Between the two, by ratio: 1.0B is 1.6 times 0.63B and 1.0B is 1.78B / 1.8.
+    assert models.nearest_preset(1_000_000_000) is small
+    assert models.nearest_preset(1_100_000_000) is default
+    for unknown in (None, 0, -1):  # a remote server that does not say
+        assert models.nearest_preset(unknown) is default
+    assert models.layout_for(small.parameters) is small.layout
 
 
 def test_precedence_cli_setting_env() -> None:

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from lsp_server.context.layout import estimated_tokens
+from lsp_server.inference import models
 from lsp_server.inference.api import ChatMessage, Sampling, Steering
 from lsp_server.inference.cancel import CancelToken
 from lsp_server.inference.fim import FileContext
@@ -33,6 +34,7 @@ class Peer(http.server.ThreadingHTTPServer):
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), Handler)
         self.mode = "good"
+        self.listed: list[dict[str, Any]] = [{"id": "qwen2.5-coder-0.5b-instruct"}]  # /v1/models
         self.requests = 0
         self.posted: list[tuple[str, dict[str, Any]]] = []  # path and body of each POST
         self.release = threading.Event()  # ends a hang
@@ -52,7 +54,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if self.server.mode == "hang":
             self.server.release.wait(30)
         answers = {
-            "/v1/models": {"data": [{"id": "qwen2.5-coder-0.5b-instruct"}]},
+            "/v1/models": {"data": self.server.listed},
             "/health": {"status": "ok"},
             "/props": {
                 "model_path": "/models/mystery-7b.Q8_0.gguf",
@@ -107,6 +109,18 @@ def engine_on(peer: Peer, outages: list[str | None], timeout_s: float = 10.0) ->
     engine = RemoteEngine(RemoteConfig(peer.url, api="openai", timeout_s=timeout_s), outages.append)
     engine.connect()
     return engine
+
+
+def test_a_model_the_server_sizes_gets_its_nearest_presets_layout(peer: Peer) -> None:
+    small, default = models.PRESETS["small"], models.PRESETS["default"]
+    assert engine_on(peer, []).layout is default.layout  # the server does not say
+    peer.listed = [
+        {"id": "qwen2.5-coder-0.5b-instruct", "meta": {"n_params": 494_032_768}},
+        {"id": "other-7b", "meta": {"n_params": 7_000_000_000}},
+    ]
+    assert engine_on(peer, []).layout is small.layout  # the first listed is the one used
+    peer.listed[0]["meta"] = {"n_params": "many"}  # not a count: as if unsaid
+    assert engine_on(peer, []).layout is default.layout
 
 
 def test_a_good_answer_is_streamed(peer: Peer) -> None:

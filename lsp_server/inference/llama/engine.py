@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from lsp_server.context.layout import PromptLayout
 from lsp_server.inference import fim
 from lsp_server.inference.api import (
     ChatMessage,
@@ -28,7 +27,7 @@ from lsp_server.inference.api import (
 from lsp_server.inference.cancel import CancelToken
 from lsp_server.inference.llama import healing, patches
 from lsp_server.inference.llama.decode import Decoder
-from lsp_server.inference.models import FileIdentity, ModelError
+from lsp_server.inference.models import FileIdentity, ModelError, layout_for
 
 
 @dataclass(frozen=True)
@@ -110,7 +109,7 @@ class LlamaEngine:
         self._pieces: healing.TokenPieces | None = None
         self._pieces_built = threading.Thread(target=self._build_pieces, daemon=True)
         self._pieces_built.start()
-        self.layout = PromptLayout()
+        self.layout = layout_for(self.parameters)
         self._decoder = Decoder(
             api=llama_cpp,
             vocab=self._vocab,
@@ -163,6 +162,11 @@ class LlamaEngine:
     def chat_template(self) -> str | None:
         """The GGUF's chat template (Jinja), None when it has none."""
         return self._chat_template
+
+    @property
+    def parameters(self) -> int:
+        """The model's weights, as llama.cpp counts them."""
+        return int(self._llm._model.n_params())
 
     @property
     def context_size(self) -> int:

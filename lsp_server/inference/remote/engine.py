@@ -10,8 +10,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import PurePath
 from typing import Any, ClassVar
 
-from lsp_server.context.layout import LaidOut, PromptLayout, estimated_tokens
-from lsp_server.inference import fim
+from lsp_server.context.layout import LaidOut, estimated_tokens
+from lsp_server.inference import fim, models
 from lsp_server.inference.api import (
     ChatMessage,
     Generation,
@@ -57,7 +57,8 @@ class RemoteEngine:
         self.config = config
         self._server = Server(config, on_health)
         self._ignored = IgnoredSteering(log, "the remote engine", self.STEERING)
-        self.layout = PromptLayout()
+        # The default preset's, unless the server says how big its model is.
+        self.layout = models.layout_for(None)
         self._name = config.model or "remote model"
         self._context_size = config.context_size
         self._family: fim.Family | None = None
@@ -124,6 +125,7 @@ class RemoteEngine:
                 raise RemoteError(f"{self._server.url('/v1/models')} lists no model")
             self._name = self.config.model or names[0]
             self._family = self._family_setting()
+            self.layout = models.layout_for(_parameters(listed, self._name))
         self._described = True
         log.info(
             "remote engine %s (%s): %s, %d-token context, FIM %s",
@@ -377,3 +379,14 @@ class RemoteEngine:
         if reason == "cancelled":
             return Generation("", reason, stats)
         return Generation(given + written, reason, stats)
+
+
+def _parameters(listed: Sequence[object], name: str) -> int | None:
+    """The size of model `name` as /v1/models lists it, where the server
+    says (llama.cpp's server: `meta.n_params`)."""
+    for model in listed:
+        if isinstance(model, dict) and model.get("id") == name:
+            meta = model.get("meta")
+            count = meta.get("n_params") if isinstance(meta, dict) else None
+            return count if isinstance(count, int) else None
+    return None

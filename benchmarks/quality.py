@@ -53,7 +53,6 @@ from lsp_server.inference import models
 from lsp_server.inference.api import Sampling
 from lsp_server.inference.cancel import CancelToken
 from lsp_server.inference.llama.engine import EngineConfig, LlamaEngine
-from lsp_server.settings import CompletionSettings
 
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
 MODULES = (
@@ -274,7 +273,7 @@ def run_baseline(model: str, tasks: list[Task]) -> dict[str, Score]:
     scores: dict[str, Score] = defaultdict(Score)  # by kind: crossfile.py's kinds too
     path = models.locate(models.ModelChoice(model, "benchmark"))
     engine = LlamaEngine(path, EngineConfig())
-    budget = CompletionSettings().prompt_tokens
+    budget = models.PRESETS[model].layout.prompt_tokens  # Hearth's, for the same model
     for task in tasks:
         prefix, suffix = task.split()
         # Generation stops where the output is cut anyway.
@@ -396,9 +395,13 @@ def main() -> None:
                             entry = {"preset": preset, "system": system, "kind": kind}
                             entry |= {"module": task.module, "line": task.line + 1}
                             out.write(json.dumps(entry | {"expected": task.expected()} | s) + "\n")
+    budgets = ", ".join(
+        f"{preset} {models.PRESETS[preset].layout.prompt_tokens}"
+        for preset in args.presets.split(",")
+    )
     report = (
         f"quality benchmark: {args.tasks} tasks per kind from {len(MODULES)} stdlib modules "
-        f"(seed 1234), prompt budget {CompletionSettings().prompt_tokens} tokens\n\n" + table(rows)
+        f"(seed 1234), prompt budget {budgets} tokens\n\n" + table(rows)
     )
     if comparison := paired(rows):
         report += "\n\n" + comparison

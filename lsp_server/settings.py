@@ -77,7 +77,8 @@ MOST_ALTERNATIVES = 5  # each costs its own tokens of generation
 class CompletionSettings:
     enabled: bool = True
     max_tokens: int = 64  # tokens generated per suggestion
-    prompt_tokens: int = 768  # budget for the whole prompt
+    # budget for the whole prompt; None: the model's (its preset's layout)
+    prompt_tokens: int | None = None
     # of which at most this much (and at most half) for definitions, imports and
     # other open files; what they leave goes to the code around the cursor
     context_tokens: int = 256
@@ -97,7 +98,8 @@ class CompletionSettings:
 
     def __post_init__(self) -> None:
         _at_least(self, "max_tokens", 1)
-        _at_least(self, "prompt_tokens", 64)
+        if self.prompt_tokens is not None:
+            _at_least(self, "prompt_tokens", 64)
         _at_least(self, "context_tokens", 0)
         _at_least(self, "debounce_ms", 0)
         _at_least(self, "timeout_ms", 50)

@@ -71,6 +71,10 @@ class PromptLayout:
     # The suffix keeps at least 1/4 of what the context leaves, however long
     # the prefix.
     suffix_min_share: int = 4
+    # The prompt's budget, in tokens, unless the user sets
+    # completion.promptTokens: what the model reads when a prompt is new
+    # (most prompts are mostly in its cache).
+    prompt_tokens: int = 768
     # Lines above the cursor's line that start the middle, with the line itself:
     # a small model continues text it takes for its own better than it continues
     # the prefix (quality benchmark, 0.5B: single lines 13 -> 20 of 40).

@@ -50,6 +50,7 @@ class Prompt:
     middle: str  # from there to the cursor: the start of what the model writes
     suffix: str  # the window's part after the cursor
     context: FileContext
+    budget: int  # the tokens it was chosen for, which the engine cuts it to
 
     @property
     def before_cursor(self) -> str:
@@ -334,6 +335,7 @@ def assemble(
         middle=prefix[anchor:],
         suffix=suffix[:suffix_end],
         context=FileContext(repo=repo, path=path, header=header.text(), files=tuple(files)),
+        budget=prompt_tokens,
     )
 
 

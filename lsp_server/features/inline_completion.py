@@ -48,7 +48,6 @@ class Suggestion:
 def _generate(
     prompt: Prompt,
     sampling: Sampling,
-    budget: int,
     engine: Engine,
     cancel: CancelToken,
     steering: Steering = Steering(),
@@ -63,7 +62,7 @@ def _generate(
         cancel,
         steering=steering,
         middle=prompt.middle,
-        budget=budget,
+        budget=prompt.budget,
         context=prompt.context,
     )
 
@@ -71,18 +70,19 @@ def _generate(
 def _prompt(ctx: RequestContext, plan: postprocess.Plan) -> Prompt:
     settings = ctx.settings.completion
     engine = ctx.scheduler.engine
+    # The window is chosen as the engine will cut it (before a model is
+    # loaded, `hearth.showContext` shows the default preset's).
+    layout = engine.layout if engine is not None else layout_for(None)
     return ctx.session.prompt.assemble(
         ctx.document,
         ctx.at.offset,
         plan.prompt_prefix,
         plan.prompt_suffix,
         ctx.workspace.context_documents(),
-        settings.prompt_tokens,
+        settings.prompt_tokens or layout.prompt_tokens,
         settings.context_tokens,
         ctx.workspace.roots,
-        # The window is chosen as the engine will cut it (before a model
-        # is loaded, `hearth.showContext` shows the default preset's).
-        engine.layout if engine is not None else layout_for(None),
+        layout,
         cross_file=ctx.workspace.cross_file(ctx.document),
     )
 
@@ -114,7 +114,7 @@ async def read_ahead(ctx: RequestContext) -> None:
     plan = postprocess.Plan.at(*ctx.at.split(document.text), document.line_comment)
     prompt = _prompt(ctx, plan)
     ticket = ctx.scheduler.submit(
-        partial(_generate, prompt, Sampling(max_tokens=0), settings.prompt_tokens),
+        partial(_generate, prompt, Sampling(max_tokens=0)),
         priority=Priority.BACKGROUND,
         uri=document.uri,
         version=version,
@@ -167,7 +167,7 @@ async def _fresh(
     )
     try:
         ticket = ctx.scheduler.submit(
-            partial(_generate, prompt, sampling, settings.prompt_tokens, steering=steering),
+            partial(_generate, prompt, sampling, steering=steering),
             priority=Priority.INLINE,
             uri=uri,
             version=version,

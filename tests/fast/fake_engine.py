@@ -66,6 +66,7 @@ class Call:
     middle: str
     sampling: Sampling
     steering: Steering
+    budget: int | None = None  # the prompt's, in tokens
     result: Generation | None = None  # once it returned (None while running, or if it raised)
 
     @property
@@ -204,7 +205,7 @@ class FakeEngine:
     ) -> Generation:
         # In the order of a FIM prompt: the middle last, where the model goes on.
         self._ignored.note(steering)
-        call = Call("infill", prefix, suffix, middle, sampling, steering)
+        call = Call("infill", prefix, suffix, middle, sampling, steering, budget)
         return self._generate(call, prefix + suffix + middle, cancel)
 
     def chat(

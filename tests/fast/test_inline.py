@@ -18,6 +18,7 @@ import pytest
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
+from lsp_server.context.layout import PromptLayout
 from lsp_server.inference.api import EngineUnavailable
 from tests.fast.fake_engine import Call, FakeEngine, Gate, Script, guarded
 from tests.fast.server import hearth
@@ -105,6 +106,23 @@ async def test_a_suggestion_is_inserted_at_the_cursor() -> None:
         assert call.before_cursor.endswith("    subtotal = sum(prices)\n    return")
         assert "print(total_price([1.0, 2.5], 0.2))" in call.suffix
         assert call.sampling.time_budget == 30.0, "invoked: the patient time budget"
+
+
+@pytest.mark.parametrize(
+    ("settings", "budget"),
+    [(NO_DEBOUNCE, 1000), ({"completion": {"debounceMs": 0, "promptTokens": 200}}, 200)],
+)
+async def test_a_prompt_has_its_models_budget_unless_the_settings_give_one(
+    settings: dict[str, Any], budget: int
+) -> None:
+    fake = FakeEngine(completing(RETURN_LINE))
+    fake.layout = PromptLayout(prompt_tokens=1000)
+    async with hearth(fake, settings) as editor:
+        editor.open(URI, SHOP)
+        suggested = texts(await guarded(editor.inline(URI, AFTER_RETURN)))
+        assert suggested == [" subtotal * (1 + tax_rate)"]
+        (call,) = fake.calls
+        assert call.budget == budget
 
 
 async def test_a_key_within_the_debounce_starts_no_generation_and_the_last_waits_it_out() -> None:

@@ -152,11 +152,12 @@ class ModelHost:
             else:
                 self.state, self._loaded = ModelState.READY, request
                 log.info(
-                    "model %s (%s) ready in %.2f s, FIM %s",
+                    "model %s (%s) ready in %.2f s, FIM %s, its own prompt budget %d tokens",
                     engine.model_name,
                     self.where,
                     time.monotonic() - started,
                     engine.fim_family or "none",
+                    engine.layout.prompt_tokens,
                 )
             finally:
                 self._done.set()

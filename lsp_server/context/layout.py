@@ -69,7 +69,7 @@ class PromptLayout:
     # budget the middle leaves, other files giving way before the header.
     context_share: int = 2
     # The suffix keeps at least 1/4 of what the context leaves, however long
-    # the prefix.
+    # the prefix (the small preset's keeps 1/2).
     suffix_min_share: int = 4
     # The prompt's budget, in tokens, unless the user sets
     # completion.promptTokens: what the model reads when a prompt is new

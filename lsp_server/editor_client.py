@@ -35,6 +35,7 @@ from lsp_server.server_process import (
     ended,
     exit_message,
 )
+from lsp_server.settings import USER_CONFIGURATION
 
 STDERR_KEPT = 200  # the server's last lines on stderr, for reporting why it ended
 LANGUAGE_IDS = {
@@ -164,6 +165,8 @@ class EditorClient:
                         general=types.GeneralClientCapabilities(
                             position_encodings=[types.PositionEncodingKind.Utf16]
                         ),
+                        # The settings it sends are its caller's, never a folder's.
+                        experimental={USER_CONFIGURATION: True},
                     ),
                     initialization_options=self.settings,
                     workspace_folders=self.folders or None,

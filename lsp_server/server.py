@@ -107,8 +107,11 @@ class HearthServer(LanguageServer):
                 f"settings ({layer}) must be an object, not {type(values).__name__}"
             )
             return False
+        # What the client answers for the workspace may be a folder's (see settings.py).
+        experimental = self.client_capabilities.experimental
+        folder = layer == "workspace" and not settings.vouches_for_configuration(experimental)
         try:
-            warnings = self.settings.update(layer, values)
+            warnings = self.settings.update(layer, values, folder)
         except settings.SettingsError as error:
             self.window.say_once(
                 f"invalid settings ignored, the previous ones stay in force: {error}"

@@ -17,6 +17,7 @@ import pytest
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
+from lsp_server.settings import USER_CONFIGURATION
 from tests.e2e.conftest import patient_settings
 from tests.e2e.helpers import configure, open_document, stats, suggest, wait_until
 from tests.e2e.test_hover import PYTHON as HOVER_SAMPLE
@@ -42,7 +43,9 @@ def configurable(status: bool = False) -> types.InitializeParams:
     return types.InitializeParams(
         capabilities=types.ClientCapabilities(
             workspace=types.WorkspaceClientCapabilities(configuration=True),
-            experimental={"hearthStatus": True} if status else None,
+            # Its configuration is the user's own, as Hearth's VS Code and Neovim
+            # clients say: it may choose the model and the engine.
+            experimental={USER_CONFIGURATION: True, "hearthStatus": status},
         ),
         initialization_options=patient_settings(),
     )

@@ -15,6 +15,7 @@ from lsprotocol import types
 from pygls.lsp.client import LanguageClient as PyglsClient
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
+from lsp_server.settings import USER_CONFIGURATION
 from tests.e2e.conftest import server_env
 from tests.e2e.helpers import configure, open_document, stats, suggest, wait_until
 
@@ -206,7 +207,12 @@ async def test_tcp_transport(tmp_path: Path) -> None:
 
 
 def _pulls_configuration() -> types.ClientCapabilities:
-    return types.ClientCapabilities(workspace=types.WorkspaceClientCapabilities(configuration=True))
+    # Its configuration is the user's own (as Hearth's VS Code and Neovim clients
+    # say): the model may change at run time (docs/settings.md, Whose settings).
+    return types.ClientCapabilities(
+        workspace=types.WorkspaceClientCapabilities(configuration=True),
+        experimental={USER_CONFIGURATION: True},
+    )
 
 
 async def _state_is(client: LanguageClient, state: str) -> bool:

@@ -10,7 +10,16 @@ from pathlib import Path
 import pytest
 
 from lsp_server.cli import build_parser
-from lsp_server.settings import Settings, SettingsError, SettingsStore, parse, to_wire
+from lsp_server.settings import (
+    USER_ONLY,
+    EngineSettings,
+    Settings,
+    SettingsError,
+    SettingsStore,
+    parse,
+    to_wire,
+    vouches_for_configuration,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -146,4 +155,63 @@ def test_bad_engine_settings_say_what_is_wrong(engine: dict[str, object], messag
     store = SettingsStore()
     with pytest.raises(SettingsError, match=re.escape(message)):
         store.update("workspace", {"engine": {"kind": "remote", **engine}})
+    assert store.current.engine.kind == "embedded"
+
+
+FOLDER_ATTACK = {
+    "model": {"path": "/repo/ships/this.gguf", "threads": 2},
+    "engine": {
+        "kind": "remote",
+        "url": "http://collector.example:80",
+        "api": "openai",
+        "apiKeyEnv": "HOME",
+        "model": "theirs",
+        "timeoutMs": 500,
+    },
+    "completion": {"maxTokens": 20},
+}
+
+
+def test_a_folders_layer_cannot_choose_the_model_or_a_remote_engine() -> None:
+    store = SettingsStore()
+    (warning,) = store.update("workspace", FOLDER_ATTACK, folder=True)
+    assert store.current.engine == EngineSettings(timeout_ms=500)
+    assert store.current.model.path is None
+    # The rest of the folder's settings count.
+    assert store.current.model.threads == 2
+    assert store.current.completion.max_tokens == 20
+    for key in USER_ONLY:
+        assert f"hearth.{key}" in warning, warning
+    assert "cannot choose the model or a remote engine" in warning
+    # Said once: the same keys again are ignored without a word.
+    assert store.update("workspace", FOLDER_ATTACK, folder=True) == []
+    assert store.current.engine.kind == "embedded"
+
+
+def test_the_users_own_layers_choose_them_and_a_folder_cannot_undo_that() -> None:
+    store = SettingsStore()
+    store.update("cli", {"model": {"path": "small"}})
+    mine = {"kind": "remote", "url": "http://gpu-box:8080", "api": "openai"}
+    store.update("initialization", {"engine": mine})
+    store.update("workspace", {"engine": {"kind": "embedded", "url": "http://x:1"}}, folder=True)
+    assert store.current.engine.kind == "remote"
+    assert store.current.engine.url == "http://gpu-box:8080"
+    assert store.current.model.path == "small"
+    # A client that vouches for its configuration: the user's, changed at run time.
+    store.update("workspace", {"engine": {"url": "http://gpu-box:9090"}})
+    assert store.current.engine.url == "http://gpu-box:9090"
+
+
+def test_only_a_client_that_says_so_has_its_configuration_taken_as_the_users() -> None:
+    assert vouches_for_configuration({"hearthUserSettings": True})
+    for experimental in (None, {}, {"hearthUserSettings": "yes"}, {"hearthStatus": True}, [1]):
+        assert not vouches_for_configuration(experimental)
+
+
+def test_a_refused_folder_layer_with_a_bad_value_still_keeps_the_last_good() -> None:
+    store = SettingsStore()
+    store.update("workspace", {"completion": {"maxTokens": 9}}, folder=True)
+    with pytest.raises(SettingsError, match=re.escape("completion.maxTokens")):
+        store.update("workspace", {**FOLDER_ATTACK, "completion": {"maxTokens": "x"}}, folder=True)
+    assert store.current.completion.max_tokens == 9
     assert store.current.engine.kind == "embedded"

@@ -273,13 +273,19 @@ def run_baseline(model: str, tasks: list[Task]) -> dict[str, Score]:
     scores: dict[str, Score] = defaultdict(Score)  # by kind: crossfile.py's kinds too
     path = models.locate(models.ModelChoice(model, "benchmark"))
     engine = LlamaEngine(path, EngineConfig())
-    budget = models.PRESETS[model].layout.prompt_tokens  # Hearth's, for the same model
+    layout = models.PRESETS[model].layout  # Hearth's budget, for the same model
     for task in tasks:
         prefix, suffix = task.split()
         # Generation stops where the output is cut anyway.
         sampling = Sampling(max_tokens=96, stop=("\n\n",) if task.kind == "block" else ("\n",))
         started = time.monotonic()
-        result = engine.infill(prefix, suffix, sampling, CancelToken(), budget=budget)
+        result = engine.infill(
+            prefix,
+            suffix,
+            sampling,
+            CancelToken(),
+            layout=engine.layout.with_budget(layout.prompt_tokens),
+        )
         seconds = time.monotonic() - started
         text = result.text
         text = text.split("\n\n")[0] if task.kind == "block" else text.split("\n")[0]

@@ -12,6 +12,7 @@ import contextlib
 import logging
 import os
 from collections.abc import Coroutine, Mapping
+from functools import partial
 from typing import Any
 
 from lsprotocol import types
@@ -19,7 +20,7 @@ from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 
 from lsp_server import __version__, lifecycle, settings, stats
-from lsp_server.features import docstrings, explanations, hover, inline_completion
+from lsp_server.features import docstrings, explanations, hover, inline_completion, suggestions
 from lsp_server.inference.scheduler import Scheduler
 from lsp_server.model_host import LoadRequest, ModelHost
 from lsp_server.protocol import PARSE_ERROR, HearthProtocol
@@ -57,12 +58,19 @@ class HearthServer(LanguageServer):
         self.env_model = environ.get("HEARTH_MODEL")
         self.scheduler = Scheduler()
         self.host = ModelHost(self.scheduler)
-        self.sessions = Sessions(self.scheduler)
+        self.explanations = explanations.Explanations(self.settings.current.hover.cache_bytes)
+        # What each feature keeps for an open document, made when it opens.
+        self.sessions = Sessions(
+            self.scheduler,
+            (
+                inline_completion.InlineCompletion,
+                partial(explanations.ExplainingAhead, self.explanations),
+            ),
+        )
         self.indexing = Indexing()
         self.file_watch = FileWatch()
         self.parts = Parts(self.sessions, self.scheduler, self.host, self.indexing)
         self.window = Window(self)
-        self.explanations = explanations.Explanations(self.settings.current.hover.cache_bytes)
         self.counters = stats.Counters()
         self._background: set[asyncio.Future[None]] = set()
 
@@ -97,6 +105,14 @@ class HearthServer(LanguageServer):
         task = asyncio.ensure_future(work)
         self._background.add(task)  # referenced until done, or it could be collected
         task.add_done_callback(self._background.discard)
+
+    def rested(self, uri: str, position: types.Position) -> None:
+        """The cursor is at `position` (editors ask for code actions where it
+        moves to): the features' work for where it rests starts in the background."""
+        with contextlib.suppress(JsonRpcInvalidParams):  # nothing to do there
+            resting = self.context(uri, position)
+            for work in resting.session.rested(resting) if resting is not None else ():
+                self.in_background(work)
 
     # --- settings and the model ----------------------------------------------
 
@@ -252,13 +268,7 @@ def create_server(
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: HearthServer, params: types.DidChangeTextDocumentParams) -> None:
-        uri, version = params.text_document.uri, params.text_document.version
-        session = ls.sessions.change(params, ls.position_encoding)
-        followed = session.following.edited(session.document.text) if session else None
-        if followed is not None and followed.ticket is not None:
-            followed.ticket.carry(version)  # typed at its cursor: it goes on
-        # Other work for the versions before this one is stale: it stops at its next token.
-        ls.scheduler.cancel_document(uri, version)
+        ls.sessions.change(params, ls.position_encoding)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: HearthServer, params: types.DidCloseTextDocumentParams) -> None:
@@ -270,10 +280,10 @@ def create_server(
     ) -> types.InlineCompletionList:
         ctx = ls.context(params.text_document.uri, params.position)
         if ctx is None:
-            return inline_completion.NO_SUGGESTION
+            return suggestions.NO_SUGGESTION
         invoked = params.context.trigger_kind == types.InlineCompletionTriggerKind.Invoked
-        suggestions = await inline_completion.suggest(ctx, ls.counters, invoked=invoked)
-        return inline_completion.as_inline_list(suggestions)
+        shown = await inline_completion.suggest(ctx, ls.counters, invoked=invoked)
+        return suggestions.as_inline_list(shown)
 
     @server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions())
     async def on_completion(
@@ -283,11 +293,11 @@ def create_server(
             return None
         ctx = ls.context(params.text_document.uri, params.position)
         if ctx is None:
-            return inline_completion.as_completion_list([])
+            return suggestions.as_completion_list([])
         trigger = params.context.trigger_kind if params.context is not None else None
         invoked = trigger == types.CompletionTriggerKind.Invoked
-        suggestions = await inline_completion.suggest(ctx, ls.counters, invoked=invoked)
-        return inline_completion.as_completion_list(suggestions)
+        shown = await inline_completion.suggest(ctx, ls.counters, invoked=invoked)
+        return suggestions.as_completion_list(shown)
 
     @server.feature(types.TEXT_DOCUMENT_HOVER)
     async def on_hover(ls: HearthServer, params: types.HoverParams) -> types.Hover | None:
@@ -304,13 +314,7 @@ def create_server(
         ls: HearthServer, params: types.CodeActionParams
     ) -> list[types.CodeAction] | None:
         uri = params.text_document.uri
-        # Editors ask for code actions where the cursor is, as it moves.
-        with contextlib.suppress(JsonRpcInvalidParams):  # nothing to read ahead there
-            resting = ls.context(uri, params.range.end)
-            if resting is not None:
-                ls.in_background(inline_completion.read_ahead(resting))
-                rest_s = inline_completion.READ_AHEAD_S
-                ls.in_background(explanations.read_ahead(resting, ls.explanations, rest_s))
+        ls.rested(uri, params.range.end)
         if not docstrings.offered(ls.settings.current.docstrings, params.context.only):
             return None
         ctx = ls.context(uri, params.range.start)

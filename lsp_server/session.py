@@ -2,34 +2,35 @@
 snapshot of one request.
 
 A `DocumentSession` holds everything Hearth keeps for one open document:
-its text and tree, the newest request for it, the suggestion shown, the
-generation typing may take over, the prompt kept while the user types on.
-Closing it (`close()`) drops all of that and stops the model's work for it.
+its text and tree, the newest request of each feature, and a slot for each
+feature's own state (`FeatureState`: the inline suggestion shown, the
+explanations read ahead, ...). The features' states are made by the
+factories the server gives `Sessions`: this module knows none of them.
+An edit, a rest of the cursor and the close reach every slot from here.
 
 A `RequestContext` is what a feature's handler gets: the settings in force
 when the request came, the document's session, the cursor resolved in it,
 and the parts the handler may use (the scheduler, the model's host, the
 workspace). `Parts.context` builds it, and is the one place a request's
 document and position are checked: a bad one is answered with InvalidParams.
+A `RequestGuard` says when a request has become stale.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import Any, TypeVar
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 
 from lsp_server.context import languages, symbols
-from lsp_server.context.prompt import AnchoredPrompt
 from lsp_server.documents import BadPosition, Document, TextPosition, real_path, resolve
-from lsp_server.features.following import Following
-from lsp_server.features.shown import Shown
 from lsp_server.inference.scheduler import Scheduler
 from lsp_server.model_host import ModelHost, ModelState
 from lsp_server.settings import Settings
@@ -41,45 +42,117 @@ from lsp_server.workspace.summary import FileSummary, from_outline
 
 log = logging.getLogger(__name__)
 
+Background = Coroutine[Any, Any, None]
+# The cursor rests this long (editors ask for code actions where it moves
+# to) before work for where it rests begins: reading a prompt ahead, say.
+RESTING_S = 0.25
+
+
+class FeatureState:
+    """What one feature keeps for one open document: its slot in the
+    document's session. Each hook does nothing unless the feature says."""
+
+    def edited(self, document: Document) -> None:
+        """The document was edited (it is at its new version already)."""
+
+    def rested(self, ctx: RequestContext) -> Background | None:
+        """Work to do in the background where the cursor now rests (`ctx.at`),
+        such as reading a prompt ahead; None for none."""
+        return None
+
+    def close(self) -> None:
+        """The document was closed: drop all that is kept."""
+
+
+State = TypeVar("State", bound=FeatureState)
+StateFactory = Callable[[], FeatureState]
+
 
 class DocumentSession:
     """One open document and all that Hearth keeps for it."""
 
-    def __init__(self, document: Document, scheduler: Scheduler) -> None:
+    def __init__(
+        self, document: Document, scheduler: Scheduler, states: Sequence[StateFactory] = ()
+    ) -> None:
         self.document = document
         self._scheduler = scheduler
-        self.latest_request = 0  # the newest request's number: older ones are stale
-        self.shown: Shown | None = None  # the suggestion shown, which typing may go through
-        self.following = Following()  # the generation typing may take over
-        self.prompt = AnchoredPrompt()  # the prompt kept while the user types on
+        self._latest: dict[str, int] = {}  # each feature's newest request: older ones are stale
+        self._states: dict[type[FeatureState], FeatureState] = {}
+        for make in states:
+            state = make()
+            self._states[type(state)] = state
         self.said_too_big = False  # the log said it is over limits.documentChars
 
     @property
     def uri(self) -> str:
         return self.document.uri
 
-    def begin_request(self) -> int:
-        """Number a new request about the document: it is now the latest."""
-        self.latest_request += 1
-        return self.latest_request
+    def state(self, kind: type[State]) -> State:
+        """The slot of the feature whose state is of `kind`."""
+        state = self._states[kind]
+        assert isinstance(state, kind)
+        return state
 
-    def is_latest(self, request: int) -> bool:
-        return self.latest_request == request
+    def begin(self, feature: str) -> RequestGuard:
+        """Number a new request of `feature` about the document: it is now its
+        latest, and the one before it is stale."""
+        number = self._latest[feature] = self._latest.get(feature, 0) + 1
+        return RequestGuard(self, feature, number, self.document.version)
+
+    def is_latest(self, feature: str, number: int) -> bool:
+        return self._latest.get(feature) == number
+
+    def edited(self) -> None:
+        """After an edit: each feature hears of it, then the model's work for
+        the versions before this one stops at its next token (unless a feature
+        carried it over to this version: typing what it writes)."""
+        for state in self._states.values():
+            state.edited(self.document)
+        self._scheduler.cancel_document(self.uri, self.document.version)
+
+    def rested(self, ctx: RequestContext) -> list[Background]:
+        """The background work of each feature where the cursor rests."""
+        return [work for state in self._states.values() if (work := state.rested(ctx))]
 
     def close(self) -> None:
         """The editor closed the document: its work stops at the next token,
         and nothing of it is kept."""
         self._scheduler.close_document(self.uri)
-        self.following.forget()
-        self.prompt.forget()
-        self.shown = None
+        for state in self._states.values():
+            state.close()
+
+
+@dataclass(frozen=True)
+class RequestGuard:
+    """One request about a document, and the one test of whether it is stale:
+    a newer request of the same feature came for the document, or the
+    document was edited since it began. A stale request's answer would be
+    for text the user no longer has: it answers nothing. (An answer that is
+    placed in the text as it is when it is ready, such as a docstring, only
+    gives way to a newer request: `superseded`.)"""
+
+    session: DocumentSession
+    feature: str
+    number: int
+    version: int
+
+    @property
+    def superseded(self) -> bool:
+        """A newer request of the same feature came for the document."""
+        return not self.session.is_latest(self.feature, self.number)
+
+    @property
+    def stale(self) -> bool:
+        """Superseded, or the document was edited since."""
+        return self.superseded or self.session.document.version != self.version
 
 
 class Sessions:
     """The open documents' sessions, by URI."""
 
-    def __init__(self, scheduler: Scheduler) -> None:
+    def __init__(self, scheduler: Scheduler, states: Sequence[StateFactory] = ()) -> None:
         self._scheduler = scheduler
+        self._states = tuple(states)  # each feature's factory of its per-document state
         self._sessions: dict[str, DocumentSession] = {}
         self.max_chars = Document.max_chars  # limits.documentChars; the server sets it
 
@@ -88,13 +161,15 @@ class Sessions:
         if old is not None:  # opened again without a close: the old one's work is stale
             old.close()
         document = Document(item.uri, item.language_id, item.version, item.text, self.max_chars)
-        session = self._sessions[item.uri] = DocumentSession(document, self._scheduler)
+        session = DocumentSession(document, self._scheduler, self._states)
+        self._sessions[item.uri] = session
         return session
 
     def change(
         self, params: types.DidChangeTextDocumentParams, encoding: str
     ) -> DocumentSession | None:
-        """Apply an edit; the document's session, None when it is not open."""
+        """Apply an edit, and tell the document's features (`DocumentSession.edited`);
+        the document's session, None when it is not open."""
         session = self._sessions.get(params.text_document.uri)
         if session is None:
             log.warning("didChange for %s, which is not open", params.text_document.uri)
@@ -104,6 +179,7 @@ class Sessions:
         for change in params.content_changes:
             document.apply(change, encoding)
         document.version = params.text_document.version
+        session.edited()
         return session
 
     def close(self, uri: str) -> None:

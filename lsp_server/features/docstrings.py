@@ -25,12 +25,12 @@ from pygls.exceptions import JsonRpcInvalidParams
 
 from lsp_server import documents
 from lsp_server.context import symbols
-from lsp_server.context.layout import CHARS_PER_TOKEN
 from lsp_server.context.outline import Definition, Outline
 from lsp_server.features import docstring_form as prompt
 from lsp_server.features import docstring_style as style
 from lsp_server.inference.api import ChatMessage, EngineUnavailable
 from lsp_server.inference.scheduler import Cancelled, Priority
+from lsp_server.layout import chars_for
 from lsp_server.session import RequestContext
 from lsp_server.settings import DocstringSettings
 from lsp_server.window import Window
@@ -38,6 +38,7 @@ from lsp_server.window import Window
 log = logging.getLogger(__name__)
 
 KIND = types.CodeActionKind.RefactorRewrite
+FEATURE = "docstrings"
 
 
 class DocstringError(Exception):
@@ -65,6 +66,7 @@ async def code_actions(ctx: RequestContext, window: Window) -> list[types.CodeAc
     definition = _definition_at(outline, syntax.byte_offset(ctx.at.offset))
     if definition is None or definition.body_start is None:
         return None
+    guard = ctx.session.begin(FEATURE)
     verb = "Update" if definition.doc is not None else "Generate"
     action = types.CodeAction(
         title=f"{verb} docstring for {definition.name} (Hearth)",
@@ -73,7 +75,8 @@ async def code_actions(ctx: RequestContext, window: Window) -> list[types.CodeAc
     )
     if not window.resolves_code_action_edits():
         action = await resolve(ctx, window, action)
-        if action.edit is None:
+        # Asked again meanwhile (the cursor moved on): that request answers.
+        if action.edit is None or guard.superseded:
             return None
     return [action]
 
@@ -128,7 +131,7 @@ async def write(ctx: RequestContext, name: str, start: int) -> Written:
         raise DocstringError(f"{name} is no longer defined in {document.uri}")
     what = style.facts(syntax.language, syntax.tree().root_node, outline, definition)
     target = symbols.Target(document, outline, definition)
-    code = target.excerpt(int(settings.prompt_tokens * CHARS_PER_TOKEN))
+    code = target.excerpt(chars_for(settings.prompt_tokens))
     calls = prompt.call_sites(document, definition, ctx.workspace.context_documents())
     if not await ctx.model_loaded():
         raise DocstringError("no model is loaded")

@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from lsp_server.context import symbols
-from lsp_server.context.layout import CHARS_PER_TOKEN
 from lsp_server.features import code_chat
 from lsp_server.inference.api import EngineUnavailable, Generation, Sampling, Steering
 from lsp_server.inference.scheduler import Cancelled, Priority
-from lsp_server.session import RequestContext
+from lsp_server.layout import chars_for
+from lsp_server.session import RESTING_S, Background, FeatureState, RequestContext
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +99,7 @@ def key_of(ctx: RequestContext, target: symbols.Target) -> Key | None:
     engine, syntax = ctx.scheduler.engine, target.document.syntax
     if engine is None or syntax is None:
         return None
-    code = target.excerpt(int(ctx.settings.hover.prompt_tokens * CHARS_PER_TOKEN))
+    code = target.excerpt(chars_for(ctx.settings.hover.prompt_tokens))
     return engine.model_name, syntax.language, code
 
 
@@ -204,13 +204,24 @@ def _forget(explanations: Explanations, key: Key, task: asyncio.Task[str]) -> No
         task.exception()  # read: a failed background explanation is logged, not raised
 
 
+class ExplainingAhead(FeatureState):
+    """Explanations in one document: where the cursor rests, those the user
+    is likely to hover next are written in the background (`read_ahead`)."""
+
+    def __init__(self, explanations: Explanations) -> None:
+        self.explanations = explanations  # the server's, shared by all documents
+
+    def rested(self, ctx: RequestContext) -> Background | None:
+        settings = ctx.settings.hover
+        if not (settings.enabled and settings.read_ahead):
+            return None
+        return read_ahead(ctx, self.explanations, RESTING_S)
+
+
 async def read_ahead(ctx: RequestContext, explanations: Explanations, rest_s: float) -> None:
     """Once the cursor has rested `rest_s`, explain in the background what
     the user is likely to hover next, one definition at a time; an edit to
     the document stops it."""
-    settings = ctx.settings.hover
-    if not (settings.enabled and settings.read_ahead):
-        return
     if not await ctx.rested(rest_s):
         return
     version = ctx.document.version

@@ -32,6 +32,7 @@ from lsp_server.session import RequestContext
 
 log = logging.getLogger(__name__)
 
+FEATURE = "hover"
 WRITING = "_Hearth is writing an explanation: hover again in a moment._"
 LOADING = "_The model is loading: hover again for Hearth's explanation._"
 # The marks around a doc comment's lines: quotes, /** * */, ///, //, #.
@@ -80,6 +81,7 @@ async def hover(
     settings = ctx.settings.hover
     if not settings.enabled:
         return None
+    guard = ctx.session.begin(FEATURE)  # a newer hover, or an edit, makes this one stale
     document, cursor = ctx.document, ctx.at
     symbol = symbols.symbol_at(document, cursor.offset)
     if symbol is None:
@@ -96,6 +98,8 @@ async def hover(
     definition = target.definition
     parts = [heading(definition.kind, definition.name), *code]
     parts += await _explanation(ctx, explanations, target)
+    if guard.stale:
+        return None  # its range is in text the editor no longer shows
     parts += [location] if location else []
     kind = types.MarkupKind.Markdown if markdown else types.MarkupKind.PlainText
     value = "\n\n".join(parts if markdown else [plain(part) for part in parts])

@@ -1,12 +1,19 @@
 """textDocument/inlineCompletion: ghost text at the cursor.
 
-One keystroke's journey: the rest of the shown suggestion if the key typed
-into it; else the running generation if the typing followed it here
-(following.py); else a short debounce (a newer request or edit for the
-same document makes this one return nothing), a wait for the model if it is
-still loading, and one generation on the scheduler's worker (superseding any
-older one for the document). Last, a check that the document has not moved
-on while the model was writing.
+`InlineCompletion` is the feature's state in one document (its slot in the
+document's session) and the owner of its requests there. It keeps the
+suggestion shown, the generation typing may take over (following.py), the
+prompt anchored where the user types on (context/prompt.py), and it reads
+that prompt ahead where the cursor rests.
+
+One request's stages, in `InlineCompletion.suggest`:
+1. typed into what is shown: the rest of the suggestion, without the model;
+2. taken over: the running generation, if the typing followed it here;
+3. fresh: a short debounce (a newer request or edit makes this one stale),
+   a wait for the model if it is still loading, and one generation on the
+   scheduler's worker (superseding any older one for the document);
+4. answered: what the model wrote, post-processed, unless the request went
+   stale meanwhile; it becomes what is shown.
 """
 
 from __future__ import annotations
@@ -21,28 +28,24 @@ from functools import partial
 from lsprotocol import types
 
 from lsp_server import documents, postprocess
-from lsp_server.context.prompt import Prompt
+from lsp_server.context.anchored import AnchoredPrompt
+from lsp_server.context.prompt import Prompt, PromptRequest
+from lsp_server.documents import Document
 from lsp_server.features import following
+from lsp_server.features.following import Following
 from lsp_server.features.shown import Shown
+from lsp_server.features.suggestions import Suggestion, fills
 from lsp_server.inference.api import Engine, EngineUnavailable, Generation, Sampling, Steering
 from lsp_server.inference.cancel import CancelToken
 from lsp_server.inference.models import layout_for
 from lsp_server.inference.scheduler import Cancelled, Priority
-from lsp_server.session import RequestContext
+from lsp_server.session import RESTING_S, Background, FeatureState, RequestContext, RequestGuard
 from lsp_server.stats import Counters
-from lsp_server.text import without_whitespace
 
 log = logging.getLogger(__name__)
 
-NO_SUGGESTION = types.InlineCompletionList(items=[])
-READ_AHEAD_S = 0.25  # the cursor rests this long before its prompt is read ahead
+FEATURE = "inline"
 REMOTE_DEBOUNCE_MS = 150  # the least debounce on a remote engine: a pause in the typing
-
-
-@dataclass(frozen=True)
-class Suggestion:
-    text: str
-    range: types.Range  # what it replaces: the cursor, or the closers after it
 
 
 def _generate(
@@ -62,162 +65,162 @@ def _generate(
         cancel,
         steering=steering,
         middle=prompt.middle,
-        budget=prompt.budget,
+        layout=prompt.layout,
         context=prompt.context,
     )
 
 
-def _prompt(ctx: RequestContext, plan: postprocess.Plan) -> Prompt:
-    settings = ctx.settings.completion
-    engine = ctx.scheduler.engine
-    # The window is chosen as the engine will cut it (before a model is
-    # loaded, `hearth.showContext` shows the default preset's).
-    layout = engine.layout if engine is not None else layout_for(None)
-    return ctx.session.prompt.assemble(
-        ctx.document,
-        ctx.at.offset,
-        plan.prompt_prefix,
-        plan.prompt_suffix,
-        ctx.workspace.context_documents(),
-        settings.prompt_tokens or layout.prompt_tokens,
-        settings.context_tokens,
-        ctx.workspace.roots,
-        layout,
-        cross_file=ctx.workspace.cross_file(ctx.document),
-    )
+class InlineCompletion(FeatureState):
+    """Inline completion in one document: what it keeps there, and its requests."""
 
+    def __init__(self) -> None:
+        self.shown: Shown | None = None  # the suggestion shown, which typing may go through
+        self.following = Following()  # the generation typing may take over
+        self.prompt = AnchoredPrompt()  # the prompt kept while the user types on
 
-def context_at(ctx: RequestContext) -> dict[str, object]:
-    """What a suggestion at the cursor would show the model besides the code
-    around it (`hearth.showContext`): to see why it wrote what it did."""
-    plan = postprocess.Plan.at(*ctx.at.split(ctx.document.text), ctx.document.line_comment)
-    context = _prompt(ctx, plan).context
-    return {
-        "path": context.path,
-        "header": context.header,
-        "files": [{"path": path, "text": text} for path, text in context.files],
-    }
+    # --- what happens to the document ------------------------------------------
 
+    def edited(self, document: Document) -> None:
+        followed = self.following.edited(document.text)
+        if followed is not None and followed.ticket is not None:
+            # Typed at its cursor what it is writing: it goes on for this version.
+            followed.ticket.carry(document.version)
 
-async def read_ahead(ctx: RequestContext) -> None:
-    """Read the prompt for a suggestion at the cursor into the model's cache,
-    in the background, once the cursor has rested there READ_AHEAD_S: the
-    user is likely to type there next, and the first suggestion then needs
-    only the new tokens read. Any real work, and any edit, comes first."""
-    settings = ctx.settings.completion
-    if not (settings.enabled and settings.read_ahead):
-        return
-    document = ctx.document
-    version = document.version
-    if not await ctx.rested(READ_AHEAD_S):
-        return
-    plan = postprocess.Plan.at(*ctx.at.split(document.text), document.line_comment)
-    prompt = _prompt(ctx, plan)
-    ticket = ctx.scheduler.submit(
-        partial(_generate, prompt, Sampling(max_tokens=0)),
-        priority=Priority.BACKGROUND,
-        uri=document.uri,
-        version=version,
-        purpose="read-ahead",
-        supersedes=("read-ahead", document.uri),
-    )
-    with contextlib.suppress(Cancelled, EngineUnavailable):
-        await ticket.result()
+    def rested(self, ctx: RequestContext) -> Background | None:
+        settings = ctx.settings.completion
+        return self._read_ahead(ctx) if settings.enabled and settings.read_ahead else None
 
+    def close(self) -> None:
+        self.following.forget()
+        self.prompt.forget()
+        self.shown = None
 
-async def _taken_over(
-    ctx: RequestContext, counters: Counters, prefix: str, suffix: str, plan: postprocess.Plan
-) -> Generation | None:
-    """The generation that typing followed to this cursor, as if asked here;
-    None when there is none, or it wrote something else."""
-    followed = ctx.session.following.take_over(prefix, suffix, plan)
-    if followed is None:
-        return None
-    counters.taken_over += 1  # the request now waits for it
-    try:
-        generation = await following.outcome(followed)
-    except (Cancelled, EngineUnavailable):
-        return None
-    return followed.rebase(generation, prefix[len(followed.before) :], plan)
+    # --- the prompt -----------------------------------------------------------------
 
-
-async def _fresh(
-    ctx: RequestContext, plan: postprocess.Plan, invoked: bool, alternatives: int
-) -> Generation | None:
-    """A new generation at the cursor, which typing may then follow, with
-    up to `alternatives` other texts."""
-    document = ctx.document
-    uri, version = document.uri, document.version
-    settings = ctx.settings.completion
-    prompt = _prompt(ctx, plan)
-    # With alternatives, the answer waits for them: they are written after the first text.
-    followed = following.Followed(plan.hole.prefix, plan.hole.suffix, plan, early=not alternatives)
-    sampling = Sampling(
-        max_tokens=settings.max_tokens,
-        temperature=settings.temperature,
-        time_budget=(settings.invoked_timeout_ms if invoked else settings.timeout_ms) / 1000,
-    )
-    steering = Steering(
-        stop_when=followed.done,
-        starts_with=plan.starts_with,
-        avoid=plan.avoid,
-        comment=plan.hole.comment,
-        alternatives=alternatives,
-        code_first=plan.code_first,
-    )
-    try:
-        ticket = ctx.scheduler.submit(
-            partial(_generate, prompt, sampling, steering=steering),
-            priority=Priority.INLINE,
-            uri=uri,
-            version=version,
-            purpose="inline",
-            supersedes=("inline", uri),
+    def prompt_at(self, ctx: RequestContext, plan: postprocess.Plan) -> Prompt:
+        settings = ctx.settings.completion
+        engine = ctx.scheduler.engine
+        # The model's own layout, which the engine cuts the prompt by too
+        # (before a model is loaded, `hearth.showContext` shows the default
+        # preset's), with the budget the settings give, if they give one.
+        layout = engine.layout if engine is not None else layout_for(None)
+        if settings.prompt_tokens:
+            layout = layout.with_budget(settings.prompt_tokens)
+        request = PromptRequest(
+            ctx.document,
+            ctx.at.offset,
+            plan.prompt_prefix,
+            plan.prompt_suffix,
+            layout,
+            settings.context_tokens,
+            ctx.workspace.roots,
+            tuple(ctx.workspace.context_documents()),
+            ctx.workspace.cross_file(ctx.document),
         )
-        ctx.session.following.start(followed, ticket)
-        return await following.outcome(followed)
-    except (Cancelled, EngineUnavailable) as reason:
-        log.info("inline %s v%s: no suggestion (%s)", uri, version, reason)
-        return None
+        return self.prompt.assemble(request)
 
+    async def _read_ahead(self, ctx: RequestContext) -> None:
+        """Read the prompt for a suggestion at the cursor into the model's
+        cache, in the background, once the cursor has rested there: the user
+        is likely to type there next, and the first suggestion then needs
+        only the new tokens read. Any real work, and any edit, comes first."""
+        document = ctx.document
+        version = document.version
+        if not await ctx.rested(RESTING_S):
+            return
+        plan = postprocess.Plan.at(*ctx.at.split(document.text), document.line_comment)
+        prompt = self.prompt_at(ctx, plan)
+        ticket = ctx.scheduler.submit(
+            partial(_generate, prompt, Sampling(max_tokens=0)),
+            priority=Priority.BACKGROUND,
+            uri=document.uri,
+            version=version,
+            purpose="read-ahead",
+            supersedes=("read-ahead", document.uri),
+        )
+        with contextlib.suppress(Cancelled, EngineUnavailable):
+            await ticket.result()
 
-async def suggest(
-    ctx: RequestContext, counters: Counters, *, invoked: bool = False
-) -> list[Suggestion]:
-    """The suggestions at the cursor, best first; none when there is none to
-    show (any more).
+    # --- a request ------------------------------------------------------------------
 
-    `invoked`: the user asked explicitly (or pressed a key that cycles
-    through suggestions), waits longer, and gets the alternatives too.
-    """
-    settings = ctx.settings.completion
-    if not settings.enabled:
-        return []
-    session, document, cursor = ctx.session, ctx.document, ctx.at
-    request = session.begin_request()  # a newer one makes this one stale
-    uri, version, encoding = document.uri, document.version, ctx.encoding
-    prefix, suffix = cursor.split(document.text)
-    wanted = _alternatives_wanted(ctx, invoked)
-    shown = session.shown
-    plan = postprocess.Plan.at(prefix, suffix, document.line_comment, document.not_code)
-    # Typed into the ghost text: the rest of it, without the model; unless
-    # alternatives are asked for and were not shown.
-    rests = shown.rests(prefix, suffix) if shown else None
-    as_shown = not wanted or (shown is not None and shown.asked)
-    if rests is not None and as_shown and (rests or not _next_line_wanted(plan, shown)):
-        counters.typed_through += 1
-        at = documents.position_of(document.text, cursor, encoding)
-        return [Suggestion(rest, types.Range(start=at, end=at)) for rest in rests]
-    started = time.monotonic()
+    async def suggest(
+        self, ctx: RequestContext, counters: Counters, *, invoked: bool = False
+    ) -> list[Suggestion]:
+        """The suggestions at the cursor, best first; none when there is none
+        to show (any more).
 
-    def stale() -> bool:
-        return not session.is_latest(request) or document.version != version
+        `invoked`: the user asked explicitly (or pressed a key that cycles
+        through suggestions), waits longer, and gets the alternatives too.
+        """
+        if not ctx.settings.completion.enabled:
+            return []
+        guard = ctx.session.begin(FEATURE)  # a newer request makes this one stale
+        document, cursor = ctx.document, ctx.at
+        prefix, suffix = cursor.split(document.text)
+        plan = postprocess.Plan.at(prefix, suffix, document.line_comment, document.not_code)
+        wanted = _alternatives_wanted(ctx, invoked)
+        rests = self._typed_into_shown(plan, prefix, suffix, wanted)
+        if rests.answers:
+            counters.typed_through += 1
+            return rests.suggestions(ctx)
+        started = time.monotonic()
+        # A generation typing followed here has no alternatives.
+        generation = None if wanted else await self._taken_over(ctx, counters, prefix, suffix, plan)
+        how = "taken over"
+        if generation is None:
+            how = "fresh"
+            generation = await self._fresh(ctx, guard, plan, invoked, started)
+            if generation is None:
+                return []
+        return self._answered(ctx, guard, plan, generation, rests.rests, how, started, wanted)
 
-    # A generation typing followed here has no alternatives.
-    generation = None if wanted else await _taken_over(ctx, counters, prefix, suffix, plan)
-    how = "taken over"
-    if generation is None:
-        how = "fresh"
+    def _typed_into_shown(
+        self, plan: postprocess.Plan, prefix: str, suffix: str, wanted: int
+    ) -> _Rests:
+        """What is left of the suggestion shown, where the user typed into it.
+        It answers the request without the model (`answers`), unless
+        alternatives are asked for and were not shown, or the user typed a
+        line's suggestion through to the line's end (`_next_line_wanted`)."""
+        shown = self.shown
+        rests = shown.rests(prefix, suffix) if shown else None
+        as_shown = not wanted or (shown is not None and shown.asked)
+        answers = (
+            rests is not None and as_shown and (bool(rests) or not _next_line_wanted(plan, shown))
+        )
+        return _Rests(rests, answers)
+
+    async def _taken_over(
+        self,
+        ctx: RequestContext,
+        counters: Counters,
+        prefix: str,
+        suffix: str,
+        plan: postprocess.Plan,
+    ) -> Generation | None:
+        """The generation that typing followed to this cursor, as if asked
+        here; None when there is none, or it wrote something else."""
+        followed = self.following.take_over(prefix, suffix, plan)
+        if followed is None:
+            return None
+        counters.taken_over += 1  # the request now waits for it
+        try:
+            generation = await following.outcome(followed)
+        except (Cancelled, EngineUnavailable):
+            return None
+        return followed.rebase(generation, prefix[len(followed.before) :], plan)
+
+    async def _fresh(
+        self,
+        ctx: RequestContext,
+        guard: RequestGuard,
+        plan: postprocess.Plan,
+        invoked: bool,
+        started: float,
+    ) -> Generation | None:
+        """A new generation at the cursor after the debounce, which typing may
+        then follow, with the alternatives wanted; None when the request went
+        stale, no model loaded, or the generation was cancelled."""
+        settings = ctx.settings.completion
         debounce_ms = settings.debounce_ms
         if ctx.settings.engine.kind == "remote":
             # A remote server learns of a cancel late (llama.cpp's looks at its
@@ -228,22 +231,109 @@ async def suggest(
         debounce_s = debounce_ms / 1000 - (time.monotonic() - started)
         if debounce_s > 0:
             await asyncio.sleep(debounce_s)
-        if stale() or not await ctx.model_loaded():
+        if guard.stale or not await ctx.model_loaded() or guard.stale:
+            return None
+        alternatives = _alternatives_wanted(ctx, invoked)  # the model may have loaded since
+        uri, version = ctx.document.uri, ctx.document.version
+        prompt = self.prompt_at(ctx, plan)
+        # With alternatives, the answer waits for them: they are written after the first text.
+        followed = following.Followed(
+            plan.hole.prefix, plan.hole.suffix, plan, early=not alternatives
+        )
+        sampling = Sampling(
+            max_tokens=settings.max_tokens,
+            temperature=settings.temperature,
+            time_budget=(settings.invoked_timeout_ms if invoked else settings.timeout_ms) / 1000,
+        )
+        steering = Steering(
+            stop_when=followed.done,
+            starts_with=plan.starts_with,
+            avoid=plan.avoid,
+            comment=plan.hole.comment,
+            alternatives=alternatives,
+            code_first=plan.code_first,
+        )
+        try:
+            ticket = ctx.scheduler.submit(
+                partial(_generate, prompt, sampling, steering=steering),
+                priority=Priority.INLINE,
+                uri=uri,
+                version=version,
+                purpose="inline",
+                supersedes=("inline", uri),
+            )
+            self.following.start(followed, ticket)
+            return await following.outcome(followed)
+        except (Cancelled, EngineUnavailable) as reason:
+            log.info("inline %s v%s: no suggestion (%s)", uri, version, reason)
+            return None
+
+    def _answered(
+        self,
+        ctx: RequestContext,
+        guard: RequestGuard,
+        plan: postprocess.Plan,
+        generation: Generation,
+        rests: list[str] | None,
+        how: str,
+        started: float,
+        wanted: int,
+    ) -> list[Suggestion]:
+        """The suggestions made of `generation`, now shown; none when the
+        request went stale while the model wrote."""
+        # The parse check and the range need the text the cursor was resolved in;
+        # from here on nothing awaits, so the document cannot move on.
+        if guard.stale:
             return []
-        if stale():
+        document, cursor = ctx.document, ctx.at
+        syntax = document.syntax
+        parses = syntax.parses_no_worse(cursor.offset) if syntax else None
+        # Alternatives asked for where a suggestion shows: it stays the first
+        # (the editor cycles from it), whatever the model writes now.
+        most = ctx.settings.completion.alternatives
+        chosen = fills(plan, generation, rests[0] if rests else None, parses, most)
+        _log_answer(ctx, generation, chosen, how, started)
+        if not chosen:
             return []
-        wanted = _alternatives_wanted(ctx, invoked)  # the model may have loaded since
-        generation = await _fresh(ctx, plan, invoked, wanted)
-        if generation is None:
-            return []
-    stats = generation.stats
-    # The parse check and the range need the text the cursor was resolved in;
-    # from here on nothing awaits, so the document cannot move on.
-    if stale():
-        return []
-    # Alternatives asked for where a suggestion shows: it stays the first
-    # (the editor cycles from it), whatever the model writes now.
-    fills = _fills(ctx, plan, generation, rests[0] if rests else None)
+        typable = tuple(fill.text for fill in chosen if not fill.replaces)
+        if not chosen[0].replaces:
+            prefix, suffix = cursor.split(document.text)
+            self.shown = Shown(prefix, suffix, typable[0], typable[1:], asked=wanted > 0)
+        at = documents.position_of(document.text, cursor, ctx.encoding)
+        return [
+            Suggestion(
+                fill.text,
+                types.Range(
+                    start=at,
+                    end=documents.position_of(
+                        document.text, cursor.moved(fill.replaces), ctx.encoding
+                    ),
+                ),
+            )
+            for fill in chosen
+        ]
+
+
+@dataclass(frozen=True)
+class _Rests:
+    """The rests of the suggestion shown (`Shown.rests`), and whether they answer."""
+
+    rests: list[str] | None
+    answers: bool
+
+    def suggestions(self, ctx: RequestContext) -> list[Suggestion]:
+        at = documents.position_of(ctx.document.text, ctx.at, ctx.encoding)
+        return [Suggestion(rest, types.Range(start=at, end=at)) for rest in self.rests or ()]
+
+
+def _log_answer(
+    ctx: RequestContext,
+    generation: Generation,
+    chosen: list[postprocess.Fill],
+    how: str,
+    started: float,
+) -> None:
+    stats, document = generation.stats, ctx.document
     work = (
         f"prompt {stats.prompt_tokens} tokens ({stats.reused_tokens} reused), "
         f"{stats.decoded_tokens} decoded"
@@ -252,38 +342,22 @@ async def suggest(
     )
     log.info(
         "inline %s v%s: %d ms, %s, %s, %s, %s",
-        uri,
-        version,
+        document.uri,
+        document.version,
         (time.monotonic() - started) * 1000,
         how,
         work,
-        " + ".join(f"{len(fill.text)} chars" for fill in fills) or "nothing",
+        " + ".join(f"{len(fill.text)} chars" for fill in chosen) or "nothing",
         generation.stop_reason,
     )
     if ctx.settings.log.include_code:
         log.debug(
             "inline %s model wrote %r (and %r), suggestions: %r",
-            uri,
+            document.uri,
             generation.text,
             generation.alternatives,
-            [fill.text for fill in fills],
+            [fill.text for fill in chosen],
         )
-    if not fills:
-        return []
-    typable = tuple(fill.text for fill in fills if not fill.replaces)
-    if not fills[0].replaces:
-        session.shown = Shown(prefix, suffix, typable[0], typable[1:], asked=wanted > 0)
-    at = documents.position_of(document.text, cursor, encoding)
-    return [
-        Suggestion(
-            fill.text,
-            types.Range(
-                start=at,
-                end=documents.position_of(document.text, cursor.moved(fill.replaces), encoding),
-            ),
-        )
-        for fill in fills
-    ]
 
 
 def _next_line_wanted(plan: postprocess.Plan, shown: Shown | None) -> bool:
@@ -306,57 +380,23 @@ def _alternatives_wanted(ctx: RequestContext, invoked: bool) -> int:
     return ctx.settings.completion.alternatives - 1
 
 
-def _fills(
-    ctx: RequestContext, plan: postprocess.Plan, generation: Generation, shown: str | None
-) -> list[postprocess.Fill]:
-    """What to show of the generation's text and its alternatives: each
-    post-processed, none empty, none the same as one before it but for
-    blanks (the first that survives leads, after the rest of the suggestion
-    `shown` there, if any)."""
-    syntax = ctx.document.syntax
-    parses = syntax.parses_no_worse(ctx.at.offset) if syntax else None
-    texts = (generation.text, *generation.alternatives)
-    fills = [postprocess.Fill(shown)] if shown else []
-    seen = {without_whitespace(shown)} if shown else set()
-    for number, text in enumerate(texts):
-        # Only the first text has its lines' scores: alternatives, asked for, show whole.
-        scores = generation.line_scores if number == 0 else ()
-        fill = plan.finish(Generation(text, generation.stop_reason, line_scores=scores), parses)
-        says = without_whitespace(fill.text)
-        if says and says not in seen:
-            seen.add(says)
-            fills.append(fill)
-    return fills[: ctx.settings.completion.alternatives]
+# --- what the server calls -------------------------------------------------------------
 
 
-def as_inline_list(suggestions: list[Suggestion]) -> types.InlineCompletionList:
-    """The suggestions as inline items, best first: editors cycle through them."""
-    return types.InlineCompletionList(
-        items=[types.InlineCompletionItem(insert_text=s.text, range=s.range) for s in suggestions]
-    )
+async def suggest(
+    ctx: RequestContext, counters: Counters, *, invoked: bool = False
+) -> list[Suggestion]:
+    """The suggestions at the cursor (see `InlineCompletion.suggest`)."""
+    return await ctx.session.state(InlineCompletion).suggest(ctx, counters, invoked=invoked)
 
 
-def as_completion_list(suggestions: list[Suggestion]) -> types.CompletionList:
-    """The suggestions as completion items, in order, for clients without
-    inline completion."""
-    return types.CompletionList(
-        # Incomplete: the next keystroke asks again rather than filtering a stale item.
-        is_incomplete=True,
-        items=[_completion_item(suggestion, rank) for rank, suggestion in enumerate(suggestions)],
-    )
-
-
-def _completion_item(suggestion: Suggestion, rank: int) -> types.CompletionItem:
-    first_line = suggestion.text.strip().splitlines()[0]
-    return types.CompletionItem(
-        label=first_line[:60],
-        kind=types.CompletionItemKind.Snippet,
-        detail="Hearth (local model)",
-        documentation=types.MarkupContent(
-            kind=types.MarkupKind.Markdown, value=f"```\n{suggestion.text}\n```"
-        ),
-        filter_text=first_line,
-        sort_text=f"{rank:02d}",  # the editor keeps Hearth's order among them
-        text_edit=types.TextEdit(range=suggestion.range, new_text=suggestion.text),
-        insert_text_format=types.InsertTextFormat.PlainText,
-    )
+def context_at(ctx: RequestContext) -> dict[str, object]:
+    """What a suggestion at the cursor would show the model besides the code
+    around it (`hearth.showContext`): to see why it wrote what it did."""
+    plan = postprocess.Plan.at(*ctx.at.split(ctx.document.text), ctx.document.line_comment)
+    context = ctx.session.state(InlineCompletion).prompt_at(ctx, plan).context
+    return {
+        "path": context.path,
+        "header": context.header,
+        "files": [{"path": path, "text": text} for path, text in context.files],
+    }

@@ -11,9 +11,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal, Protocol
 
-from lsp_server.context.layout import PromptLayout
-from lsp_server.inference import fim
 from lsp_server.inference.cancel import CancelToken
+from lsp_server.layout import FileContext, PromptLayout
 
 # "writing": the text so far, given while the engine writes on (features/following.py).
 StopReason = Literal["end", "stop", "length", "time", "cancelled", "writing"]
@@ -143,8 +142,9 @@ class Engine(Protocol):
     # Whether `chat` continues an answer begun with `answer_prefix` (the model
     # reads it), rather than having the model write the answer whole.
     CONTINUES_ANSWERS: ClassVar[bool]
-    # How the model's prompts share their budget out (models.layout_for):
-    # the engine cuts by it, and the prompt's window is chosen by it.
+    # How the model's prompts share their budget out (models.layout_for),
+    # fixed once the engine is loaded (or connected): a prompt's window is
+    # chosen by it, and the prompt carries it to `infill`.
     layout: PromptLayout
 
     @property
@@ -166,9 +166,14 @@ class Engine(Protocol):
         *,
         steering: Steering = Steering(),
         middle: str = "",
-        budget: int | None = None,
-        context: fim.FileContext | None = None,
-    ) -> Generation: ...
+        layout: PromptLayout | None = None,
+        context: FileContext | None = None,
+    ) -> Generation:
+        """Write what goes between `prefix` and `suffix`, starting with `middle`
+        (not repeated in the text returned). The prompt is cut as `layout`
+        (the prompt's: context/prompt.py chose its window by it) shares it
+        out, to its `prompt_tokens`; with no layout, by the engine's own
+        shares to all the room the context window has."""
 
     def chat(
         self,

@@ -14,6 +14,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from lsp_server.layout import FileContext
+
 
 class Vocabulary(Protocol):
     """What FIM detection needs to know of a model's vocabulary."""
@@ -121,24 +123,6 @@ def repo_level_suits(model_name: str) -> bool:
     without, 1.5B 11 vs 12), so they see other files as code above the
     current one."""
     return "instruct" not in model_name.lower()
-
-
-@dataclass(frozen=True)
-class FileContext:
-    """What a prompt may hold besides the code around the cursor.
-
-    `header`: parts of the current file outside the window around the cursor
-    (imports, the enclosing signatures, definitions the code refers to), in
-    file order; it goes right before the local prefix. `files`: snippets of
-    other files as (path, text). With a repository-level format
-    (`<|repo_name|>`, `<|file_sep|>`) they are files before the current one,
-    whose path is given; otherwise their code goes above the header.
-    """
-
-    repo: str = ""
-    path: str = ""
-    header: str = ""
-    files: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

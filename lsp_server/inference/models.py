@@ -18,7 +18,7 @@ from pathlib import Path
 
 import platformdirs
 
-from lsp_server.context.layout import PromptLayout
+from lsp_server.layout import PromptLayout
 
 GGUF_MAGIC = b"GGUF"
 ENV_VAR = "HEARTH_MODEL"

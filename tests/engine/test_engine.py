@@ -13,9 +13,9 @@ import pytest
 from lsp_server.inference import models
 from lsp_server.inference.api import ChatMessage, Sampling, Steering
 from lsp_server.inference.cancel import CancelToken
-from lsp_server.inference.fim import FileContext
 from lsp_server.inference.llama.cache import SHIFT_MIN_TOKENS
 from lsp_server.inference.llama.engine import EngineConfig, LlamaEngine
+from lsp_server.layout import FileContext
 from lsp_server.postprocess import Plan
 from tests.conftest import ENDLESS, decoding_probe, model_spec
 from tests.pace import Pace
@@ -140,7 +140,13 @@ def test_prompt_longer_than_the_context_is_cut_to_fit(model_path: Path) -> None:
     result = engine.infill(prefix, suffix, Sampling(max_tokens=16), CancelToken())
     assert 400 < result.stats.prompt_tokens <= engine.context_size - 16
     assert result.stop_reason != "cancelled"
-    budgeted = engine.infill(prefix, suffix, Sampling(max_tokens=16), CancelToken(), budget=200)
+    budgeted = engine.infill(
+        prefix,
+        suffix,
+        Sampling(max_tokens=16),
+        CancelToken(),
+        layout=engine.layout.with_budget(200),
+    )
     assert budgeted.stats.prompt_tokens <= 200 + 3  # the three FIM markers
     engine.close()
 
@@ -253,13 +259,27 @@ def test_context_comes_first_and_within_half_the_budget(engine: LlamaEngine) -> 
         files=(("rates.py", "RATE = 2\n" * 300), ("tax.py", "def tax(x):\n    return x\n")),
     )
     sampling = Sampling(max_tokens=1)
-    bare = engine.infill(PREFIX, SUFFIX, sampling, CancelToken(), budget=300)
-    full = engine.infill(PREFIX, SUFFIX, sampling, CancelToken(), budget=300, context=context)
+    bare = engine.infill(
+        PREFIX, SUFFIX, sampling, CancelToken(), layout=engine.layout.with_budget(300)
+    )
+    full = engine.infill(
+        PREFIX,
+        SUFFIX,
+        sampling,
+        CancelToken(),
+        layout=engine.layout.with_budget(300),
+        context=context,
+    )
     assert full.stats.prompt_tokens <= 300 + 8  # the budget, plus the FIM markers
     assert full.stats.prompt_tokens > bare.stats.prompt_tokens, "the header took its half"
     # The same context again: everything before the window is still cached.
     again = engine.infill(
-        PREFIX + "x", SUFFIX, sampling, CancelToken(), budget=300, context=context
+        PREFIX + "x",
+        SUFFIX,
+        sampling,
+        CancelToken(),
+        layout=engine.layout.with_budget(300),
+        context=context,
     )
     assert again.stats.reused_tokens >= 150
 
@@ -269,10 +289,22 @@ def test_typing_in_the_middle_reads_only_the_new_tokens(engine: LlamaEngine) -> 
     prefix = "".join(f"weight_{i} = measure({i}, unit='kg')\n" for i in range(80))
     sampling = Sampling(max_tokens=2)
     typed = "total = weight_1 + weight_2"
-    first = engine.infill(prefix, SUFFIX, sampling, CancelToken(), middle=typed[:8], budget=400)
+    first = engine.infill(
+        prefix,
+        SUFFIX,
+        sampling,
+        CancelToken(),
+        middle=typed[:8],
+        layout=engine.layout.with_budget(400),
+    )
     for end in range(9, len(typed) + 1):
         step = engine.infill(
-            prefix, SUFFIX, sampling, CancelToken(), middle=typed[:end], budget=400
+            prefix,
+            SUFFIX,
+            sampling,
+            CancelToken(),
+            middle=typed[:end],
+            layout=engine.layout.with_budget(400),
         )
         assert step.stats.evaluated_tokens <= 3, f"{typed[:end]!r}: {step.stats}"
     assert step.stats.prompt_tokens - first.stats.prompt_tokens <= 8

@@ -25,8 +25,6 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Literal, TypeVar
 
-from lsp_server.context.layout import PromptLayout
-from lsp_server.inference import fim
 from lsp_server.inference.api import (
     ChatMessage,
     Generation,
@@ -38,6 +36,7 @@ from lsp_server.inference.api import (
     Treatment,
 )
 from lsp_server.inference.cancel import CancelToken
+from lsp_server.layout import FileContext, PromptLayout
 
 # A word, a run of spaces or tabs, a line break, or any other one character.
 _TOKEN = re.compile(r"\w+|[ \t]+|\n|.", re.DOTALL)
@@ -200,11 +199,12 @@ class FakeEngine:
         *,
         steering: Steering = Steering(),
         middle: str = "",
-        budget: int | None = None,
-        context: fim.FileContext | None = None,
+        layout: PromptLayout | None = None,
+        context: FileContext | None = None,
     ) -> Generation:
         # In the order of a FIM prompt: the middle last, where the model goes on.
         self._ignored.note(steering)
+        budget = layout.prompt_tokens if layout is not None else None
         call = Call("infill", prefix, suffix, middle, sampling, steering, budget)
         return self._generate(call, prefix + suffix + middle, cancel)
 

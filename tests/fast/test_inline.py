@@ -18,8 +18,8 @@ import pytest
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
-from lsp_server.context.layout import PromptLayout
 from lsp_server.inference.api import EngineUnavailable
+from lsp_server.layout import PromptLayout
 from tests.fast.fake_engine import Call, FakeEngine, Gate, Script, guarded
 from tests.fast.server import hearth
 

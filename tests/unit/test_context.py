@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lsp_server.context.prompt import AnchoredPrompt, Prompt, assemble, relative_path
+from lsp_server.context.anchored import AnchoredPrompt
+from lsp_server.context.prompt import Prompt, PromptRequest, assemble, relative_path
 from lsp_server.context.syntax import SyntaxTree
 from lsp_server.documents import Document
+from lsp_server.layout import PromptLayout
 from lsp_server.workspace.context import CrossFile
 from lsp_server.workspace.summary import summarise
 
@@ -46,6 +48,32 @@ class Store:
 '''
 
 
+def asked(
+    document: Document,
+    offset: int,
+    prefix: str,
+    suffix: str,
+    others: list[Document],
+    prompt_tokens: int,
+    context_tokens: int,
+    roots: list[str] | None = None,
+    cross_file: CrossFile | None = None,
+) -> PromptRequest:
+    """A prompt's request in the default preset's layout, for `prompt_tokens`."""
+    layout = PromptLayout(prompt_tokens=prompt_tokens)
+    return PromptRequest(
+        document,
+        offset,
+        prefix,
+        suffix,
+        layout,
+        context_tokens,
+        tuple(roots or ()),
+        tuple(others),
+        cross_file,
+    )
+
+
 def store_prompt(
     text: str = STORE, others: tuple[Document, ...] = (), context_tokens: int = 160
 ) -> tuple[Prompt, int]:
@@ -53,14 +81,16 @@ def store_prompt(
     text = text.replace("CURSOR", "")
     document = Document("file:///shop/store.py", "python", 1, text)
     prompt = assemble(
-        document,
-        offset,
-        text[:offset],
-        text[offset:],
-        [document, *others],
-        prompt_tokens=400,
-        context_tokens=context_tokens,
-        roots=["file:///shop"],
+        asked(
+            document,
+            offset,
+            text[:offset],
+            text[offset:],
+            [document, *others],
+            prompt_tokens=400,
+            context_tokens=context_tokens,
+            roots=["file:///shop"],
+        )
     )
     return prompt, offset
 
@@ -152,14 +182,14 @@ def test_the_context_budget_bounds_the_header_and_files() -> None:
 def test_a_short_file_is_its_own_window() -> None:
     text = "import os\n\ndef f():\n    return os.getcwd()\n"
     document = Document("file:///a.py", "python", 1, text)
-    prompt = assemble(document, 20, text[:20], text[20:], [document], 400, 100)
+    prompt = assemble(asked(document, 20, text[:20], text[20:], [document], 400, 100))
     assert (prompt.before_cursor, prompt.suffix, prompt.context.header) == (
         text[:20],
         text[20:],
         "",
     )
     plain = Document("file:///notes.txt", "plaintext", 1, "x" * 5000)
-    prompt = assemble(plain, 4000, "x" * 4000, "x" * 1000, [plain], 400, 100)
+    prompt = assemble(asked(plain, 4000, "x" * 4000, "x" * 1000, [plain], 400, 100))
     assert prompt.context.header == ""
     assert len(prompt.before_cursor) + len(prompt.suffix) <= 400 * 3.5
 
@@ -263,7 +293,7 @@ def anchored_prompt(
     text = text.replace("CURSOR", "")
     document = Document("file:///shop/store.py", "python", 1, text)
     return prompts.assemble(
-        document, offset, text[:offset], text[offset:], [document, *others], 400, 160
+        asked(document, offset, text[:offset], text[offset:], [document, *others], 400, 160)
     )
 
 
@@ -287,7 +317,7 @@ def test_typing_on_from_the_anchor_only_extends_the_middle() -> None:
     offset = STORE.index("CURSOR") + len(typed)
     text = STORE.replace("CURSOR", typed)
     document = Document("file:///shop/store.py", "python", 1, text)
-    fresh = assemble(document, offset, text[:offset], text[offset:], [document], 400, 160)
+    fresh = assemble(asked(document, offset, text[:offset], text[offset:], [document], 400, 160))
     assert fresh.middle.endswith("        with open(path, 'w') as out:\n            out.wri")
     assert fresh.before_cursor.endswith(prompt.before_cursor[-200:])
 
@@ -349,7 +379,7 @@ def test_what_the_file_imports_from_the_workspace_comes_before_other_open_docume
     statements.append("import formatting as fmt")
     cross = CrossFile(Path("/shop/show.py"), statements, [Path("/shop")], files.get)
     roots = ["file:///shop"]
-    prompt = assemble(document, len(text), text, "", [rates], 600, 200, roots, cross_file=cross)
+    prompt = assemble(asked(document, len(text), text, "", [rates], 600, 200, roots, cross))
     paths = [path for path, _ in prompt.context.files]
     # In import order, and rates.py once: the open document's copy is not added again.
     assert paths == ["formatting.py", "rates.py"]
@@ -358,7 +388,7 @@ def test_what_the_file_imports_from_the_workspace_comes_before_other_open_docume
     # On the next line, what the code near uses of it: short, so whole.
     text += "render(x)\n    "
     document = Document("file:///shop/show.py", "python", 2, text)
-    prompt = assemble(document, len(text), text, "", [rates], 600, 200, roots, cross_file=cross)
+    prompt = assemble(asked(document, len(text), text, "", [rates], 600, 200, roots, cross))
     formatting = prompt.context.files[0][1]
     assert formatting.startswith("class Formatter:\n    def indent(self, by):\n")
     assert formatting.count("class Formatter") == 1
@@ -387,9 +417,8 @@ def test_after_module_dot_the_names_the_code_speaks_of_come_first_and_hold() -> 
         document = Document("file:///mail/decode.py", "python", 1, text + typed)
         at = len(document.text)
         # Room for a few lines of context only: not all of errors.py's names.
-        return assemble(
-            document, at, document.text, "", [], 600, 60, ["file:///mail"], cross_file=cross
-        ).context.files
+        request = asked(document, at, document.text, "", [], 600, 60, ["file:///mail"], cross)
+        return assemble(request).context.files
 
     files_shown = context("")
     # The module's names before all else: Charset, used near the cursor too,

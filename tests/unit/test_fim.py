@@ -7,6 +7,7 @@ import typing
 import pytest
 
 from lsp_server.inference import fim
+from lsp_server.layout import FileContext
 from lsp_server.settings import FimFormatName
 
 
@@ -100,7 +101,7 @@ def test_the_fim_format_setting_names_exactly_the_families() -> None:
 
 def test_text_prompt_puts_other_files_first_and_the_middle_last() -> None:
     qwen = fim.family_named("qwen2.5-coder")
-    context = fim.FileContext("shop", "src/cart.py", "import os\n", (("src/tax.py", "RATE = 2\n"),))
+    context = FileContext("shop", "src/cart.py", "import os\n", (("src/tax.py", "RATE = 2\n"),))
     repo = fim.text_prompt(qwen, "def f():\n", "\nx = 1\n", "    re", context, repo_level=True)
     assert repo == (
         "<|repo_name|>shop\n<|file_sep|>src/tax.py\nRATE = 2\n<|file_sep|>src/cart.py\n"

@@ -3,8 +3,7 @@ here with one token a character, so that counts are plain to see."""
 
 from __future__ import annotations
 
-from lsp_server.context.layout import PromptLayout, estimated_tokens
-from lsp_server.inference.fim import FileContext
+from lsp_server.layout import FileContext, PromptLayout, estimated_tokens
 
 LAYOUT = PromptLayout()
 PREFIX = "".join(f"line {i}\n" for i in range(100))

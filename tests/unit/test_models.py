@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from lsp_server.context.layout import PromptLayout
 from lsp_server.inference import models
 from lsp_server.inference.llama.engine import EngineConfig, LlamaEngine
 from lsp_server.inference.models import ModelChoice, ModelError, Preset
+from lsp_server.layout import PromptLayout
 
 SMALL = models.PRESETS["small"]
 ABSENT = Preset(

@@ -14,14 +14,13 @@ from typing import Any
 
 import pytest
 
-from lsp_server.context.layout import estimated_tokens
 from lsp_server.inference import models
 from lsp_server.inference.api import ChatMessage, Sampling, Steering
 from lsp_server.inference.cancel import CancelToken
-from lsp_server.inference.fim import FileContext
 from lsp_server.inference.remote.config import RemoteConfig
 from lsp_server.inference.remote.engine import RemoteEngine
 from lsp_server.inference.remote.http import RemoteError
+from lsp_server.layout import FileContext, estimated_tokens
 
 HELLO = [ChatMessage("user", "hi")]
 
@@ -266,7 +265,14 @@ def test_a_long_prefix_is_cut_to_the_budget(peer: Peer) -> None:
     engine.connect()
     prefix = "".join(f"x{i} = {i}\n" for i in range(2000))
     suffix = "print(x1)\n"
-    engine.infill(prefix, suffix, Sampling(), CancelToken(), middle="y = ", budget=200)
+    engine.infill(
+        prefix,
+        suffix,
+        Sampling(),
+        CancelToken(),
+        middle="y = ",
+        layout=engine.layout.with_budget(200),
+    )
     ((_, body),) = peer.posted
     sent = body["prompt"].removeprefix("<|fim_prefix|>")
     sent_prefix, rest = sent.split("<|fim_suffix|>")

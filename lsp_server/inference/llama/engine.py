@@ -28,6 +28,7 @@ from lsp_server.inference.cancel import CancelToken
 from lsp_server.inference.llama import healing, patches
 from lsp_server.inference.llama.decode import Decoder
 from lsp_server.inference.models import FileIdentity, ModelError, layout_for
+from lsp_server.layout import FileContext, PromptLayout
 
 
 @dataclass(frozen=True)
@@ -190,18 +191,20 @@ class LlamaEngine:
         *,
         steering: Steering = Steering(),
         middle: str = "",
-        budget: int | None = None,
-        context: fim.FileContext | None = None,
+        layout: PromptLayout | None = None,
+        context: FileContext | None = None,
     ) -> Generation:
         """Write what goes between `prefix` and `suffix`, starting with `middle`.
 
-        The text returned does not repeat `middle`. The prompt fits `budget`
-        tokens and the context window with room for `sampling.max_tokens`,
-        cut in the model's own tokens as `self.layout` shares them out.
+        The text returned does not repeat `middle`. The prompt fits the
+        layout's `prompt_tokens` (Engine.infill) and the context window with
+        room for `sampling.max_tokens`, cut in the model's own tokens.
         """
         fixed = len(self._bos) + 3  # the FIM tokens
-        budget = self.layout.budget(budget, self.context_size, sampling.max_tokens, fixed)
-        laid = self.layout.cut(prefix, suffix, middle, context, budget, self.tokenize, self._render)
+        asked = layout.prompt_tokens if layout is not None else None
+        layout = layout or self.layout
+        budget = layout.budget(asked, self.context_size, sampling.max_tokens, fixed)
+        laid = layout.cut(prefix, suffix, middle, context, budget, self.tokenize, self._render)
         middle_ids = laid.middle
         lead = self._lead(middle_ids)
         if lead:
@@ -238,7 +241,7 @@ class LlamaEngine:
             and fim.repo_level_suits(self._name)
         )
 
-    def _render(self, files: fim.FileContext) -> tuple[list[int], list[int]]:
+    def _render(self, files: FileContext) -> tuple[list[int], list[int]]:
         """Other files in the prompt (layout.Render): in the model's
         repository-level format where it suits, else as code above the header."""
         if self._fim is not None and self.repo_level:

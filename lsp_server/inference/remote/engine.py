@@ -10,7 +10,6 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import PurePath
 from typing import Any, ClassVar
 
-from lsp_server.context.layout import LaidOut, estimated_tokens
 from lsp_server.inference import fim, models
 from lsp_server.inference.api import (
     ChatMessage,
@@ -32,6 +31,7 @@ from lsp_server.inference.remote.events import (
     take_timings,
 )
 from lsp_server.inference.remote.http import Health, OutOfTime, RemoteError, Server, describe_error
+from lsp_server.layout import FileContext, LaidOut, PromptLayout, estimated_tokens
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +57,11 @@ class RemoteEngine:
         self.config = config
         self._server = Server(config, on_health)
         self._ignored = IgnoredSteering(log, "the remote engine", self.STEERING)
-        # The default preset's, unless the server says how big its model is.
+        # The default preset's, unless the server says how big its model is
+        # when Hearth connects (`connect`). Fixed from then on: the event loop
+        # reads it to choose a prompt's window while the worker generates.
         self.layout = models.layout_for(None)
+        self._parameters: int | None = None  # the model's size, as the server lists it
         self._name = config.model or "remote model"
         self._context_size = config.context_size
         self._family: fim.Family | None = None
@@ -106,6 +109,7 @@ class RemoteEngine:
             self._server.failed(str(error), tell=False)
             raise
         self._server.answered()
+        self.layout = models.layout_for(self._parameters)
 
     def _describe(self) -> None:
         if self.config.api == "llamacpp":
@@ -125,7 +129,7 @@ class RemoteEngine:
                 raise RemoteError(f"{self._server.url('/v1/models')} lists no model")
             self._name = self.config.model or names[0]
             self._family = self._family_setting()
-            self.layout = models.layout_for(_parameters(listed, self._name))
+            self._parameters = _parameters(listed, self._name)
         self._described = True
         log.info(
             "remote engine %s (%s): %s, %d-token context, FIM %s",
@@ -152,16 +156,16 @@ class RemoteEngine:
         *,
         steering: Steering = Steering(),
         middle: str = "",
-        budget: int | None = None,
-        context: fim.FileContext | None = None,
+        layout: PromptLayout | None = None,
+        context: FileContext | None = None,
     ) -> Generation:
         """As LlamaEngine.infill, in Hearth's prompt layout where the model's
         FIM format is known: with llama.cpp's server on /completion, where
         typing only appends to the prompt, so the server's KV cache holds all
         but the new tokens. (Its /infill puts the middle before the suffix,
         which is then read again on every key; it serves models whose format
-        Hearth does not know.) The prompt is cut to `budget` by the same
-        PromptLayout as the embedded engine's, counted in pieces of text at an
+        Hearth does not know.) The prompt is cut by its `layout` as the
+        embedded engine cuts it (Engine.infill), counted in pieces of text at an
         estimate (`estimated_tokens`): the server's tokenizer is not seen.
         Token healing is the embedded engine's: here a cut-off word or quote
         goes back into the prompt, and a cut-off indentation is left for the
@@ -174,7 +178,7 @@ class RemoteEngine:
         if sampling.max_tokens == 0 and not llamacpp:
             # Reading ahead: OpenAI servers take 0 for "no limit" or refuse it.
             return Generation("", "length")
-        laid = self._laid_out(prefix, suffix, middle, context, budget, sampling.max_tokens)
+        laid = self._laid_out(prefix, suffix, middle, context, layout, sampling.max_tokens)
         prefix, suffix, context = "".join(laid.prefix), "".join(laid.suffix), laid.context
         given = steering.starts_with if steering.starts_with.strip() else ""
         middle = "".join(laid.middle) + given
@@ -208,14 +212,14 @@ class RemoteEngine:
         prefix: str,
         suffix: str,
         middle: str,
-        context: fim.FileContext | None,
-        budget: int | None,
+        context: FileContext | None,
+        layout: PromptLayout | None,
         max_tokens: int,
     ) -> LaidOut[str]:
-        """The prompt's parts within `budget` (and the window), as `self.layout` cuts them."""
+        """The prompt's parts as `layout` cuts them (Engine.infill)."""
         family, repo_level = self._family, fim.repo_level_suits(self._name)
 
-        def render(files: fim.FileContext) -> tuple[list[str], list[str]]:
+        def render(files: FileContext) -> tuple[list[str], list[str]]:
             if family is None:  # llama.cpp's /infill: the server writes other files its way
                 head, above = "", "".join(text for _, text in files.files)
             else:
@@ -223,8 +227,10 @@ class RemoteEngine:
             return estimated_tokens(head), estimated_tokens(above)
 
         fixed = 3  # the FIM tokens
-        budget = self.layout.budget(budget, self._context_size, max_tokens, fixed)
-        return self.layout.cut(prefix, suffix, middle, context, budget, estimated_tokens, render)
+        asked = layout.prompt_tokens if layout is not None else None
+        layout = layout or self.layout
+        budget = layout.budget(asked, self._context_size, max_tokens, fixed)
+        return layout.cut(prefix, suffix, middle, context, budget, estimated_tokens, render)
 
     def _server_infill(
         self,
@@ -234,7 +240,7 @@ class RemoteEngine:
         sampling: Sampling,
         steering: Steering,
         cancel: CancelToken,
-        context: fim.FileContext | None,
+        context: FileContext | None,
         given: str,
     ) -> Generation:
         """llama.cpp's /infill, which writes the prompt with the model's own tokens."""

@@ -1,5 +1,10 @@
 """PromptLayout: the one place a prompt's budget is shared out and its parts cut.
 
+The types a prompt is made of here and cut there: context/ chooses and
+gathers (`FileContext`), inference/ cuts and renders; both import this
+module, and neither imports the other. A prompt carries its layout
+(context/prompt.py's `Prompt.layout`) to the engine.
+
 context/prompt.py chooses the window around the cursor in characters, with
 these shares; each engine then cuts the prompt to its budget in tokens with
 the same shares: the embedded engine in the model's own token ids, a remote
@@ -12,14 +17,40 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Generic, TypeVar
-
-from lsp_server.inference.fim import FileContext
 
 # Characters a token of code holds, at a low estimate: the window prompt.py
 # chooses in characters then rarely needs an engine's exact cut.
 CHARS_PER_TOKEN = 3.5
+# ... and in the densest code: the middle (typed text after the prompt's
+# anchor) is held to its share counted so, so that an engine never has to
+# cut it (a cut middle joins the prefix, and the whole prompt is read again).
+DENSE_CHARS_PER_TOKEN = 2.5
+
+
+def chars_for(tokens: int) -> int:
+    """About how many characters of code `tokens` tokens hold (CHARS_PER_TOKEN)."""
+    return int(tokens * CHARS_PER_TOKEN)
+
+
+@dataclass(frozen=True)
+class FileContext:
+    """What a prompt may hold besides the code around the cursor.
+
+    `header`: parts of the current file outside the window around the cursor
+    (imports, the enclosing signatures, definitions the code refers to), in
+    file order; it goes right before the local prefix. `files`: snippets of
+    other files as (path, text). With a repository-level format
+    (`<|repo_name|>`, `<|file_sep|>`) they are files before the current one,
+    whose path is given; otherwise their code goes above the header.
+    """
+
+    repo: str = ""
+    path: str = ""
+    header: str = ""
+    files: tuple[tuple[str, str], ...] = ()
+
 
 T = TypeVar("T")
 Tokenize = Callable[[str], list[T]]
@@ -90,9 +121,23 @@ class PromptLayout:
         room = context_size - reserved - fixed
         return min(asked, room) if asked else room
 
+    def with_budget(self, prompt_tokens: int) -> PromptLayout:
+        """The same shares, for a budget of `prompt_tokens`."""
+        return replace(self, prompt_tokens=prompt_tokens)
+
     def middle_room(self, budget: int) -> int:
         """The most tokens a prompt's middle holds."""
         return budget // self.middle_share
+
+    def middle_chars(self) -> int:
+        """The most characters a prompt's middle holds, chosen before it is
+        tokenized: its share of `prompt_tokens` in the densest code."""
+        return int(self.middle_room(self.prompt_tokens) * DENSE_CHARS_PER_TOKEN)
+
+    def context_chars(self, context_tokens: int) -> int:
+        """The characters the context (other files, the header) may take: its
+        share of `prompt_tokens`, at most `context_tokens` tokens."""
+        return chars_for(min(context_tokens, self.prompt_tokens // self.context_share))
 
     def cut(
         self,

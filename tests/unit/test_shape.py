@@ -84,3 +84,39 @@ def test_the_wheel_carries_every_package() -> None:
     assert packages <= listed, (
         f"missing from pyproject.toml's packages: {sorted(packages - listed)}"
     )
+
+
+def _imports_from(modules: list[Path], package: str) -> list[str]:
+    return [
+        f"{module.relative_to(PACKAGE)} imports {name}"
+        for module in modules
+        for name in sorted(_imported(module))
+        if name == package or name.startswith(f"{package}.")
+    ]
+
+
+def test_the_session_imports_no_feature() -> None:
+    """Features keep their per-document state in slots the server gives the
+    session: a new feature never means editing session.py."""
+    assert _imports_from([PACKAGE / "session.py"], "lsp_server.features") == []
+
+
+def test_context_and_inference_do_not_import_each_other() -> None:
+    """What both need (the prompt's layout, its file context) is in layout.py."""
+    context = sorted((PACKAGE / "context").rglob("*.py"))
+    inference = sorted((PACKAGE / "inference").rglob("*.py"))
+    assert _imports_from(context, "lsp_server.inference") == []
+    assert _imports_from(inference, "lsp_server.context") == []
+
+
+def test_inline_completion_owns_its_parts() -> None:
+    """The generation typing follows and the suggestion shown are inline
+    completion's alone: no other module reaches into them."""
+    parts = {"lsp_server.features.following", "lsp_server.features.shown"}
+    owner = PACKAGE / "features" / "inline_completion.py"
+    users = [
+        str(module.relative_to(PACKAGE))
+        for module in MODULES
+        if module != owner and _imported(module) & parts
+    ]
+    assert users == []

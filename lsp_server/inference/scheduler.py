@@ -57,7 +57,6 @@ class SchedulerStats:
     never_started: int = 0  # cancelled or superseded while still queued
     superseded: int = 0
     failed: int = 0
-    running_max: int = 0  # most generations ever running at once (1 by design)
     tokens_decoded: int = 0
     tokens_decoded_cancelled: int = 0  # decoded by generations that were then cancelled: waste
     tokens_decoded_after_cancel_max: int = 0
@@ -263,7 +262,6 @@ class Scheduler:
                     self._current = job
                     self._running += 1
                     self.stats.started += 1
-                    self.stats.running_max = max(self.stats.running_max, self._running)
                     return job
                 if self._closing:
                     return None

@@ -250,7 +250,6 @@ async def test_typing_burst_only_the_last_request_gets_a_suggestion(
     assert text_of(last.items[0]).strip()
     counters = await stats(client)
     assert counters["tokens_decoded_after_cancel_max"] <= 1
-    assert counters["running_max"] == 1
     assert counters["started"] < len(typed), "a burst must not cost one generation per key"
 
 

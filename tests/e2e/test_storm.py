@@ -3,11 +3,11 @@ followed by an inline completion request that cancels the one before (as
 VS Code does), with hovers and code actions in between; the real model.
 
 Afterwards the server answers a fresh request as usual, and: no request was
-left unanswered; every cancelled one got a cancellation or nothing; one
-generation at a time ever ran (the scheduler's own count: its single model
-thread makes that a structural fact, which wall-clock stamps in a log could
-only blur); resident memory grew by less than 50 MB from the 10th to the 60th
-second."""
+left unanswered; every cancelled one got a cancellation or nothing; resident
+memory grew by less than 50 MB from the 10th to the 60th second. That no two
+generations ever run at once is counted inside the engine, which this
+process cannot reach: tests/fast/test_storm.py counts it in a storm with the
+fake engine, tests/engine/test_scheduler.py with the real one."""
 
 from __future__ import annotations
 
@@ -189,7 +189,6 @@ def _storm(server: RawServer, log: Path) -> None:
     assert fresh["result"]["items"], fresh
 
     stats = server.stats()
-    assert stats["running_max"] == 1, "two generations at once"
     runs = len(RUN_LOGGED.findall(log.read_text()))
     assert runs, "the debug log records each generation"
     growth = memory[SECONDS - 1] - memory[10]

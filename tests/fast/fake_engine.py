@@ -12,6 +12,9 @@ lands inside a token as it does with a real tokenizer.
 Its pace: an optional delay per token, and an optional Gate the test opens
 token by token, so that a test knows exactly how far a generation got when
 the next key arrives, without sleeping.
+
+It counts its generations running at once in `overlap` (tests/overlap.py):
+the server must never run two, and only the engine can see that it did.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from lsp_server.inference.api import (
 )
 from lsp_server.inference.cancel import CancelToken
 from lsp_server.layout import FileContext, PromptLayout
+from tests.overlap import Overlap
 
 # A word, a run of spaces or tabs, a line break, or any other one character.
 _TOKEN = re.compile(r"\w+|[ \t]+|\n|.", re.DOTALL)
@@ -157,6 +161,7 @@ class FakeEngine:
     `steering.starts_with` (the part of the cursor's word the prompt left
     out): the script is what it writes after that. Each call is recorded in
     `calls`; with `error` set, each call raises it (after being recorded).
+    `overlap` counts the calls running at once.
     """
 
     STEERING: ClassVar[Mapping[str, Treatment]] = {
@@ -182,6 +187,7 @@ class FakeEngine:
         self.gate = gate
         self.error = error
         self.calls: list[Call] = []
+        self.overlap = Overlap()
         self.closed = False
         self.model_name = "fake"
         self.fim_family: str | None = "fake"
@@ -231,6 +237,10 @@ class FakeEngine:
         return call.steering.starts_with + script
 
     def _generate(self, call: Call, prompt: str, cancel: CancelToken) -> Generation:
+        with self.overlap.running():
+            return self._run(call, prompt, cancel)
+
+    def _run(self, call: Call, prompt: str, cancel: CancelToken) -> Generation:
         self.calls.append(call)
         if self.error is not None:
             raise self.error

@@ -87,9 +87,14 @@ class Editor:
         wire = json.loads(json.dumps({"jsonrpc": "2.0", **message}))
         self.server.protocol.handle_message(wire)
 
-    async def initialize(self, settings: Mapping[str, Any] | None) -> None:
+    async def initialize(
+        self,
+        settings: Mapping[str, Any] | None,
+        capabilities: types.ClientCapabilities | None = None,
+    ) -> None:
         params = types.InitializeParams(
-            capabilities=types.ClientCapabilities(), initialization_options=settings
+            capabilities=capabilities or types.ClientCapabilities(),
+            initialization_options=settings,
         )
         await guarded(self.request(types.INITIALIZE, params))
 
@@ -135,6 +140,25 @@ class Editor:
         )
         return self.request(types.TEXT_DOCUMENT_INLINE_COMPLETION, params, msg_id)
 
+    def hover(
+        self, uri: str, at: types.Position, msg_id: int | str | None = None
+    ) -> asyncio.Future[Any]:
+        params = types.HoverParams(text_document=types.TextDocumentIdentifier(uri=uri), position=at)
+        return self.request(types.TEXT_DOCUMENT_HOVER, params, msg_id)
+
+    def code_actions(self, uri: str, at: types.Position) -> asyncio.Future[Any]:
+        """The code actions where the cursor is (editors ask as it moves)."""
+        params = types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            range=types.Range(start=at, end=at),
+            context=types.CodeActionContext(diagnostics=[]),
+        )
+        return self.request(types.TEXT_DOCUMENT_CODE_ACTION, params)
+
+    def resolve(self, action: types.CodeAction) -> asyncio.Future[Any]:
+        """The action with its edit, as an editor asks when the user picks it."""
+        return self.request(types.CODE_ACTION_RESOLVE, action)
+
     def cancel(self, msg_id: int | str) -> None:
         self.notify(types.CANCEL_REQUEST, types.CancelParams(id=msg_id))
 
@@ -155,13 +179,16 @@ class Editor:
 
 @contextlib.asynccontextmanager
 async def hearth(
-    engine: Engine, settings: Mapping[str, Any] | None = None
+    engine: Engine,
+    settings: Mapping[str, Any] | None = None,
+    capabilities: types.ClientCapabilities | None = None,
 ) -> AsyncIterator[Editor]:
     """An initialized server with `engine` as its model, and the editor talking
-    to it; shut down (its scheduler closed) at the end."""
+    to it (with `capabilities`, or none); shut down (its scheduler closed) at
+    the end."""
     editor = Editor()
     try:
-        await editor.initialize(settings)
+        await editor.initialize(settings, capabilities)
         editor.server.host.attach(engine)
         yield editor
     finally:

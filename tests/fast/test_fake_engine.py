@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 
 import pytest
 
@@ -109,3 +110,26 @@ def test_it_raises_the_error_it_is_given_after_recording_the_call() -> None:
     assert len(engine.calls) == 1
     engine.error = None
     assert engine.infill("", "", Sampling(), CancelToken()).text == "x"
+
+
+async def test_it_counts_two_generations_at_once_when_two_threads_call_it() -> None:
+    # What the `overlap.most == 1` checks of the fast tier would see if the
+    # server ever ran two generations at once: each check can fail.
+    gate = Gate()
+    engine = FakeEngine(COUNTING, gate=gate)
+    cancel = CancelToken()
+    calls = [asyncio.to_thread(engine.infill, "", "", Sampling(), cancel) for _ in range(2)]
+    both = asyncio.ensure_future(asyncio.gather(*calls))
+    await guarded(until(lambda: engine.overlap.now == 2))
+    cancel.cancel()
+    await guarded(both)
+    assert (engine.overlap.most, engine.overlap.now, engine.overlap.calls) == (2, 0, 2)
+    gate.open_wide()
+    engine.infill("", "", Sampling(max_tokens=1), CancelToken())
+    assert engine.overlap.most == 2, "the most ever, not the last"
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    """Wait (polling: the engine runs on other threads) until `condition` holds."""
+    while not condition():
+        await asyncio.sleep(0.001)

@@ -12,6 +12,7 @@ file on disk after each; a screenshot of each step goes to
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
 import os
 import re
@@ -20,7 +21,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -28,7 +29,8 @@ from playwright.sync_api import Page, expect, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.conftest import model_spec
-from tests.pace import Pace, guard
+from tests.editors.untrusted import Listener, folders_own_server, marker_script
+from tests.pace import Pace, guard, wait_for
 
 pytestmark = [pytest.mark.model, pytest.mark.editor]
 
@@ -64,50 +66,38 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 1
     raise AssertionError(f"code-server did not answer at {url}")
 
 
-@pytest.fixture(scope="module")
-def workspace(tmp_path_factory: pytest.TempPathFactory, pace: Pace) -> Iterator[tuple[str, Path]]:
-    """code-server with the packaged extension, serving a folder with the sample."""
+# The editor's own settings for every test: nothing in the way of what is tested.
+EDITOR_SETTINGS = {
+    "security.workspace.trust.enabled": False,
+    "workbench.startupEditor": "none",
+    "workbench.tips.enabled": False,
+    "extensions.ignoreRecommendations": True,
+    "telemetry.telemetryLevel": "off",
+    "update.mode": "none",
+    "chat.disableAIFeatures": True,
+    "workbench.secondarySideBar.defaultVisibility": "hidden",
+}
+
+
+@contextlib.contextmanager
+def code_server(
+    home: Path, folder: Path, settings: Mapping[str, object], env: Mapping[str, str] | None = None
+) -> Iterator[str]:
+    """code-server with the packaged extension and the user's `settings`,
+    serving `folder`, with `env` in its environment: the URL that opens it."""
     for needed, how in ((CODE_SERVER, "code-server"), (VSIX, "the .vsix"), (CHROMIUM, "chromium")):
         if not Path(needed).exists():
             pytest.fail(f"{how} is missing ({needed}): `make test` installs it (scripts/vscode.sh)")
-    home = tmp_path_factory.mktemp("vscode")
-    folder = home / "project"
-    folder.mkdir()
-    # The sample, and a function without a docstring for the code action.
-    (folder / "inventory.py").write_text(SAMPLE.read_text() + UNDOCUMENTED)
     user_data, extensions = home / "user-data", home / "extensions"
     (user_data / "User").mkdir(parents=True)
-    log = home / "hearth.log"
-    settings = {
-        "security.workspace.trust.enabled": False,
-        "workbench.startupEditor": "none",
-        "workbench.tips.enabled": False,
-        "extensions.ignoreRecommendations": True,
-        "telemetry.telemetryLevel": "off",
-        "update.mode": "none",
-        "chat.disableAIFeatures": True,
-        "workbench.secondarySideBar.defaultVisibility": "hidden",
-        # The editor's own word suggestions would cover the ghost text.
-        "editor.quickSuggestions": {"other": False, "comments": False, "strings": False},
-        "editor.suggestOnTriggerCharacters": False,
-        "editor.hover.delay": 200,
-        # The suggestion's toolbar, with its "2/3" of the alternatives, in the screenshots.
-        "editor.inlineSuggest.showToolbar": "always",
-        "hearth.server.command": sys.executable,
-        "hearth.server.args": ["-m", "lsp_server", "--log-file", str(log)],
-        # Limits no busy machine reaches: the test is about the editor.
-        "hearth.completion.timeoutMs": int(guard(60) * 1000),
-        "hearth.completion.invokedTimeoutMs": int(guard(60) * 1000),
-        "hearth.completion.maxTokens": 48,
-        "hearth.hover.timeoutMs": int(guard(120) * 1000),
-        "hearth.docstrings.timeoutMs": int(guard(120) * 1000),
-        "hearth.log.level": "debug",
-    }
-    (user_data / "User" / "settings.json").write_text(json.dumps(settings, indent=2))
+    (user_data / "User" / "settings.json").write_text(
+        json.dumps({**EDITOR_SETTINGS, **settings}, indent=2)
+    )
     env = {
         **os.environ,
         "PATH": f"{NODE_BIN}{os.pathsep}{os.environ['PATH']}",
         "HEARTH_MODEL": model_spec(),
+        **(env or {}),
     }
     common = ["--user-data-dir", str(user_data), "--extensions-dir", str(extensions)]
     subprocess.run(
@@ -137,20 +127,53 @@ def workspace(tmp_path_factory: pytest.TempPathFactory, pace: Pace) -> Iterator[
     try:
         url = f"http://127.0.0.1:{port}/"
         wait_until_up(url + "healthz", server)
-        yield f"{url}?folder={folder}", folder
+        yield f"{url}?folder={folder}"
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory: pytest.TempPathFactory, pace: Pace) -> Iterator[tuple[str, Path]]:
+    """code-server with the packaged extension, serving a folder with the sample."""
+    home = tmp_path_factory.mktemp("vscode")
+    folder = home / "project"
+    folder.mkdir()
+    # The sample, and a function without a docstring for the code action.
+    (folder / "inventory.py").write_text(SAMPLE.read_text() + UNDOCUMENTED)
+    log = home / "hearth.log"
+    settings = {
+        # The editor's own word suggestions would cover the ghost text.
+        "editor.quickSuggestions": {"other": False, "comments": False, "strings": False},
+        "editor.suggestOnTriggerCharacters": False,
+        "editor.hover.delay": 200,
+        # The suggestion's toolbar, with its "2/3" of the alternatives, in the screenshots.
+        "editor.inlineSuggest.showToolbar": "always",
+        "hearth.server.command": sys.executable,
+        "hearth.server.args": ["-m", "lsp_server", "--log-file", str(log)],
+        # Limits no busy machine reaches: the test is about the editor.
+        "hearth.completion.timeoutMs": int(guard(60) * 1000),
+        "hearth.completion.invokedTimeoutMs": int(guard(60) * 1000),
+        "hearth.completion.maxTokens": 48,
+        "hearth.hover.timeoutMs": int(guard(120) * 1000),
+        "hearth.docstrings.timeoutMs": int(guard(120) * 1000),
+        "hearth.log.level": "debug",
+    }
+    try:
+        with code_server(home, folder, settings) as url:
+            yield url, folder
+    finally:
         if log.exists():
             sys.stderr.write(log.read_text()[-4000:])
 
 
-@pytest.fixture
-def page(workspace: tuple[str, Path]) -> Iterator[Page]:
-    url, _ = workspace
+@contextlib.contextmanager
+def browser(url: str, last: str = "last") -> Iterator[Page]:
+    """Chromium showing VS Code at `url`, once its workbench is up; the
+    screenshot `last` when done."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
+        chromium = playwright.chromium.launch(
             executable_path=CHROMIUM,
             args=[
                 "--no-sandbox",
@@ -162,27 +185,35 @@ def page(workspace: tuple[str, Path]) -> Iterator[Page]:
                 "--disable-sync",
             ],
         )
-        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page = chromium.new_page(viewport={"width": 1400, "height": 900})
         page.goto(url)
         page.locator(".monaco-workbench").wait_for(timeout=120_000)
         try:
             yield page
         finally:
-            shot(page, "last")  # what the editor showed when the test ended, passed or not
-            browser.close()
+            shot(page, last)  # what the editor showed when the test ended, passed or not
+            chromium.close()
+
+
+@pytest.fixture
+def page(workspace: tuple[str, Path]) -> Iterator[Page]:
+    url, _ = workspace
+    with browser(url) as page:
+        yield page
 
 
 def shot(page: Page, name: str) -> None:
     page.screenshot(path=SCREENSHOTS / f"{name}.png")
 
 
-def open_file(page: Page, name: str) -> None:
+def open_file(page: Page, name: str, focus: bool = True) -> None:
     page.keyboard.press(f"{MODIFIER}+P")
     page.locator(".quick-input-widget input").fill(name)
     page.locator(".quick-input-list .monaco-list-row").first.wait_for()
     page.keyboard.press("Enter")
     page.locator(f".tab.active[data-resource-name='{name}']").wait_for()
-    page.locator(".monaco-editor .view-lines").first.click()
+    if focus:
+        page.locator(".monaco-editor .view-lines").first.click()
 
 
 def run_command(page: Page, title: str) -> None:
@@ -308,3 +339,99 @@ def test_ghost_text_hover_and_docstring_in_vs_code(page: Page, workspace: tuple[
             shot(page, "7-suggestions-off")
         else:
             expect(status).not_to_contain_text("suggestions off", timeout=30_000)
+
+
+def test_a_folder_runs_nothing_it_ships_and_its_settings_send_nothing(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """A folder with its own `.venv/bin/hearth`, and `.vscode/settings.json`
+    that name a program to run, a model it ships and a remote engine of its
+    own: declined, the question is not asked again; only the user's server
+    (`hearth` from PATH) runs, with the user's remote engine."""
+    home = tmp_path_factory.mktemp("vscode-untrusted")
+    markers = home / "markers"
+    markers.mkdir()
+    folder = home / "project"
+    folders_own_server(folder, markers)
+    command = marker_script(folder / "tools" / "hearth", markers / "settings-command-ran")
+    (folder / "inventory.py").write_text(SAMPLE.read_text())
+
+    def ran() -> list[str]:
+        return sorted(path.name for path in markers.iterdir())
+
+    with Listener() as mine, Listener() as theirs:
+        (folder / ".vscode").mkdir()
+        (folder / ".vscode" / "settings.json").write_text(
+            json.dumps(
+                {
+                    "hearth.server.command": str(command),
+                    "hearth.server.args": ["--model", str(folder / "model.gguf")],
+                    "hearth.model.path": str(folder / "model.gguf"),
+                    "hearth.engine.kind": "remote",
+                    "hearth.engine.url": theirs.url,
+                }
+            )
+        )
+        # The user's own settings: a remote engine of theirs (so no model loads).
+        mine_settings = {"hearth.engine.kind": "remote", "hearth.engine.url": mine.url}
+        # `hearth` on the user's PATH: this checkout's, as pipx would put it in
+        # ~/.local/bin. VS Code gives the extension host the PATH of a login shell.
+        (home / ".profile").write_text(f'PATH="{Path(sys.executable).parent}:$PATH"\n')
+        environment = {"HOME": str(home)}
+        with (
+            code_server(home, folder, mine_settings, environment) as url,
+            browser(url, "untrusted") as page,
+        ):
+            open_file(page, "inventory.py", focus=False)  # activates the extension
+            question = page.locator(".monaco-dialog-box")
+            wait_for(lambda: question.is_visible() or ran(), "the question", timeout=60)
+            shot(page, "untrusted-1-asked")
+            assert ran() == [], "a program of the folder ran"
+            assert ".venv/bin/hearth" in question.inner_text(), question.inner_text()
+            question.get_by_role("button", name="Not for this folder").click()
+            wait_for(lambda: mine.connections + theirs.connections, "the server's engine")
+            assert theirs.connections == 0, "the folder's engine.url was contacted"
+            assert mine.connections > 0, "the user's engine.url was not"
+            # Asked once: a restart runs `hearth` from PATH again, without a question.
+            before = mine.connections
+            run_command(page, "Hearth: Restart server")
+            wait_for(lambda: mine.connections > before, "the server to start again")
+            shot(page, "untrusted-2-restarted")
+            assert not question.is_visible(), "asked again"
+        assert theirs.connections == 0, "the folder's engine.url was contacted"
+    assert ran() == [], "a program of the folder ran"
+
+
+def test_the_extension_runs_a_folders_server_only_when_the_user_said_yes() -> None:
+    """serverChoice.ts, the extension's decision, compiled as it ships, run in Node."""
+    choice = ROOT / "editors" / "vscode" / "out" / "serverChoice.js"
+    if not choice.exists():
+        pytest.fail(f"{choice} is missing: `make editors/vscode/hearth.vsix` compiles it")
+    a, b = "/a/.venv/bin/hearth", "/b/.venv/bin/hearth"
+    cases = [
+        # (the user's hearth.server.command, trusted, [(venv, answer)]) -> what runs, asked about
+        (("", True, []), ("hearth", None)),
+        (("", True, [(a, None)]), ("hearth", a)),
+        (("", True, [(a, "never")]), ("hearth", None)),
+        (("", True, [(a, "never"), (b, None)]), ("hearth", b)),
+        (("", True, [(a, "never"), (b, "run")]), (b, None)),
+        (("", False, [(a, "run")]), ("hearth", None)),  # Restricted Mode
+        (("", False, [(a, None)]), ("hearth", None)),
+        (("/opt/hearth", True, [(a, "run")]), ("/opt/hearth", None)),
+    ]
+    script = """
+        const { chooseServer } = require(process.argv[1]);
+        const cases = JSON.parse(process.argv[2]);
+        const answers = cases.map(([configured, trusted, venvs]) =>
+          chooseServer(configured, trusted,
+                       venvs.map(([path, answer]) => ({ path, answer: answer ?? undefined }))));
+        console.log(JSON.stringify(answers));
+    """
+    done = subprocess.run(
+        [str(NODE_BIN / "node"), "-e", script, str(choice), json.dumps([c for c, _ in cases])],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    got = [(answer["command"], answer.get("ask")) for answer in json.loads(done.stdout)]
+    assert got == [expected for _, expected in cases]

@@ -215,3 +215,19 @@ def test_a_refused_folder_layer_with_a_bad_value_still_keeps_the_last_good() -> 
         store.update("workspace", {**FOLDER_ATTACK, "completion": {"maxTokens": "x"}}, folder=True)
     assert store.current.completion.max_tokens == 9
     assert store.current.engine.kind == "embedded"
+
+
+def test_vs_code_lets_no_workspace_set_what_only_the_user_may() -> None:
+    manifest = json.loads((ROOT / "editors" / "vscode" / "package.json").read_text())
+    properties = manifest["contributes"]["configuration"]["properties"]
+    machine = {key for key, spec in properties.items() if spec.get("scope") == "machine"}
+    # `machine`: user (or remote) settings only, never a workspace's or a folder's.
+    assert machine == {"hearth.server.command", "hearth.server.args"} | {
+        f"hearth.{key}" for key in USER_ONLY
+    }
+    scopes = {spec.get("scope") for spec in properties.values()}
+    assert scopes == {"machine", "window", "resource"}, "each setting says its scope"
+    # Restricted Mode: none of the workspace's values, of any setting.
+    untrusted = manifest["capabilities"]["untrustedWorkspaces"]
+    assert untrusted["supported"] == "limited"
+    assert sorted(untrusted["restrictedConfigurations"]) == sorted(properties)

@@ -16,6 +16,7 @@ import {
   State,
   StaticFeature,
 } from 'vscode-languageclient/node';
+import { chooseServer, VenvAnswer } from './serverChoice';
 
 const SECTION = 'hearth';
 // Settings of the extension itself; the server has the others.
@@ -62,27 +63,69 @@ function serverSettings(): Record<string, unknown> {
   return settings;
 }
 
-/** `hearth.server.command`, else `.venv/bin/hearth` in a workspace folder, else `hearth` on PATH. */
-function serverCommand(): { command: string; args: string[] } {
-  const config = vscode.workspace.getConfiguration(SECTION);
-  const args = config.get<string[]>('server.args', []);
-  const configured = config.get<string>('server.command', '');
-  if (configured) {
-    return { command: configured, args };
-  }
-  for (const folder of vscode.workspace.workspaceFolders ?? []) {
-    const candidate = path.join(folder.uri.fsPath, '.venv', 'bin', 'hearth');
-    if (fs.existsSync(candidate)) {
-      return { command: candidate, args };
-    }
-  }
-  return { command: 'hearth', args };
+/** The key of the user's answer about a workspace's own server, in global state. */
+function venvKey(venv: string): string {
+  return `venv:${venv}`;
 }
 
-/** Tells the server this client shows its `hearth/status` notifications. */
+/** Asks whether to run a workspace's own server; the answer, or undefined if
+ * the user closed the question (asked again next time). */
+async function askAboutVenv(venv: string): Promise<VenvAnswer | undefined> {
+  const run = 'Run it';
+  const never = 'Not for this folder';
+  const choice = await vscode.window.showWarningMessage(
+    `Run the Hearth server this folder contains (${venv})?`,
+    {
+      modal: true,
+      detail:
+        'It is a program from the folder: run it only if you trust where the folder ' +
+        'comes from. Otherwise Hearth runs `hearth` from PATH, or hearth.server.command.',
+    },
+    run,
+    never,
+  );
+  return choice === run ? 'run' : choice === never ? 'never' : undefined;
+}
+
+/** The server to run (serverChoice.ts): the user's `hearth.server.command`,
+ * else `hearth` on PATH; a workspace's `.venv/bin/hearth` only if the user
+ * says yes to it, asked once a folder. */
+async function serverCommand(
+  context: vscode.ExtensionContext,
+): Promise<{ command: string; args: string[] }> {
+  const config = vscode.workspace.getConfiguration(SECTION);
+  const args = config.get<string[]>('server.args', []);
+  const venvs = (vscode.workspace.workspaceFolders ?? [])
+    .map((folder) => path.join(folder.uri.fsPath, '.venv', 'bin', 'hearth'))
+    .filter((venv) => fs.existsSync(venv))
+    .map((venv) => ({ path: venv, answer: context.globalState.get<VenvAnswer>(venvKey(venv)) }));
+  const choice = chooseServer(
+    config.get<string>('server.command', ''),
+    vscode.workspace.isTrusted,
+    venvs,
+  );
+  if (choice.ask) {
+    const answer = await askAboutVenv(choice.ask);
+    if (answer) {
+      await context.globalState.update(venvKey(choice.ask), answer);
+    }
+    if (answer === 'run') {
+      return { command: choice.ask, args };
+    }
+  }
+  return { command: choice.command, args };
+}
+
+/** Tells the server what this client does: it shows `hearth/status`, and its
+ * answers to workspace/configuration hold only the user's own model and
+ * engine settings (machine settings, which no workspace can set). */
 class StatusFeature implements StaticFeature {
   fillClientCapabilities(capabilities: ClientCapabilities): void {
-    capabilities.experimental = { ...(capabilities.experimental ?? {}), hearthStatus: true };
+    capabilities.experimental = {
+      ...(capabilities.experimental ?? {}),
+      hearthStatus: true,
+      hearthUserSettings: true,
+    };
   }
   getState(): FeatureState {
     return { kind: 'static' };
@@ -117,7 +160,7 @@ function setState(state: ServerState, message = ''): void {
 }
 
 async function start(context: vscode.ExtensionContext): Promise<void> {
-  const { command, args } = serverCommand();
+  const { command, args } = await serverCommand(context);
   const serverOptions: ServerOptions = { command, args };
   const clientOptions: LanguageClientOptions = {
     documentSelector: LANGUAGES.map((language) => ({ language })),
@@ -187,6 +230,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       const config = vscode.workspace.getConfiguration(SECTION);
       const enabled = config.get<boolean>('completion.enabled', true);
       await config.update('completion.enabled', !enabled, vscode.ConfigurationTarget.Global);
+    }),
+    // Trusted now: the folder's settings count, and its own server may be asked about.
+    vscode.workspace.onDidGrantWorkspaceTrust(async () => {
+      await stop();
+      await start(context);
     }),
     vscode.workspace.onDidChangeConfiguration(async (event) => {
       if (event.affectsConfiguration(`${SECTION}.server`)) {

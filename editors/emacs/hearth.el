@@ -29,8 +29,17 @@
 ;; Each language gets its own Hearth process, with its own model in
 ;; memory: eglot 1.9 gives all the buffers of one server one languageId.
 ;;
-;; Other settings (docs/settings.md) go in `eglot-workspace-configuration',
-;; for example in a project's .dir-locals.el:
+;; Your settings (docs/settings.md) go in `hearth-settings', sent when the
+;; server starts; they may choose the model and a remote engine:
+;;
+;;   (setq hearth-settings '(:model (:path "small") :completion (:maxTokens 64)))
+;;
+;; A project's .dir-locals.el may set `eglot-workspace-configuration'
+;; (eglot takes it without asking), but not the model nor the engine:
+;; Hearth ignores those there.  An opened folder is not trusted: Emacs
+;; asks before a .dir-locals.el may set `hearth-command' or
+;; `hearth-settings', and Hearth never runs a server the folder contains
+;; (its .venv/bin/hearth) unless `hearth-command' names it.
 ;;
 ;;   ((nil . ((eglot-workspace-configuration
 ;;             . (:hearth (:completion (:maxTokens 64)))))))
@@ -51,6 +60,18 @@
 The default finds `hearth' on PATH; with a checkout of Hearth, use
 \\='(\"/path/to/hearth/.venv/bin/hearth\")."
   :type '(repeat string))
+;; A program to run: a project's .dir-locals.el may not set it unasked, nor
+;; may the user's answer mark it safe for good.
+(put 'hearth-command 'risky-local-variable t)
+
+(defcustom hearth-settings nil
+  "Hearth's settings (docs/settings.md), a plist, sent when the server starts.
+They are yours, so they may choose the model and a remote engine, which a
+project's `eglot-workspace-configuration' cannot:
+  (setq hearth-settings \\='(:engine (:kind \"remote\" :url \"http://gpu-box:8080\")))
+Changed, they count from the next start (\\[eglot-reconnect])."
+  :type 'plist)
+(put 'hearth-settings 'risky-local-variable t)
 
 (defconst hearth-language-ids
   '((python-mode . "python") (python-ts-mode . "python")
@@ -68,10 +89,18 @@ Hearth knows the languages by the names here.")
 
 (defvar hearth-major-modes)
 
+(defun hearth--options ()
+  "Return `hearth-settings' asking for completion items, unless they say otherwise."
+  (let ((completion (plist-get hearth-settings :completion)))
+    (plist-put (copy-sequence hearth-settings) :completion
+               (if (plist-member completion :completionItems)
+                   completion
+                 (append '(:completionItems t) completion)))))
+
 (defun hearth--contact (&optional _interactive)
-  "Return the contact for eglot: `hearth-command', asking for completion items."
-  ;; Read when eglot connects, so that a later `setq' of the command counts.
-  `(,@hearth-command :initializationOptions (:completion (:completionItems t))))
+  "Return the contact for eglot: `hearth-command', with `hearth-settings'."
+  ;; Read when eglot connects, so that a later `setq' counts.
+  `(,@hearth-command :initializationOptions ,(hearth--options)))
 
 (defun hearth--entries ()
   "Return `eglot-server-programs' entries for `hearth-major-modes', one a language."

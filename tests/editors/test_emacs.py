@@ -32,6 +32,7 @@ import pytest
 from lsp_server.inference import models
 from tests.conftest import model_spec
 from tests.e2e.conftest import patient_settings
+from tests.editors.untrusted import Listener, folders_own_server, marker_script
 from tests.pace import Pace, guard, wait_for
 
 pytestmark = [pytest.mark.model, pytest.mark.editor]
@@ -64,12 +65,33 @@ INIT = """\
 ;; slow or busy machine can take longer to write a docstring or a suggestion.
 (with-eval-after-load 'jsonrpc
   (setq jsonrpc-default-request-timeout {request_timeout}))
-(setq make-backup-files nil auto-save-default nil)
 (defvar hearth-test-hover nil "What eglot's hover gave eldoc, once it answered.")
+"""
+
+# What every test's init ends with: how it answers.
+REPLY = """
+(setq make-backup-files nil auto-save-default nil)
 (defun hearth-test-reply (file value)
   "Write VALUE to FILE as JSON, for the test to read."
   (let ((coding-system-for-write 'utf-8))
     (with-temp-file file (insert (json-encode value)))))
+"""
+
+UNTRUSTED_INIT = """\
+;;; What a user writes (editors/README.md): `hearth' from PATH, and their own
+;;; settings, here a remote engine of theirs.
+(load {hearth_el})
+(setq hearth-settings '(:engine (:kind "remote" :url {engine} :timeoutMs 500)))
+
+;;; What only the test needs.
+(defvar hearth-test-asked nil "What Emacs asked the user to allow, and the user refused.")
+;; The user's answer when Emacs asks whether to apply a .dir-locals.el's
+;; variables that are not safe: no (`n').
+(advice-add 'hack-local-variables-confirm :override
+            (lambda (_all unsafe risky _dir)
+              (setq hearth-test-asked
+                    (append hearth-test-asked (mapcar #'car (append unsafe risky))))
+              nil))
 """
 
 
@@ -187,50 +209,33 @@ def process_alive(pid: int, name: str) -> bool:
         return False
 
 
-@pytest.fixture(scope="module")
-def emacs(tmp_path_factory: pytest.TempPathFactory, pace: Pace) -> Iterator[Emacs]:
-    """Emacs as a daemon, connected by eglot to Hearth in the sample, the model loaded."""
-    binaries = {name: shutil.which(name) for name in ("emacs", "emacsclient")}
-    for name, found in binaries.items():
-        if found is None:
+def binaries() -> dict[str, str]:
+    found = {name: shutil.which(name) for name in ("emacs", "emacsclient")}
+    for name, path in found.items():
+        if path is None:
             pytest.fail(f"{name} not found: {INSTALL}")
-    server = Path(sys.executable).parent / "hearth"  # the console script a user runs
-    if not server.exists():
-        pytest.fail(f"{server} not found: `make` installs Hearth into .venv")
-    base = tmp_path_factory.mktemp("emacs")
+    return {name: str(path) for name, path in found.items()}
+
+
+@contextlib.contextmanager
+def daemon(base: Path, init: str, env: dict[str, str]) -> Iterator[Emacs]:
+    """An Emacs daemon whose home, in `base`, has `init` as init.el, running
+    in `base/project` with `env` (the rest of this process's environment);
+    asked to shut eglot's servers down and quit at the end."""
     home = base / "home"
     (home / ".emacs.d").mkdir(parents=True)
     sockets = base / "sockets"
     sockets.mkdir(mode=0o700)  # Emacs's server wants its socket's folder private
-    emacs = Emacs(str(binaries["emacsclient"]), sockets / "server", base)
-    emacs.project.mkdir()
-    shutil.rmtree(KEPT, ignore_errors=True)  # only this run's files
-    KEPT.mkdir(parents=True)
-
-    # Limits no busy machine reaches: the test is about the editor.
-    settings = patient_settings()
-    settings["completion"]["maxTokens"] = 48
-    settings["log"] = {"level": "debug"}
-    command = [str(server), "--log-file", str(emacs.server_log)]
+    programs = binaries()
+    emacs = Emacs(programs["emacsclient"], sockets / "server", base)
+    emacs.project.mkdir(exist_ok=True)
     (home / ".emacs.d" / "early-init.el").write_text(EARLY_INIT)
-    init = INIT.format(
-        hearth_el=lisp(str(HEARTH_EL)),
-        command=" ".join(map(lisp, command)),
-        settings=lisp(json.dumps(settings)),
-        request_timeout=round(guard(90)),
-    )
-    (home / ".emacs.d" / "init.el").write_text(init)
-    env = {
-        **os.environ,
-        # A home of its own: the user's init stays out, and nothing is written in theirs.
-        "HOME": str(home),
-        # The server inherits Emacs's environment: the model, where it is kept.
-        "HEARTH_MODEL": model_spec(),
-        "HEARTH_CACHE_DIR": str(models.cache_dir()),
-    }
+    (home / ".emacs.d" / "init.el").write_text(init + REPLY)
+    # A home of its own: the user's init stays out, and nothing is written in theirs.
+    env = {**os.environ, "HOME": str(home), **env}
     with emacs.output.open("w") as output:
-        daemon = subprocess.Popen(
-            [str(binaries["emacs"]), f"--fg-daemon={emacs.socket}"],
+        process = subprocess.Popen(
+            [programs["emacs"], f"--fg-daemon={emacs.socket}"],
             cwd=emacs.project,
             env=env,
             stdin=subprocess.DEVNULL,
@@ -238,12 +243,11 @@ def emacs(tmp_path_factory: pytest.TempPathFactory, pace: Pace) -> Iterator[Emac
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    hearth_pid: int | None = None
     try:
 
         def answers() -> bool:
-            if daemon.poll() is not None:
-                raise AssertionError(f"Emacs exited with {daemon.returncode}\n{emacs.context()}")
+            if process.poll() is not None:
+                raise AssertionError(f"Emacs exited with {process.returncode}\n{emacs.context()}")
             with contextlib.suppress(EmacsError):
                 return bool(emacs.ask("t", 5))
             return False
@@ -251,24 +255,8 @@ def emacs(tmp_path_factory: pytest.TempPathFactory, pace: Pace) -> Iterator[Emac
         wait_for(answers, "the Emacs daemon", timeout=30)
         if emacs.eval('(locate-library "eglot")') is None:
             pytest.fail(f"eglot not found: {INSTALL}")
-        sample = emacs.copy_sample("inventory.py")
-        emacs.eval(f"(switch-to-buffer (find-file-noselect {lisp(str(sample))})) t")
-        emacs.at(sample, "(call-interactively #'eglot) t")  # M-x eglot, as the README says
-        wait_for(
-            lambda: emacs.at(
-                sample, "(and (eglot-current-server) (jsonrpc-running-p (eglot-current-server)))"
-            ),
-            "eglot to connect",
-        )
-        hearth_pid = emacs.at(sample, "(process-id (jsonrpc--process (eglot-current-server)))")
-        wait_for(lambda: emacs.stats(sample)["modelState"] == "ready", "the model to load")
         yield emacs
     finally:
-        with contextlib.suppress(EmacsError):  # what eglot saw, before the shutdown takes it
-            emacs.keep(
-                "messages.txt", emacs.ask('(with-current-buffer "*Messages*" (buffer-string))', 10)
-            )
-            emacs.keep("eglot-events.txt", emacs.ask(EVENTS, 10))
         with contextlib.suppress(EmacsError):
             emacs.ask("(eglot-shutdown-all) t", guard(20))  # politely: shutdown, exit
         with contextlib.suppress(subprocess.TimeoutExpired):  # it exits before it can answer
@@ -278,21 +266,77 @@ def emacs(tmp_path_factory: pytest.TempPathFactory, pace: Pace) -> Iterator[Emac
                 timeout=10,
             )
         try:
-            daemon.wait(timeout=15)
+            process.wait(timeout=15)
         except subprocess.TimeoutExpired:
-            daemon.kill()
-            daemon.wait()
-        for path in (emacs.output, emacs.server_log):
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="module")
+def emacs(tmp_path_factory: pytest.TempPathFactory, pace: Pace) -> Iterator[Emacs]:
+    """Emacs as a daemon, connected by eglot to Hearth in the sample, the model loaded."""
+    server = Path(sys.executable).parent / "hearth"  # the console script a user runs
+    if not server.exists():
+        pytest.fail(f"{server} not found: `make` installs Hearth into .venv")
+    base = tmp_path_factory.mktemp("emacs")
+    server_log = base / "hearth.log"
+    shutil.rmtree(KEPT, ignore_errors=True)  # only this run's files
+    KEPT.mkdir(parents=True)
+
+    # Limits no busy machine reaches: the test is about the editor.
+    settings = patient_settings()
+    settings["completion"]["maxTokens"] = 48
+    settings["log"] = {"level": "debug"}
+    command = [str(server), "--log-file", str(server_log)]
+    init = INIT.format(
+        hearth_el=lisp(str(HEARTH_EL)),
+        command=" ".join(map(lisp, command)),
+        settings=lisp(json.dumps(settings)),
+        request_timeout=round(guard(90)),
+    )
+    env = {
+        # The server inherits Emacs's environment: the model, where it is kept.
+        "HEARTH_MODEL": model_spec(),
+        "HEARTH_CACHE_DIR": str(models.cache_dir()),
+    }
+    hearth_pid: int | None = None
+    try:
+        with daemon(base, init, env) as emacs:
+            try:
+                sample = emacs.copy_sample("inventory.py")
+                emacs.eval(f"(switch-to-buffer (find-file-noselect {lisp(str(sample))})) t")
+                emacs.at(sample, "(call-interactively #'eglot) t")  # M-x eglot, as the README says
+                wait_for(
+                    lambda: emacs.at(
+                        sample,
+                        "(and (eglot-current-server) (jsonrpc-running-p (eglot-current-server)))",
+                    ),
+                    "eglot to connect",
+                )
+                hearth_pid = emacs.at(
+                    sample, "(process-id (jsonrpc--process (eglot-current-server)))"
+                )
+                wait_for(lambda: emacs.stats(sample)["modelState"] == "ready", "the model to load")
+                yield emacs
+            finally:
+                with contextlib.suppress(EmacsError):  # what eglot saw, before the shutdown
+                    emacs.keep(
+                        "messages.txt",
+                        emacs.ask('(with-current-buffer "*Messages*" (buffer-string))', 10),
+                    )
+                    emacs.keep("eglot-events.txt", emacs.ask(EVENTS, 10))
+    finally:
+        for path in (base / "emacs-output.txt", server_log):
             if path.exists():
                 shutil.copyfile(path, KEPT / path.name)
         (KEPT / "init.el").write_text(init)
-        if hearth_pid is not None:
-            deadline = time.monotonic() + 10
-            while process_alive(hearth_pid, "hearth") and time.monotonic() < deadline:
-                time.sleep(0.1)
-            if process_alive(hearth_pid, "hearth"):
-                os.kill(hearth_pid, signal.SIGKILL)
-                raise AssertionError("Hearth was still running 10 s after Emacs quit")
+    if hearth_pid is not None:
+        deadline = time.monotonic() + 10
+        while process_alive(hearth_pid, "hearth") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if process_alive(hearth_pid, "hearth"):
+            os.kill(hearth_pid, signal.SIGKILL)
+            raise AssertionError("Hearth was still running 10 s after Emacs quit")
 
 
 def test_eglot_starts_hearth_with_the_settings_and_the_model_loads(emacs: Emacs) -> None:
@@ -432,3 +476,59 @@ def test_suggestion_comes_as_a_completion_item_and_eglot_inserts_it(emacs: Emacs
     assert result["point"] == start + len(suggestion), "the cursor ends after the insertion"
     ast.parse(text)
     emacs.wait_in_step(path)
+
+
+def test_a_folders_dir_locals_run_nothing_and_send_the_code_nowhere(tmp_path: Path) -> None:
+    """Two folders: one whose .dir-locals.el sets `hearth-command` to a program
+    it ships (beside its own .venv/bin/hearth), one whose .dir-locals.el sets
+    eglot's workspace configuration (a safe local variable: no question) to a
+    remote engine of its own. The user declines what Emacs asks; `hearth`
+    from PATH runs, with the user's own engine, in both."""
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    base = tmp_path / "emacs"
+    commanding, configuring = base / "project" / "commanding", base / "project" / "configuring"
+    folders_own_server(commanding, markers)
+    command = marker_script(commanding / "tools" / "hearth", markers / "dir-locals-command-ran")
+    dir_locals = f"((nil . ((hearth-command . ({lisp(str(command))})))))\n"
+    (commanding / ".dir-locals.el").write_text(dir_locals)
+    server = Path(sys.executable).parent / "hearth"  # `hearth` on PATH: this checkout's
+
+    def ran() -> list[str]:
+        return sorted(path.name for path in markers.iterdir())
+
+    def connect(emacs: Emacs, folder: Path) -> list[str]:
+        """M-x eglot in a file of `folder`: the command eglot started."""
+        sample = folder / "sample.py"
+        sample.write_text(SAMPLE.read_text())
+        emacs.eval(f"(switch-to-buffer (find-file-noselect {lisp(str(sample))})) t")
+        # A server that exits at once fails eglot's connection: the marker says why.
+        emacs.at(sample, "(ignore-errors (call-interactively #'eglot)) t")
+        running = "(and (eglot-current-server) (jsonrpc-running-p (eglot-current-server)))"
+        wait_for(lambda: ran() or emacs.at(sample, running), "eglot to connect", timeout=30)
+        assert ran() == [], "a program of the folder ran"
+        process = "(vconcat (process-command (jsonrpc--process (eglot-current-server))))"
+        started: list[str] = emacs.at(sample, process)
+        return started
+
+    with Listener() as mine, Listener() as theirs:
+        configuring.mkdir(parents=True)
+        (configuring / ".dir-locals.el").write_text(
+            '((nil . ((eglot-workspace-configuration . (:hearth (:engine (:kind "remote" '
+            f':url {lisp(theirs.url)}) :model (:path "their.gguf") '
+            ":completion (:maxTokens 17)))))))\n"
+        )
+        init = UNTRUSTED_INIT.format(hearth_el=lisp(str(HEARTH_EL)), engine=lisp(mine.url))
+        path = f"{server.parent}{os.pathsep}{os.environ['PATH']}"
+        with daemon(base, init, {"PATH": path}) as emacs:
+            assert connect(emacs, commanding) == ["hearth"]  # from PATH
+            # Asked (each time Emacs reads the folder's variables), and refused.
+            assert set(emacs.eval("hearth-test-asked")) == {"hearth-command"}, "Emacs asked"
+            assert connect(emacs, configuring) == ["hearth"]
+            wait_for(lambda: mine.connections >= 2 or theirs.connections, "the engines", timeout=30)
+            assert theirs.connections == 0, "the folder's engine.url was contacted"
+            settings = emacs.stats(configuring / "sample.py")["settings"]
+            assert settings["completion"]["maxTokens"] == 17, "the folder's other settings count"
+            assert settings["engine"]["url"] == mine.url, settings["engine"]
+            assert settings["model"]["path"] is None, settings["model"]
+    assert ran() == [], "a program of the folder ran"

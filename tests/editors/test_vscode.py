@@ -22,6 +22,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -68,7 +69,6 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 1
 
 # The editor's own settings for every test: nothing in the way of what is tested.
 EDITOR_SETTINGS = {
-    "security.workspace.trust.enabled": False,
     "workbench.startupEditor": "none",
     "workbench.tips.enabled": False,
     "extensions.ignoreRecommendations": True,
@@ -81,17 +81,23 @@ EDITOR_SETTINGS = {
 
 @contextlib.contextmanager
 def code_server(
-    home: Path, folder: Path, settings: Mapping[str, object], env: Mapping[str, str] | None = None
+    home: Path,
+    folder: Path,
+    settings: Mapping[str, object],
+    env: Mapping[str, str] | None = None,
+    trust: bool = False,
 ) -> Iterator[str]:
     """code-server with the packaged extension and the user's `settings`,
-    serving `folder`, with `env` in its environment: the URL that opens it."""
+    serving `folder`, with `env` in its environment (and Workspace Trust if
+    `trust`, else every folder trusted): the URL that opens it."""
     for needed, how in ((CODE_SERVER, "code-server"), (VSIX, "the .vsix"), (CHROMIUM, "chromium")):
         if not Path(needed).exists():
             pytest.fail(f"{how} is missing ({needed}): `make test` installs it (scripts/vscode.sh)")
     user_data, extensions = home / "user-data", home / "extensions"
     (user_data / "User").mkdir(parents=True)
+    trusting = {"security.workspace.trust.enabled": trust}
     (user_data / "User" / "settings.json").write_text(
-        json.dumps({**EDITOR_SETTINGS, **settings}, indent=2)
+        json.dumps({**EDITOR_SETTINGS, **trusting, **settings}, indent=2)
     )
     env = {
         **os.environ,
@@ -117,7 +123,7 @@ def code_server(
             f"127.0.0.1:{port}",
             "--disable-telemetry",
             "--disable-update-check",
-            "--disable-workspace-trust",
+            *([] if trust else ["--disable-workspace-trust"]),
             str(folder),
         ],
         env=env,
@@ -341,24 +347,41 @@ def test_ghost_text_hover_and_docstring_in_vs_code(page: Page, workspace: tuple[
             expect(status).not_to_contain_text("suggestions off", timeout=30_000)
 
 
-def test_a_folder_runs_nothing_it_ships_and_its_settings_send_nothing(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> None:
+@dataclass
+class Hostile:
     """A folder with its own `.venv/bin/hearth`, and `.vscode/settings.json`
-    that name a program to run, a model it ships and a remote engine of its
-    own: declined, the question is not asked again; only the user's server
-    (`hearth` from PATH) runs, with the user's remote engine."""
-    home = tmp_path_factory.mktemp("vscode-untrusted")
-    markers = home / "markers"
+    that name a program to run, a model file and a remote engine of its own
+    (`theirs`); the user's settings choose a remote engine of theirs (`mine`,
+    so no model loads) and find `hearth` on PATH (this checkout's, as pipx
+    would put it in ~/.local/bin)."""
+
+    folder: Path
+    markers: Path  # what the folder ships writes here when it runs
+    mine: Listener
+    theirs: Listener
+    settings: dict[str, object]  # the user's
+    env: dict[str, str]  # code-server's
+
+    def ran(self) -> list[str]:
+        return sorted(path.name for path in self.markers.iterdir())
+
+    def contacted(self) -> None:
+        """Until the server reaches an engine: the user's, not the folder's."""
+        wait_for(lambda: self.mine.connections + self.theirs.connections, "the server's engine")
+        assert self.theirs.connections == 0, "the folder's engine.url was contacted"
+        assert self.mine.connections > 0, "the user's engine.url was not"
+
+
+@pytest.fixture
+def hostile(tmp_path: Path) -> Iterator[Hostile]:
+    markers = tmp_path / "markers"
     markers.mkdir()
-    folder = home / "project"
+    folder = tmp_path / "project"
     folders_own_server(folder, markers)
     command = marker_script(folder / "tools" / "hearth", markers / "settings-command-ran")
     (folder / "inventory.py").write_text(SAMPLE.read_text())
-
-    def ran() -> list[str]:
-        return sorted(path.name for path in markers.iterdir())
-
+    # VS Code gives the extension host the PATH of the user's login shell.
+    (tmp_path / ".profile").write_text(f'PATH="{Path(sys.executable).parent}:$PATH"\n')
     with Listener() as mine, Listener() as theirs:
         (folder / ".vscode").mkdir()
         (folder / ".vscode" / "settings.json").write_text(
@@ -372,34 +395,63 @@ def test_a_folder_runs_nothing_it_ships_and_its_settings_send_nothing(
                 }
             )
         )
-        # The user's own settings: a remote engine of theirs (so no model loads).
-        mine_settings = {"hearth.engine.kind": "remote", "hearth.engine.url": mine.url}
-        # `hearth` on the user's PATH: this checkout's, as pipx would put it in
-        # ~/.local/bin. VS Code gives the extension host the PATH of a login shell.
-        (home / ".profile").write_text(f'PATH="{Path(sys.executable).parent}:$PATH"\n')
-        environment = {"HOME": str(home)}
-        with (
-            code_server(home, folder, mine_settings, environment) as url,
-            browser(url, "untrusted") as page,
-        ):
-            open_file(page, "inventory.py", focus=False)  # activates the extension
-            question = page.locator(".monaco-dialog-box")
-            wait_for(lambda: question.is_visible() or ran(), "the question", timeout=60)
-            shot(page, "untrusted-1-asked")
-            assert ran() == [], "a program of the folder ran"
-            assert ".venv/bin/hearth" in question.inner_text(), question.inner_text()
-            question.get_by_role("button", name="Not for this folder").click()
-            wait_for(lambda: mine.connections + theirs.connections, "the server's engine")
-            assert theirs.connections == 0, "the folder's engine.url was contacted"
-            assert mine.connections > 0, "the user's engine.url was not"
-            # Asked once: a restart runs `hearth` from PATH again, without a question.
-            before = mine.connections
-            run_command(page, "Hearth: Restart server")
-            wait_for(lambda: mine.connections > before, "the server to start again")
-            shot(page, "untrusted-2-restarted")
-            assert not question.is_visible(), "asked again"
-        assert theirs.connections == 0, "the folder's engine.url was contacted"
-    assert ran() == [], "a program of the folder ran"
+        settings: dict[str, object] = {
+            "hearth.engine.kind": "remote",
+            "hearth.engine.url": mine.url,
+        }
+        hostile = Hostile(folder, markers, mine, theirs, settings, {"HOME": str(tmp_path)})
+        yield hostile
+    assert hostile.ran() == [], "a program of the folder ran"
+
+
+def test_a_folder_runs_nothing_it_ships_and_its_settings_send_nothing(hostile: Hostile) -> None:
+    """Asked whether to run the folder's own server, the user declines: only
+    `hearth` from PATH runs, with the user's engine, and a restart does not
+    ask again."""
+    home = hostile.folder.parent
+    with (
+        code_server(home, hostile.folder, hostile.settings, hostile.env) as url,
+        browser(url, "untrusted") as page,
+    ):
+        open_file(page, "inventory.py", focus=False)  # activates the extension
+        question = page.locator(".monaco-dialog-box")
+        wait_for(lambda: question.is_visible() or hostile.ran(), "the question", timeout=60)
+        shot(page, "untrusted-1-asked")
+        assert hostile.ran() == [], "a program of the folder ran"
+        assert ".venv/bin/hearth" in question.inner_text(), question.inner_text()
+        question.get_by_role("button", name="Not for this folder").click()
+        hostile.contacted()
+        # Asked once: a restart runs `hearth` from PATH again, without a question.
+        before = hostile.mine.connections
+        run_command(page, "Hearth: Restart server")
+        wait_for(lambda: hostile.mine.connections > before, "the server to start again")
+        shot(page, "untrusted-2-restarted")
+        assert not question.is_visible(), "asked again"
+    assert hostile.theirs.connections == 0, "the folder's engine.url was contacted"
+
+
+def test_in_restricted_mode_nothing_of_the_folder_is_offered(hostile: Hostile) -> None:
+    """Workspace Trust on (code-server opens a folder not yet trusted in
+    Restricted Mode): no question about the folder's server, which does not
+    run; `hearth` from PATH does, with the user's engine."""
+    home = hostile.folder.parent
+    with (
+        code_server(home, hostile.folder, hostile.settings, hostile.env, trust=True) as url,
+        browser(url, "restricted") as page,
+    ):
+        restricted = page.locator(".statusbar-item", has_text="Restricted Mode")
+        expect(restricted).to_be_visible(timeout=60_000)
+        open_file(page, "inventory.py", focus=False)
+        question = page.locator(".monaco-dialog-box")
+        engines = hostile.mine, hostile.theirs
+
+        def started() -> bool:
+            return bool(question.is_visible() or sum(e.connections for e in engines))
+
+        wait_for(started, "the server's engine, or a question")
+        shot(page, "restricted-running")
+        assert not question.is_visible(), "asked in Restricted Mode"
+        hostile.contacted()
 
 
 def test_the_extension_runs_a_folders_server_only_when_the_user_said_yes() -> None:

@@ -9,8 +9,7 @@ fast tier (`make test-fast`), which never loads a model.
 from __future__ import annotations
 
 import os
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,17 +28,6 @@ ENDLESS = "".join(f"{i}\n" for i in range(1, 40))
 # The same on one line, for the server, which wants one line there: a few
 # hundred tokens on either model, so minutes here.
 ENDLESS_LINE = "numbers = [" + ", ".join(str(i) for i in range(1, 40)) + ","
-
-
-def decoding_probe(decoding: threading.Event) -> Callable[[str], bool]:
-    """A `stop_when` hook that never stops, but signals once a few lines are decoded."""
-
-    def probe(text: str) -> bool:
-        if text.count("\n") >= 3:
-            decoding.set()
-        return False
-
-    return probe
 
 
 def model_spec() -> str:

@@ -1,11 +1,11 @@
-"""The llama.cpp engine on the real model: FIM, chat, KV reuse, limits, cancellation."""
+"""The llama.cpp engine on the real model: FIM, chat, KV reuse, healing,
+the detour, alternatives, prompt cuts. The stop reasons, limits, cancel and
+time budget it shares with the fake engine are in tests/contract/."""
 
 from __future__ import annotations
 
 import ast
 import re
-import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -17,7 +17,7 @@ from lsp_server.inference.llama.cache import SHIFT_MIN_TOKENS
 from lsp_server.inference.llama.engine import EngineConfig, LlamaEngine
 from lsp_server.layout import FileContext
 from lsp_server.postprocess import Plan
-from tests.conftest import ENDLESS, decoding_probe, model_spec
+from tests.conftest import ENDLESS, model_spec
 from tests.pace import Pace
 
 pytestmark = pytest.mark.model
@@ -35,20 +35,6 @@ SUFFIX = """
 
 print(average([1.0, 2.0, 3.0]))
 """
-# A prompt whose greedy continuation goes on for as long as it is allowed to.
-
-
-def cancel_when(token: CancelToken, event: threading.Event) -> list[float]:
-    """Cancel `token` from another thread once `event` is set; the list receives the moment."""
-    moments: list[float] = []
-
-    def fire() -> None:
-        event.wait(120)
-        moments.append(time.monotonic())
-        token.cancel("test")
-
-    threading.Thread(target=fire, daemon=True).start()
-    return moments
 
 
 def test_fim_completes_an_obvious_function_with_valid_python(engine: LlamaEngine) -> None:
@@ -91,46 +77,6 @@ def test_middle_start_is_appended_and_not_repeated(engine: LlamaEngine) -> None:
     )
     assert not result.text.startswith("    return")
     ast.parse(PREFIX + "    return" + result.text + SUFFIX)
-
-
-def test_stop_string_cuts_the_output(engine: LlamaEngine) -> None:
-    result = engine.infill(PREFIX, SUFFIX, Sampling(max_tokens=64, stop=("\n",)), CancelToken())
-    assert "\n" not in result.text
-    assert result.stop_reason in ("stop", "end", "length")
-
-
-def test_max_tokens_and_time_budget_are_limits(engine: LlamaEngine) -> None:
-    capped = engine.infill(ENDLESS, "", Sampling(max_tokens=5), CancelToken())
-    assert capped.stop_reason == "length"
-    assert capped.stats.decoded_tokens == 5
-    timed = engine.infill(ENDLESS, "", Sampling(max_tokens=2000, time_budget=0.3), CancelToken())
-    assert timed.stop_reason == "time"
-    assert 0 < timed.stats.decoded_tokens < 2000
-
-
-def test_cancel_during_generation_stops_within_one_token(engine: LlamaEngine) -> None:
-    token = CancelToken()
-    decoding = threading.Event()
-    moments = cancel_when(token, decoding)
-    steering = Steering(stop_when=decoding_probe(decoding))
-    result = engine.infill(ENDLESS, "", Sampling(max_tokens=2000), token, steering=steering)
-    returned = time.monotonic()
-    assert result.cancelled
-    assert result.text == ""
-    assert result.stats.decoded_tokens > 0
-    assert result.stats.decoded_after_cancel <= 1
-    per_token = result.stats.decode_seconds / result.stats.decoded_tokens
-    # A guard against hangs, not a speed claim: a few token-times at most.
-    assert returned - moments[0] < 5 * per_token + 0.5
-
-
-def test_cancel_before_start_reads_no_prompt(engine: LlamaEngine) -> None:
-    token = CancelToken()
-    token.cancel()
-    result = engine.infill("x = 1\n" * 200, "", Sampling(), token)
-    assert result.cancelled
-    assert result.stats.evaluated_tokens == 0
-    assert result.stats.decoded_tokens == 0
 
 
 def test_prompt_longer_than_the_context_is_cut_to_fit(model_path: Path) -> None:

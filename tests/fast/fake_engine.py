@@ -15,6 +15,7 @@ the next key arrives, without sleeping.
 
 It counts its generations running at once in `overlap` (tests/overlap.py):
 the server must never run two, and only the engine can see that it did.
+tests/contract/ runs the contract's tests on it and on LlamaEngine alike.
 """
 
 from __future__ import annotations
@@ -260,11 +261,13 @@ class FakeEngine:
     def _read(
         self, read: list[str], stats: GenerationStats, cancel: CancelToken, deadline: float | None
     ) -> Generation | None:
-        """Read the prompt, at once: a Generation when that ends the call."""
-        if deadline is not None and time.monotonic() >= deadline:
-            return Generation("", "time", stats)
+        """Read the prompt, at once: a Generation when that ends the call.
+        The cancel first, then the deadline, as LlamaEngine checks them
+        before each batch of a prompt."""
         if cancel.cancelled:
             return Generation("", "cancelled", stats)
+        if deadline is not None and time.monotonic() >= deadline:
+            return Generation("", "time", stats)
         # As llama.cpp's cache: the tokens the last prompt began with are not
         # read again, but the last one always is (its logits are needed).
         same = 0

@@ -1,8 +1,8 @@
-"""The fake engine keeps the engine's contract, or the fast tier proves nothing.
+"""The fake engine's own ways: its script, its tokens, its gate and delay,
+its errors, and its count of generations at once.
 
-Each test here is one rule of LlamaEngine's generation loop (inference/llama/decode.py) that
-the fake must follow the same way: the stop reasons, the limits, the cancel
-before each token, and what it records of each call.
+What it must do as LlamaEngine does (the stop reasons, limits, cancel and
+time budget) is the engine contract, tested on both in tests/contract/.
 """
 
 from __future__ import annotations
@@ -45,31 +45,13 @@ def test_a_script_may_be_made_from_the_call_which_is_recorded() -> None:
     assert call.result.text == "# after ="
 
 
-def test_no_tokens_asked_for_only_reads_the_prompt_into_the_cache() -> None:
+def test_its_cache_reads_only_what_a_prompt_adds_to_the_last() -> None:
     engine = FakeEngine(COUNTING)
     read = engine.infill("def f():\n", "", Sampling(max_tokens=0), CancelToken())
-    assert (read.text, read.stop_reason) == ("", "length")
-    assert read.stats.decoded_tokens == 0
     assert read.stats.evaluated_tokens == read.stats.prompt_tokens == 7  # def, f, ( ... \n
     # The same prompt with a token more: only the new tokens are read.
     again = engine.infill("def f():\n    ", "", Sampling(max_tokens=0), CancelToken())
     assert (again.stats.reused_tokens, again.stats.evaluated_tokens) == (7, 1)
-
-
-@pytest.mark.parametrize(
-    ("sampling", "steering", "text", "reason"),
-    [
-        (Sampling(max_tokens=3), Steering(), "1\n2", "length"),
-        (Sampling(stop=("3",)), Steering(), "1\n2\n", "stop"),
-        (Sampling(), Steering(stop_when=lambda text: text.count("\n") == 2), "1\n2\n", "stop"),
-    ],
-    ids=["max-tokens", "stop-string", "stop-when"],
-)
-def test_limits_and_stops_end_the_text_as_the_real_engine_does(
-    sampling: Sampling, steering: Steering, text: str, reason: str
-) -> None:
-    generation = FakeEngine(COUNTING).infill("", "", sampling, CancelToken(), steering=steering)
-    assert (generation.text, generation.stop_reason) == (text, reason)
 
 
 async def test_a_cancel_stops_it_before_the_next_token_with_no_text() -> None:

@@ -11,7 +11,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 from pytest_lsp import LanguageClient
 
-from tests.pace import guard
+from tests.pace import Deadline, within
 
 _versions = itertools.count(2)
 
@@ -106,10 +106,11 @@ def configure(client: LanguageClient, settings: dict[str, Any]) -> None:
 
 async def wait_until(condition: Any, timeout: float = 30.0) -> None:
     """Poll an async predicate until it holds (a guard against hangs, not a
-    timing claim: `timeout` is stretched on a machine slower than the reference)."""
-    deadline = asyncio.get_running_loop().time() + guard(timeout)
+    timing claim: `timeout` is stretched on a machine slower than the
+    reference, and the pace is measured again before it fails)."""
+    deadline = Deadline(timeout)
     while not await condition():
-        if asyncio.get_running_loop().time() > deadline:
+        if await deadline.expired():
             raise TimeoutError("condition not reached")
         await asyncio.sleep(0.05)
 
@@ -118,6 +119,6 @@ async def answer_of(request: Awaitable[Any], timeout: float = 30.0) -> Any:
     """What a request sent on its own came to: its result, or the error it was
     answered with (a cancelled request may answer either way)."""
     try:
-        return await asyncio.wait_for(request, guard(timeout))
+        return await within(request, timeout)
     except JsonRpcException as error:
         return error

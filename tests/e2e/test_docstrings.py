@@ -15,7 +15,7 @@ from lsp_server.context.syntax import parse_damage
 from lsp_server.editor_client import Suggestion
 from tests.e2e.conftest import patient_settings
 from tests.e2e.helpers import code_action_params, counter_at_least, open_document, wait_until
-from tests.pace import guard
+from tests.pace import within
 
 pytestmark = pytest.mark.model
 
@@ -236,7 +236,7 @@ async def test_generate_docstrings_stops_when_its_progress_is_cancelled(
         if any(getattr(v, "title", "") == "Hearth: writing docstrings" for v in values)
     ]
     client.window_work_done_progress_cancel(types.WorkDoneProgressCancelParams(token=token))
-    result = await asyncio.wait_for(command, guard(60))
+    result = await within(command, 60)
     assert result is not None
     assert result["cancelled"] is True
     assert result["documented"] < 3

@@ -3,6 +3,7 @@ it closes the server's stdin, without the LSP goodbye."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import signal
 import subprocess
@@ -14,7 +15,7 @@ import pytest
 
 from tests.conftest import ENDLESS_LINE
 from tests.e2e.conftest import server_env
-from tests.pace import guard
+from tests.pace import Deadline
 
 pytestmark = pytest.mark.model
 
@@ -79,9 +80,11 @@ def test_the_server_exits_when_its_stdin_closes() -> None:
         hearth.kill()
 
 
-def ask_endless_suggestion(hearth: subprocess.Popen[bytes]) -> None:
-    """Open a document whose suggestion goes on for minutes, and ask for it (id 2)."""
+def ask_endless_suggestion(hearth: subprocess.Popen[bytes]) -> set[int]:
+    """Open a document whose suggestion goes on for minutes, ask for it (id 2),
+    and return once the model has begun on it: the ids answered meanwhile."""
     assert hearth.stdin is not None
+    assert hearth.stdout is not None
     uri = "file:///work/numbers.py"
     send(
         hearth.stdin,
@@ -109,7 +112,24 @@ def ask_endless_suggestion(hearth: subprocess.Popen[bytes]) -> None:
             },
         },
     )
-    time.sleep(guard(3))  # the model loads (under a second here) and starts writing
+    # Not a pause of so many seconds: stretched for a loaded machine, it let
+    # the generation end once the machine was quiet, before the test's act.
+    answered: set[int] = set()
+    deadline = Deadline(60)
+    for asked in itertools.count(100):
+        stats = {"command": "hearth.stats"}
+        send(hearth.stdin, {"id": asked, "method": "workspace/executeCommand", "params": stats})
+        while True:
+            message = read_message(hearth.stdout)
+            if "id" in message and "method" not in message:
+                answered.add(message["id"])
+                if message["id"] == asked:
+                    break
+        if message["result"]["started"] >= 1:
+            return answered
+        assert not deadline.passed(), "the model never began on the suggestion"
+        time.sleep(0.05)
+    raise AssertionError("unreachable")
 
 
 def test_shutdown_and_exit_during_a_generation_end_it_cleanly() -> None:
@@ -117,9 +137,8 @@ def test_shutdown_and_exit_during_a_generation_end_it_cleanly() -> None:
     try:
         assert hearth.stdin is not None
         assert hearth.stdout is not None
-        ask_endless_suggestion(hearth)
+        answered = ask_endless_suggestion(hearth)
         send(hearth.stdin, {"id": 3, "method": "shutdown"})
-        answered: set[int] = set()
         while not {2, 3} <= answered:
             message = read_message(hearth.stdout)
             if "id" in message and "method" not in message:

@@ -22,7 +22,7 @@ import pytest
 
 from tests.e2e.conftest import server_env
 from tests.e2e.raw import RawServer
-from tests.pace import guard
+from tests.pace import Deadline
 
 pytestmark = pytest.mark.model
 
@@ -161,7 +161,7 @@ def _storm(server: RawServer, log: Path) -> None:
             memory[second] = server.resident_bytes()
     elapsed = time.monotonic() - began
 
-    answers = _all_answers(server, set(sent), timeout=guard(90))
+    answers = _all_answers(server, set(sent), timeout=90)
     assert set(answers) == set(sent), f"{len(set(sent) - set(answers))} left unanswered"
     for number in cancelled:
         answer = answers[number]
@@ -214,9 +214,10 @@ def _wait_for_the_model(server: RawServer) -> None:
 
 
 def _all_answers(server: RawServer, wanted: set[str], timeout: float) -> dict[str, Any]:
+    """The answers that come within `timeout` (at the reference pace: a Deadline)."""
     answers: dict[str, Any] = {}
-    deadline = time.monotonic() + timeout
-    while not wanted <= set(answers) and time.monotonic() < deadline:
+    deadline = Deadline(timeout)
+    while not wanted <= set(answers) and not deadline.passed():
         try:
             _, message = server.answers.get(timeout=1)
         except queue.Empty:

@@ -23,7 +23,7 @@ from lsp_server.inference.llama.engine import EngineConfig, LlamaEngine
 from lsp_server.inference.scheduler import Cancelled, Scheduler
 from tests.conftest import ENDLESS
 from tests.overlap import Counted, Overlap
-from tests.pace import guard
+from tests.pace import Deadline, guard
 
 pytestmark = pytest.mark.model
 
@@ -64,8 +64,11 @@ class Writing:
 
 
 async def decoding(writing: Writing) -> None:
-    """Until the model is writing (a guard against a hang)."""
-    assert await asyncio.to_thread(writing.decoding.wait, guard(60)), "it never began to write"
+    """Until the model is writing (a guard against a hang, the pace measured
+    again before it fails)."""
+    deadline = Deadline(60)
+    while not await asyncio.to_thread(writing.decoding.wait, max(deadline.left(), 0.05)):
+        assert not await deadline.expired(), "the model never began to write"
 
 
 def short(engine: Engine, cancel: CancelToken) -> Generation:

@@ -26,8 +26,8 @@ import record
 from lsp_server.inference import models
 from lsp_server.inference.api import Generation, Sampling
 from lsp_server.inference.cancel import CancelToken
-from lsp_server.inference.llama.decode import _decode
 from lsp_server.inference.llama.engine import EngineConfig, LlamaEngine
+from lsp_server.inference.llama.steps import decode_batch
 
 BATCHED = (1, 2, 3, 4)  # tokens in one forward pass
 # Counting, a number a line: both built-in models go on as long as allowed.
@@ -145,7 +145,7 @@ def batched_passes(
         def one_pass(k: int = k) -> float:
             llm.n_tokens = base
             begin = time.monotonic()
-            _decode(llm, [token] * k, logits_from=0)
+            decode_batch(llm, [token] * k, logits_from=0)
             return (time.monotonic() - begin) * 1000
 
         passes[k] = median_of(runs, one_pass)

@@ -59,6 +59,11 @@ class Steering:
     # What the first line's code may not begin with, after the indentation
     # `starts_with` heals: a comment's marker where code is wanted.
     code_first: tuple[str, ...] = ()
+    # Text the output is likely to copy, such as the region a rewrite writes
+    # anew: read ahead in batches and taken where the model agrees
+    # (llama/draft.py). A greedy generation writes the same text with it as
+    # without it, in fewer passes.
+    draft: str = ""
 
 
 Treatment = Literal["honoured", "ignored"]
@@ -104,6 +109,8 @@ class GenerationStats:
     evaluated_tokens: int = 0  # prompt tokens the model had to read
     decoded_tokens: int = 0
     checked_tokens: int = 0  # of those, read as a draft in a batch, not one a pass
+    passes: int = 0  # forward passes while writing, where a draft was read (Steering.draft)
+    draft_tokens: int = 0  # draft tokens read in those passes, agreed with or not
     decoded_after_cancel: int = 0  # decode steps started after the cancel was set: 0 or 1
     prompt_tokens_after_cancel: int = 0  # prompt tokens of a chunk that began after the cancel
     prompt_seconds: float = 0.0

@@ -172,6 +172,7 @@ class FakeEngine:
         "comment": "ignored",  # it only serves `avoid`
         "alternatives": "ignored",  # the script is what it writes
         "code_first": "ignored",  # the script is what it writes
+        "draft": "ignored",  # the script is what it writes, draft or none
     }
     CONTINUES_ANSWERS: ClassVar[bool] = False  # the script is the whole answer
 

@@ -11,7 +11,8 @@ import pytest
 from lsp_server.inference.api import GenerationStats, Sampling, Steering
 from lsp_server.inference.cancel import CancelToken
 from lsp_server.inference.llama.alternatives import Branches
-from lsp_server.inference.llama.decode import Decoder, _Call, _Written
+from lsp_server.inference.llama.decode import Decoder
+from lsp_server.inference.llama.steps import Call, Written
 from tests.unit.test_detour import logits
 
 PIECES = {1: b"sum", 2: b" sum", 3: b"max", 4: b"<end>", 5: b"(", 6: b"[", 7: b"\n", 8: b"x"}
@@ -67,11 +68,11 @@ def test_alternatives_are_written_from_the_furthest_branch_back(
 
     def write(self: Decoder, llm: Any, call: Any, output: bytearray, *rest: Any, **kw: Any) -> Any:
         written_at.append(llm.n_tokens)
-        return _Written("end", f"from {llm.n_tokens}")
+        return Written("end", f"from {llm.n_tokens}")
 
     monkeypatch.setattr(Decoder, "_write", write)
     decoder = Decoder(None, None, frozenset(), 8, 100, lambda: None)  # type: ignore[arg-type, return-value]
-    call = _Call(Sampling(), Steering(alternatives=3), CancelToken(), None, GenerationStats(), b"")
+    call = Call(Sampling(), Steering(alternatives=3), CancelToken(), None, GenerationStats(), b"")
     llm = SimpleNamespace(n_tokens=13)
     texts = decoder._alternatives(llm, call, b"sum(x", "end", found)
     assert written_at == [12, 11, 10]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -24,8 +25,16 @@ from lsp_server.inference.cancel import CancelToken
 from lsp_server.inference.llama import healing
 from lsp_server.inference.llama.alternatives import Branches
 from lsp_server.inference.llama.cache import can_shift, reuse_cache
-from lsp_server.inference.llama.confidence import Confidence
+from lsp_server.inference.llama.confidence import Confidence, log_probability
 from lsp_server.inference.llama.detour import Detour
+from lsp_server.inference.llama.draft import Draft, Verified, verify
+from lsp_server.inference.llama.steps import (
+    Call,
+    Written,
+    decode_batch,
+    finished,
+    text_of,
+)
 
 
 @dataclass(frozen=True)
@@ -37,24 +46,6 @@ class _Read:
     stopped: StopReason | None = None
     checked: Sequence[int] = ()
     diverged: int | None = None
-
-
-@dataclass(frozen=True)
-class _Call:
-    """One call's asks and limits, and the stats it reports."""
-
-    sampling: Sampling
-    steering: Steering
-    cancel: CancelToken
-    deadline: float | None
-    stats: GenerationStats
-    lead: bytes  # text the caller has: the output starts with it, the text returned not
-
-
-@dataclass(frozen=True)
-class _Written:
-    reason: StopReason
-    text: str  # the output after the lead ("" when cancelled)
 
 
 @dataclass(frozen=True)
@@ -126,7 +117,7 @@ class Decoder:
             repeat_penalty=1.0,
         )
         llm.set_seed(sampling.seed)
-        call = _Call(sampling, steering, cancel, deadline, stats, lead)
+        call = Call(sampling, steering, cancel, deadline, stats, lead)
         # The detour compares runner-ups by their text.
         detour = (
             Detour.of(steering.avoid, self.pieces().piece, steering.comment)
@@ -135,19 +126,26 @@ class Decoder:
         )
         output = bytearray()
         tokens: list[int] = []
+        # Drafted only when greedy and free (draft.py): healing, the detour and
+        # alternatives choose among the model's tokens one pass at a time.
+        free = healer is None and detour is None and branches is None
+        draft = Draft.of(llm, steering.draft) if free and sampling.temperature == 0 else None
         try:
-            written = self._write(
-                llm,
-                call,
-                output,
-                list(read.checked),
-                read.diverged,
-                healer,
-                detour,
-                branches,
-                tokens,
-                confidence=confidence,
-            )
+            if draft is not None:
+                written = self._write_drafted(llm, call, output, draft, tokens, confidence)
+            else:
+                written = self._write(
+                    llm,
+                    call,
+                    output,
+                    list(read.checked),
+                    read.diverged,
+                    healer,
+                    detour,
+                    branches,
+                    tokens,
+                    confidence=confidence,
+                )
             self.last_written[id(llm)] = (tuple(prompt), tuple(tokens))
             others = self._alternatives(llm, call, bytes(output), written.reason, branches)
         finally:
@@ -164,7 +162,7 @@ class Decoder:
     def _write(
         self,
         llm: Any,
-        call: _Call,
+        call: Call,
         output: bytearray,
         checked: list[int],
         pending: int | None,
@@ -174,7 +172,7 @@ class Decoder:
         tokens: list[int] | None = None,
         decoded: int = 0,
         confidence: Confidence | None = None,
-    ) -> _Written:
+    ) -> Written:
         """Write onto `output` (the text so far, in the KV cache up to
         `llm.n_tokens`) until a stop, a limit or the cancel: first the tokens
         `checked` (chosen and in the cache already), then `pending` (chosen,
@@ -182,7 +180,7 @@ class Decoder:
         before, which count towards the limit; `tokens`: gets the tokens
         written."""
         start = llm.n_tokens
-        sampling, steering, lead, stats = call.sampling, call.steering, call.lead, call.stats
+        lead, stats = call.lead, call.stats
         text = output[len(lead) :]  # the output after `lead`
         while True:
             evaluated = bool(checked)
@@ -202,7 +200,7 @@ class Decoder:
                 text = output[len(lead) :]
                 if tokens is not None:
                     tokens.append(token)
-            if detour and (turn := detour.turn(_text(text), ended)):
+            if detour and (turn := detour.turn(text_of(text), ended)):
                 # The line repeats the code after the hole: the runner-up
                 # of its least sure token is written and read in its place.
                 llm.n_tokens = turn.position
@@ -215,18 +213,9 @@ class Decoder:
                     del tokens[turn.position - start :]
                 pending = turn.token
                 continue
-            if ended:
-                return _Written("end", _text(text))
-            if sampling.stop and _cut_at_stop(text, sampling.stop):
-                return _Written("stop", _text(text))
-            if steering.stop_when is not None and steering.stop_when(_text(text)):
-                return _Written("stop", _text(text))
-            if decoded >= sampling.max_tokens or llm.n_tokens >= self.context_size:
-                return _Written("length", _text(text))
-            if call.deadline is not None and time.monotonic() >= call.deadline:
-                return _Written("time", _text(text))
-            if call.cancel.cancelled:
-                return _Written("cancelled", "")
+            done = finished(call, text, ended, decoded, llm.n_tokens, self.context_size)
+            if done is not None:
+                return done
             if evaluated:
                 continue
             step_started = time.monotonic()
@@ -234,10 +223,58 @@ class Decoder:
             if call.cancel.set_before(step_started):
                 stats.decoded_after_cancel += 1
 
+    def _write_drafted(
+        self,
+        llm: Any,
+        call: Call,
+        output: bytearray,
+        draft: Draft,
+        tokens: list[int],
+        confidence: Confidence,
+    ) -> Written:
+        """As `_write`, greedy, reading the draft's next tokens in the pass
+        that reads the model's last one, and taking those it agrees with."""
+        lead, stats = call.lead, call.stats
+        text = output[len(lead) :]
+        decoded = 0
+        last = self._logits(llm, -1)  # the last prompt token's
+        first = int(np.argmax(last))
+        verified = Verified([], (first, log_probability(last, first)))
+        while True:
+            # The draft tokens the model agreed with (in the cache), then its own choice (not).
+            for token, probability in [*verified.taken, verified.choice]:
+                confidence.noted.append((len(output), probability))
+                ended = self._ends(token)
+                if not ended:
+                    output += llm.detokenize([token])
+                    stats.decoded_tokens += 1
+                    decoded += 1
+                    text = output[len(lead) :]
+                    tokens.append(token)
+                done = finished(call, text, ended, decoded, llm.n_tokens, self.context_size)
+                if done is not None:
+                    return done
+            draft.took([t for t, _ in verified.taken])
+            draft.wrote(token)
+            room = min(
+                self.context_size - llm.n_tokens - 1,
+                self.batch_size - 1,
+                call.sampling.max_tokens - decoded,
+            )
+            proposal = draft.proposal(room)
+            step_started = time.monotonic()
+            verified = verify(llm, token, proposal, partial(self._logits, llm))
+            stats.passes += 1
+            if call.cancel.set_before(step_started):
+                stats.decoded_after_cancel += 1
+            draft.offered(len(proposal), len(verified.taken))
+            stats.draft_tokens += len(proposal)
+            stats.checked_tokens += len(verified.taken)
+
     def _alternatives(
         self,
         llm: Any,
-        call: _Call,
+        call: Call,
         output: bytes,
         reason: StopReason,
         branches: Branches | None,
@@ -316,7 +353,7 @@ class Decoder:
             # Logits from the last prompt token on (each chooses the next token).
             first_out = max(start, len(rest) - 1) if draft else start + len(chunk) - 1
             chunk_started = time.monotonic()
-            _decode(llm, chunk, logits_from=first_out - start)
+            decode_batch(llm, chunk, logits_from=first_out - start)
             stats.evaluated_tokens += max(0, min(len(chunk), len(rest) - start))
             if cancel.set_before(chunk_started):
                 stats.prompt_tokens_after_cancel += len(chunk)
@@ -338,7 +375,7 @@ class Decoder:
                     # Healing given up: this token is read again alone, so that
                     # its logits are the last ones, which the model samples from.
                     llm.n_tokens -= 1
-                    _decode(llm, [sequence[position]], logits_from=0)
+                    decode_batch(llm, [sequence[position]], logits_from=0)
                 return _Read(checked=draft[:drafted], diverged=token)
         return _Read(checked=draft)
 
@@ -356,7 +393,7 @@ class Decoder:
         choice of the model's own text on a line the detour watches is noted,
         and so is every free choice when alternatives are wanted."""
         logits = self._logits(llm, -1)
-        watching = detour is not None and detour.watching(_text(text))
+        watching = detour is not None and detour.watching(text_of(text))
         among = None
         token = None
         if healer is not None and healer.active:
@@ -411,33 +448,3 @@ class Decoder:
         return np.ctypeslib.as_array(
             self.api.llama_get_logits_ith(llm._ctx.ctx, row), shape=(llm.n_vocab(),)
         )
-
-
-def _text(output: bytes | bytearray) -> str:
-    """Output so far as text (a character cut off mid-way left out)."""
-    return output.decode("utf-8", errors="ignore")
-
-
-def _decode(llm: Any, tokens: Sequence[int], *, logits_from: int) -> None:
-    """`llm.eval` of one batch, keeping the logits of `tokens[logits_from:]`
-    (eval keeps only the last token's). Written as `Llama.eval` is in
-    llama-cpp-python 0.3.x (`_ctx`, `_batch`, `input_ids`, `n_tokens`): every
-    prompt is read through it, so every test in tests/engine/ breaks when
-    they change."""
-    llm._ctx.kv_cache_seq_rm(-1, llm.n_tokens, -1)
-    past = llm.n_tokens
-    llm._batch.set_batch(batch=tokens, n_past=past, logits_all=False)
-    for index in range(logits_from, len(tokens)):
-        llm._batch.batch.logits[index] = True
-    llm._ctx.decode(llm._batch)
-    llm.input_ids[past : past + len(tokens)] = tokens
-    llm.n_tokens += len(tokens)
-
-
-def _cut_at_stop(output: bytearray, stops: Sequence[str]) -> bool:
-    """Truncate `output` at the first stop string in it; True if one was found."""
-    positions = [i for stop in stops if (i := output.find(stop.encode())) >= 0]
-    if not positions:
-        return False
-    del output[min(positions) :]
-    return True

@@ -80,6 +80,7 @@ class LlamaEngine:
         "comment": "honoured",  # how the detour compares lines
         "alternatives": "honoured",  # branched at the least sure choices (alternatives.py)
         "code_first": "honoured",  # the healer (healing.py)
+        "draft": "honoured",  # read ahead in batches, taken where the model agrees (draft.py)
     }
     CONTINUES_ANSWERS: ClassVar[bool] = True  # the answer's start is part of the prompt
 

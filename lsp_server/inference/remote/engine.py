@@ -50,6 +50,7 @@ class RemoteEngine:
         "comment": "ignored",  # it only serves `avoid`
         "alternatives": "ignored",  # branching needs the logits and the KV cache
         "code_first": "ignored",  # choosing among tokens needs the logits
+        "draft": "ignored",  # a server verifies no draft it is given over this API
     }
     CONTINUES_ANSWERS: ClassVar[bool] = False  # chat APIs do not all continue a started answer
 

@@ -1,0 +1,87 @@
+"""The draft's bookkeeping (llama/draft.py): where the text written has
+reached in the draft, how it is found again after a change, and how far
+ahead each pass reads. The decode loop with a draft, on the real model, is
+tests/engine/test_draft.py."""
+
+from __future__ import annotations
+
+from lsp_server.inference.llama.draft import K_MAX, K_MIN, K_START, MATCH, Draft
+
+DRAFT = list(range(100, 140))  # forty distinct tokens
+
+
+def test_a_copy_is_proposed_from_the_draft_ahead_of_the_text() -> None:
+    draft = Draft(DRAFT)
+    draft.wrote(100)  # the model's first token is the draft's first
+    assert draft.proposal(room=100) == DRAFT[1 : 1 + K_START]
+    draft.took(DRAFT[1:9])
+    draft.offered(8, 8)
+    draft.wrote(109)
+    assert draft.proposal(room=100) == DRAFT[10 : 10 + 2 * K_START]
+
+
+def test_the_lookahead_doubles_on_agreement_and_halves_on_disagreement() -> None:
+    draft = Draft(DRAFT)
+    for _ in range(10):
+        draft.offered(4, 4)
+    assert draft.lookahead == K_MAX
+    for _ in range(10):
+        draft.offered(4, 1)
+    assert draft.lookahead == K_MIN
+    assert (draft.proposed, draft.accepted) == (80, 50)
+
+
+def test_a_proposal_fits_the_room_given() -> None:
+    draft = Draft(DRAFT)
+    draft.wrote(100)
+    assert draft.proposal(room=3) == DRAFT[1:4]
+    assert draft.proposal(room=0) == []
+
+
+def test_a_change_leaves_the_draft_until_the_last_tokens_occur_in_it_again() -> None:
+    draft = Draft(DRAFT)
+    for token in DRAFT[:5]:
+        draft.wrote(token)
+    draft.wrote(999)  # the model writes something else: a rename, say
+    assert draft.at is None
+    assert draft.proposal(room=100) == []
+    # Past the change, it copies again: once its last MATCH tokens are the
+    # draft's, the draft goes on after them.
+    for token in DRAFT[6 : 6 + MATCH - 1]:
+        draft.wrote(token)
+        assert draft.proposal(room=100) == [], "not found again with fewer tokens"
+    draft.wrote(DRAFT[6 + MATCH - 1])
+    assert draft.proposal(room=4) == DRAFT[6 + MATCH : 6 + MATCH + 4]
+
+
+def test_an_insertion_is_found_again_where_the_draft_resumes() -> None:
+    draft = Draft(DRAFT)
+    for token in DRAFT[:10]:
+        draft.wrote(token)
+    for token in (900, 901, 902, 903):  # lines the draft does not have
+        draft.wrote(token)
+    for token in DRAFT[10 : 10 + MATCH]:
+        draft.wrote(token)
+    assert draft.proposal(room=2) == DRAFT[10 + MATCH : 12 + MATCH]
+
+
+def test_a_deletion_finds_the_draft_further_on_not_behind() -> None:
+    repeated = [1, 2, 3, 4, 5, 6, 7, 1, 2, 3, 8, 9]  # 1 2 3 occurs twice
+    draft = Draft(repeated)
+    for token in repeated[:4]:
+        draft.wrote(token)
+    for token in (5, 6, 7):  # accepted as the draft's
+        draft.wrote(token)
+    draft.wrote(42)  # left
+    for token in (1, 2, 3):
+        draft.wrote(token)
+    # Found where the text left the draft (index 7) or later: 8 comes next,
+    # not 4 (the first 1 2 3 lies behind).
+    assert draft.proposal(room=1) == [8]
+
+
+def test_text_that_never_meets_the_draft_gets_no_proposal() -> None:
+    draft = Draft(DRAFT)
+    for token in range(500, 520):
+        draft.wrote(token)
+        assert draft.proposal(room=8) == []

@@ -84,6 +84,7 @@ bench: $(VENV)/.model $(VENV)/.llama-server
 	$(BIN)/python benchmarks/quality.py
 	$(BIN)/python benchmarks/crossfile.py
 	$(BIN)/python benchmarks/docs.py
+	$(BIN)/python benchmarks/rewrite.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .cache $(VSCODE)/node_modules $(VSCODE)/out

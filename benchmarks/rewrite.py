@@ -1,0 +1,270 @@
+"""Rewrite benchmark: a region written anew, with the old text as a draft and without.
+
+Tasks: functions of 10-60 lines from the standard library modules every
+benchmark draws from, each asked through Hearth's rewrite path
+(features/rewriting.py, the chat path of fixes and edits) for:
+- copy:   the function unchanged;
+- line:   a one-line change, given exactly: a number changed on its line
+          (else a local variable renamed, where the function has no number);
+- insert: a given guard clause at the top of the body.
+
+Each task runs with the draft and without it, greedy. Per model and kind:
+how many outputs are byte-identical between the two, the median and p95
+wall time of each, the median of the per-task speed-up, tokens written per
+second, forward passes, the share of draft tokens the model agreed with,
+and the limit: the time to read the region at the prompt speed measured
+here plus its changed tokens at the decode speed measured here.
+
+    python benchmarks/rewrite.py [--tasks N] [--presets default,small]
+        [--kinds copy,line,insert] [--dump FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import difflib
+import json
+import logging
+import random
+import statistics
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import record
+from quality import module_sources
+
+from lsp_server.features import rewriting
+from lsp_server.inference import models
+from lsp_server.inference.api import Generation
+from lsp_server.inference.cancel import CancelToken
+from lsp_server.inference.llama.engine import EngineConfig, LlamaEngine
+
+KINDS = ("copy", "line", "insert")
+MIN_LINES, MAX_LINES = 10, 60
+
+
+@dataclass(frozen=True)
+class Task:
+    kind: str
+    module: str
+    name: str
+    region: str  # the function's lines, as in the file
+    request: str
+
+
+def _functions(source: str) -> list[ast.FunctionDef]:
+    tree = ast.parse(source)
+    found = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef)
+        and node.end_lineno is not None
+        and MIN_LINES <= node.end_lineno - node.lineno + 1 <= MAX_LINES
+    ]
+    return sorted(found, key=lambda node: node.lineno)
+
+
+def _one_line_change(node: ast.FunctionDef, lines: list[str]) -> str | None:
+    """A small change, said exactly: a number changed on its line, else a
+    local variable renamed."""
+    for child in ast.walk(node):
+        if (
+            isinstance(child, ast.Constant)
+            and type(child.value) is int
+            and child.value > 1
+            and child.lineno == child.end_lineno
+        ):
+            line = lines[child.lineno - 1].strip()
+            return (
+                f"Change the number {child.value} to {child.value + 1} in the line "
+                f"`{line}`. Change nothing else."
+            )
+    parameters = {a.arg for a in node.args.args}
+    for child in ast.walk(node):
+        if isinstance(child, ast.Assign) and len(child.targets) == 1:
+            target = child.targets[0]
+            if isinstance(target, ast.Name) and target.id not in parameters:
+                return (
+                    f"Rename the local variable `{target.id}` to `{target.id}_value`. "
+                    "Change nothing else."
+                )
+    return None
+
+
+def _guard(node: ast.FunctionDef) -> str | None:
+    parameters = [a.arg for a in node.args.args if a.arg not in ("self", "cls")]
+    if not parameters:
+        return None
+    name = parameters[0]
+    return (
+        f"Add a guard clause at the top of the function body, after its docstring if it "
+        f'has one: `if {name} is None: raise ValueError("{name} is required")`, on two '
+        "lines. Change nothing else."
+    )
+
+
+def make_tasks(count: int, kinds: tuple[str, ...], seed: int = 7) -> list[Task]:
+    """`count` functions, each asked for every kind in `kinds`."""
+    candidates: list[tuple[str, ast.FunctionDef, list[str]]] = []
+    for module, source in module_sources().items():
+        lines = source.split("\n")
+        for node in _functions(source):
+            if _one_line_change(node, lines) and _guard(node):
+                candidates.append((module, node, lines))
+    chosen = random.Random(seed).sample(candidates, min(count, len(candidates)))
+    tasks = []
+    for module, node, lines in sorted(chosen, key=lambda c: (c[0], c[1].lineno)):
+        assert node.end_lineno is not None
+        first = node.lineno - 1 - len(node.decorator_list)
+        region = "\n".join(lines[first : node.end_lineno]) + "\n"
+        asks = {
+            "copy": "Write this function again exactly as it is. Change nothing.",
+            "line": _one_line_change(node, lines),
+            "insert": _guard(node),
+        }
+        for kind in kinds:
+            request = asks[kind]
+            assert request is not None
+            tasks.append(Task(kind, module, node.name, region, request))
+    return tasks
+
+
+@dataclass
+class Run:
+    seconds: float
+    generation: Generation
+
+    @property
+    def passes(self) -> int:
+        stats = self.generation.stats
+        # Without a draft, each token written is a pass of its own.
+        return stats.passes or stats.decoded_tokens
+
+
+def run_one(engine: LlamaEngine, task: Task, draft: bool) -> Run:
+    started = time.monotonic()
+    generation = rewriting.rewrite(
+        engine, CancelToken(), "python", task.region, task.request, 1500, draft=draft
+    )
+    return Run(time.monotonic() - started, generation)
+
+
+def changed_tokens(engine: LlamaEngine, region: str, text: str) -> int:
+    """The tokens of `text` that are not a copy of `region`'s (difflib's blocks)."""
+    old, new = engine.tokenize(region), engine.tokenize(text)
+    matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
+    return len(new) - sum(block.size for block in matcher.get_matching_blocks())
+
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+def bench(preset: str, tasks: list[Task], dump: Path | None) -> list[str]:
+    path = models.locate(models.ModelChoice(preset, "benchmark"))
+    engine = LlamaEngine(path, EngineConfig(context_size=4096))
+    run_one(engine, tasks[0], draft=False)  # warm up
+    rows = []
+    results: dict[str, list[tuple[Task, Run, Run, float]]] = {kind: [] for kind in KINDS}
+    for task in tasks:
+        plain = run_one(engine, task, draft=False)
+        drafted = run_one(engine, task, draft=True)
+        # The limit: the region read once, at the prompt speed of this very call
+        # (its prompt holds the region), and the changed tokens at the decode
+        # speed of the call without a draft.
+        stats = plain.generation.stats
+        reads = stats.evaluated_tokens / max(stats.prompt_seconds, 1e-9)
+        writes = stats.decoded_tokens / max(stats.decode_seconds, 1e-9)
+        region_tokens = len(engine.tokenize(task.region))
+        text = plain.generation.text
+        limit = region_tokens / reads + changed_tokens(engine, task.region, text) / writes
+        limit += drafted.generation.stats.prompt_seconds  # both read the same prompt
+        results[task.kind].append((task, plain, drafted, limit))
+        if dump is not None:
+            with dump.open("a") as out:
+                record_of = {
+                    "preset": preset,
+                    "kind": task.kind,
+                    "module": task.module,
+                    "function": task.name,
+                    "identical": text == drafted.generation.text,
+                    "plain_s": round(plain.seconds, 3),
+                    "draft_s": round(drafted.seconds, 3),
+                    "limit_s": round(limit, 3),
+                    "passes": drafted.passes,
+                    "tokens": drafted.generation.stats.decoded_tokens,
+                    "accepted": drafted.generation.stats.checked_tokens,
+                    "offered": drafted.generation.stats.draft_tokens,
+                    "text": drafted.generation.text,
+                    "plain_text": text if text != drafted.generation.text else None,
+                }
+                out.write(json.dumps(record_of) + "\n")
+    engine.close()
+    for kind, done in results.items():
+        if not done:
+            continue
+        plain_s = [p.seconds for _, p, _, _ in done]
+        draft_s = [d.seconds for _, _, d, _ in done]
+        speedup = [p.seconds / d.seconds for _, p, d, _ in done]
+        of_limit = [d.seconds / limit for _, _, d, limit in done]
+        same = sum(p.generation.text == d.generation.text for _, p, d, _ in done)
+        offered = sum(d.generation.stats.draft_tokens for _, _, d, _ in done)
+        accepted = sum(d.generation.stats.checked_tokens for _, _, d, _ in done)
+        plain_tps = [
+            p.generation.stats.decoded_tokens / max(p.generation.stats.decode_seconds, 1e-9)
+            for _, p, _, _ in done
+        ]
+        draft_tps = [
+            d.generation.stats.decoded_tokens / max(d.generation.stats.decode_seconds, 1e-9)
+            for _, _, d, _ in done
+        ]
+        rows.append(
+            f"| {preset} | {kind} | {len(done)} | {same}/{len(done)} "
+            f"| {statistics.median(plain_s):.2f} / {p95(plain_s):.2f} "
+            f"| {statistics.median(draft_s):.2f} / {p95(draft_s):.2f} "
+            f"| {statistics.median(speedup):.2f}x "
+            f"| {statistics.median(plain_tps):.0f} / {statistics.median(draft_tps):.0f} "
+            f"| {statistics.median(p.passes for _, p, _, _ in done):.0f} / "
+            f"{statistics.median(d.passes for _, _, d, _ in done):.0f} "
+            f"| {accepted / max(offered, 1):.0%} "
+            f"| {statistics.median(limit for *_, limit in done):.2f} "
+            f"| {statistics.median(of_limit):.2f}x |"
+        )
+    return rows
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.ERROR)
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--tasks", type=int, default=40, help="functions, each asked every kind")
+    parser.add_argument("--presets", default="default,small")
+    parser.add_argument("--kinds", default=",".join(KINDS))
+    parser.add_argument("--dump", type=Path, help="write each task's outputs here (JSON lines)")
+    args = parser.parse_args()
+    tasks = make_tasks(args.tasks, tuple(args.kinds.split(",")))
+    header = (
+        "| model | kind | tasks | identical | no draft: median / p95 s "
+        "| draft: median / p95 s | speed-up (median) | tok/s: no draft / draft "
+        "| passes: no draft / draft | draft accepted | limit s (median) | draft / limit |"
+    )
+    rows = [header, "|---" * (header.count("|") - 1) + "|"]
+    for preset in args.presets.split(","):
+        if not models.preset_installed(models.PRESETS[preset]):
+            print(f"(skipping {preset}: pip install 'hearth-lsp[{models.PRESETS[preset].extra}]')")
+            continue
+        rows += bench(preset, tasks, args.dump)
+    report = (
+        f"rewrite benchmark: {args.tasks} functions of {MIN_LINES}-{MAX_LINES} lines from the "
+        "standard library, rewritten through features/rewriting.py, greedy, with the old "
+        "function as the draft and without; the limit is the region read at this call's "
+        "prompt speed plus its changed tokens at the decode speed\n\n" + "\n".join(rows)
+    )
+    print(report)
+    record.keep("rewrite.md", report, parser, args, output_only=("dump",))
+
+
+if __name__ == "__main__":
+    main()

@@ -169,7 +169,8 @@ class InlineCompletion(FeatureState):
         how = "taken over"
         if generation is None:
             how = "fresh"
-            generation = await self._fresh(ctx, guard, plan, invoked, started)
+            # The alternatives wanted once the model is there (it may load meanwhile).
+            generation, wanted = await self._fresh(ctx, guard, plan, invoked, started)
             if generation is None:
                 return []
         return self._answered(ctx, guard, plan, generation, rests.rests, how, started, wanted)
@@ -216,9 +217,10 @@ class InlineCompletion(FeatureState):
         plan: postprocess.Plan,
         invoked: bool,
         started: float,
-    ) -> Generation | None:
+    ) -> tuple[Generation | None, int]:
         """A new generation at the cursor after the debounce, which typing may
-        then follow, with the alternatives wanted; None when the request went
+        then follow, and how many alternatives it was asked for (the model
+        may have loaded meanwhile); no generation when the request went
         stale, no model loaded, or the generation was cancelled."""
         settings = ctx.settings.completion
         debounce_ms = settings.debounce_ms
@@ -232,8 +234,8 @@ class InlineCompletion(FeatureState):
         if debounce_s > 0:
             await asyncio.sleep(debounce_s)
         if guard.stale or not await ctx.model_loaded() or guard.stale:
-            return None
-        alternatives = _alternatives_wanted(ctx, invoked)  # the model may have loaded since
+            return None, 0
+        alternatives = _alternatives_wanted(ctx, invoked)
         uri, version = ctx.document.uri, ctx.document.version
         prompt = self.prompt_at(ctx, plan)
         # With alternatives, the answer waits for them: they are written after the first text.
@@ -263,10 +265,10 @@ class InlineCompletion(FeatureState):
                 supersedes=("inline", uri),
             )
             self.following.start(followed, ticket)
-            return await following.outcome(followed)
+            return await following.outcome(followed), alternatives
         except (Cancelled, EngineUnavailable) as reason:
             log.info("inline %s v%s: no suggestion (%s)", uri, version, reason)
-            return None
+            return None, alternatives
 
     def _answered(
         self,

@@ -15,20 +15,13 @@ from typing import Any
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
+from tests.e2e import test_storm as e2e_storm
 from tests.fast.fake_engine import Call, FakeEngine, guarded
 from tests.fast.server import hearth
 
+# Two of the e2e storm's documents: the same code, on the fake engine.
 DOCUMENTS = {
-    "file:///storm/prices.py": (
-        "def net_price(gross: float, rate: float) -> float:\n"
-        "    return gross / (1 + rate)\n\n\n"
-        "def total(items: list[float]) -> float:\n    "
-    ),
-    "file:///storm/names.py": (
-        "def initials(name: str) -> str:\n"
-        "    return ''.join(part[0] for part in name.split())\n\n\n"
-        "def greet(name: str) -> str:\n    "
-    ),
+    uri: e2e_storm.DOCUMENTS[uri] for uri in ("file:///storm/prices.py", "file:///storm/names.py")
 }
 TYPED = "result = net_price(sum(items), 0.2)\n    return result\n    "
 KEYS = 60

@@ -25,14 +25,15 @@ from lsp_server.inference.cancel import CancelToken
 from lsp_server.inference.llama import healing
 from lsp_server.inference.llama.alternatives import Branches
 from lsp_server.inference.llama.cache import can_shift, reuse_cache
-from lsp_server.inference.llama.confidence import Confidence, log_probability
+from lsp_server.inference.llama.confidence import Confidence
 from lsp_server.inference.llama.detour import Detour
-from lsp_server.inference.llama.draft import Draft, Verified, verify
+from lsp_server.inference.llama.draft import Draft, Model, write_drafted
 from lsp_server.inference.llama.steps import (
     Call,
     Written,
     decode_batch,
     finished,
+    keep,
     text_of,
 )
 
@@ -132,7 +133,10 @@ class Decoder:
         draft = Draft.of(llm, steering.draft) if free and sampling.temperature == 0 else None
         try:
             if draft is not None:
-                written = self._write_drafted(llm, call, output, draft, tokens, confidence)
+                model = Model(
+                    self._ends, partial(self._logits, llm), self.context_size, self.batch_size
+                )
+                written = write_drafted(llm, model, call, output, draft, tokens, confidence)
             else:
                 written = self._write(
                     llm,
@@ -194,12 +198,9 @@ class Decoder:
                     confidence.note(self._logits(llm, -1), token, len(output))
             ended = self._ends(token)
             if not ended:
-                output += llm.detokenize([token])
-                stats.decoded_tokens += 1
+                keep(llm, call, output, token, tokens)
                 decoded += 1
                 text = output[len(lead) :]
-                if tokens is not None:
-                    tokens.append(token)
             if detour and (turn := detour.turn(text_of(text), ended)):
                 # The line repeats the code after the hole: the runner-up
                 # of its least sure token is written and read in its place.
@@ -222,54 +223,6 @@ class Decoder:
             llm.eval([token])
             if call.cancel.set_before(step_started):
                 stats.decoded_after_cancel += 1
-
-    def _write_drafted(
-        self,
-        llm: Any,
-        call: Call,
-        output: bytearray,
-        draft: Draft,
-        tokens: list[int],
-        confidence: Confidence,
-    ) -> Written:
-        """As `_write`, greedy, reading the draft's next tokens in the pass
-        that reads the model's last one, and taking those it agrees with."""
-        lead, stats = call.lead, call.stats
-        text = output[len(lead) :]
-        decoded = 0
-        last = self._logits(llm, -1)  # the last prompt token's
-        first = int(np.argmax(last))
-        verified = Verified([], (first, log_probability(last, first)))
-        while True:
-            # The draft tokens the model agreed with (in the cache), then its own choice (not).
-            for token, probability in [*verified.taken, verified.choice]:
-                confidence.noted.append((len(output), probability))
-                ended = self._ends(token)
-                if not ended:
-                    output += llm.detokenize([token])
-                    stats.decoded_tokens += 1
-                    decoded += 1
-                    text = output[len(lead) :]
-                    tokens.append(token)
-                done = finished(call, text, ended, decoded, llm.n_tokens, self.context_size)
-                if done is not None:
-                    return done
-            draft.took([t for t, _ in verified.taken])
-            draft.wrote(token)
-            room = min(
-                self.context_size - llm.n_tokens - 1,
-                self.batch_size - 1,
-                call.sampling.max_tokens - decoded,
-            )
-            proposal = draft.proposal(room)
-            step_started = time.monotonic()
-            verified = verify(llm, token, proposal, partial(self._logits, llm))
-            stats.passes += 1
-            if call.cancel.set_before(step_started):
-                stats.decoded_after_cancel += 1
-            draft.offered(len(proposal), len(verified.taken))
-            stats.draft_tokens += len(proposal)
-            stats.checked_tokens += len(verified.taken)
 
     def _alternatives(
         self,

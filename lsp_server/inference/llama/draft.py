@@ -23,25 +23,34 @@ than a pass of one token: that token is read again alone (NEAR_TIE).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from lsp_server.inference.llama.confidence import log_probability
-from lsp_server.inference.llama.steps import decode_batch
+from lsp_server.inference.llama.confidence import Confidence, log_probability
+from lsp_server.inference.llama.steps import Call, Written, decode_batch, finished, keep
 
 # Draft tokens read in one pass: it starts at K_START, doubles while the model
-# agrees with all of them and halves when it does not, within K_MIN..K_MAX.
-# A pass of k tokens costs about k single passes up to 4 tokens on two cores
-# (benchmarks/results/engine.md), far less per token past that; K_MAX 64 was
-# no faster than 32 on the small model (benchmarks/rewrite.py, 6 functions).
-K_MIN = 4
-K_START = 8
-K_MAX = 32
-# The model's last tokens that must occur in the draft for it to be found again.
+# agrees with all of them and halves when it does not, within K_MIN..K_MAX
+# (K_MAX past the batch size is cut to it). On two cores a pass of b tokens,
+# every row's logits kept, cost (default model, ms): 49 for 1, 96 for 2, 196
+# for 5, 386 for 8, 363 for 16, 542 for 32, 872 for 64, 1412 for 128; that is
+# 17 ms a token at 32, 11 at 128 (small model: 33 for 1, 10 a token at 32, 9
+# at 64). A short pass costs about as much as its tokens written one a pass,
+# so it pays only when most of it is taken. Replaying the rewrite benchmark's
+# outputs (27 rewrites, default model) against these costs: 4/8/32 took
+# 137 s, 16/32/64 112 s, 16/32/128 107 s (small: 78, 70, 72).
+K_MIN = 16
+K_START = 32
+K_MAX = 128
+# The model's last tokens that must occur in the draft for it to be found again
+# anywhere past where the text left it; right there, its last token is enough
+# (NEAR places: a token inserted, or one token replaced by others).
 MATCH = 3
+NEAR = 2
 
 
 @dataclass
@@ -50,10 +59,12 @@ class Draft:
 
     ids: Sequence[int]
     at: int | None = 0  # the draft token expected next; None: the text left the draft
-    floor: int = 0  # the draft is searched from here on when found again
+    # Where the text last left the draft: where it goes on is searched from here on.
+    floor: int = 0
+    # Tokens the text agreed with since the draft was found (again): a place
+    # found by a few tokens that occur elsewhere too is trusted only after MATCH.
+    agreed: int = MATCH
     lookahead: int = K_START
-    proposed: int = 0  # draft tokens read in a batch, in all
-    accepted: int = 0  # ... and the model agreed with
     written: list[int] = field(default_factory=list)  # the model's tokens so far
 
     @classmethod
@@ -69,6 +80,7 @@ class Draft:
         at = self.at
         if at is not None and at < len(self.ids) and self.ids[at] == token:
             self.at = at + 1
+            self.agreed += 1
         else:
             self._lost(at)
 
@@ -79,14 +91,13 @@ class Draft:
         assert self.at is not None, "a proposal comes only from where the text is in the draft"
         self.written.extend(tokens)
         self.at += len(tokens)
+        self.agreed += len(tokens)
 
     def offered(self, proposed: int, accepted: int) -> None:
         """A pass read `proposed` draft tokens, and the model took `accepted`:
         the lookahead doubles when it took them all, and halves when not."""
         if not proposed:
             return
-        self.proposed += proposed
-        self.accepted += accepted
         if accepted == proposed:
             self.lookahead = min(K_MAX, self.lookahead * 2)
         else:
@@ -102,18 +113,29 @@ class Draft:
         return list(self.ids[self.at : self.at + min(self.lookahead, room)])
 
     def _lost(self, at: int | None) -> None:
-        if at is not None:
+        # A place found by a chance match of a few tokens (the `:\n` and
+        # indent of an inserted line) says nothing of where the text left the
+        # draft: the floor stays where it was, or the true place, behind the
+        # chance one, could never be found again (a guard clause inserted at
+        # the top of a body lost the rest: 171 passes for 230 tokens).
+        if at is not None and self.agreed >= MATCH:
             self.floor = at
         self.at = None
+        self.agreed = 0
 
     def _found_again(self) -> int | None:
         """Where the draft goes on after the model's last MATCH tokens, if they
-        occur in it from `floor` on (the nearest such place)."""
+        occur in it so that it goes on from `floor` or later (the nearest such
+        place): text inserted, then the draft from where it was left."""
+        ids = self.ids
+        last = self.written[-1:]
+        for near in range(self.floor, min(self.floor + NEAR, len(ids))):
+            if [ids[near]] == last:
+                return near + 1
         tail = self.written[-MATCH:]
         if len(tail) < MATCH:
             return None
-        ids = self.ids
-        for start in range(self.floor, len(ids) - MATCH + 1):
+        for start in range(max(0, self.floor - MATCH), len(ids) - MATCH + 1):
             if ids[start] == tail[0] and list(ids[start : start + MATCH]) == tail:
                 return start + MATCH
         return None
@@ -161,3 +183,62 @@ def verify(
         llm.n_tokens -= len(proposal) - row  # the next pass overwrites the rest
         return Verified(taken, (best, log_probability(values, best)))
     raise AssertionError("the last row always ends the proposal")
+
+
+@dataclass(frozen=True)
+class Model:
+    """What the drafted loop needs of the decoder: its end tokens, the
+    last pass's logits by row, and how many tokens fit in a context and a pass."""
+
+    ends: Callable[[int], bool]
+    logits: Callable[[int], np.ndarray]
+    context_size: int
+    batch_size: int
+
+
+def write_drafted(
+    llm: Any,
+    model: Model,
+    call: Call,
+    output: bytearray,
+    draft: Draft,
+    tokens: list[int],
+    confidence: Confidence,
+) -> Written:
+    """Write greedily onto `output` (the prompt read, its last row's logits
+    at hand) until a stop, a limit or the cancel, as decode.py's loop does,
+    but reading the draft's next tokens in the pass that reads the model's
+    last one, and taking those it agrees with."""
+    stats = call.stats
+    decoded = 0
+    last = model.logits(-1)
+    first = int(np.argmax(last))
+    verified = Verified([], (first, log_probability(last, first)))
+    while True:
+        # The draft tokens the model agreed with (in the cache), then its own choice (not).
+        for token, probability in [*verified.taken, verified.choice]:
+            confidence.noted.append((len(output), probability))
+            ended = model.ends(token)
+            if not ended:
+                keep(llm, call, output, token, tokens)
+                decoded += 1
+            text = output[len(call.lead) :]
+            done = finished(call, text, ended, decoded, llm.n_tokens, model.context_size)
+            if done is not None:
+                return done
+        draft.took([t for t, _ in verified.taken])
+        draft.wrote(token)
+        room = min(
+            model.context_size - llm.n_tokens - 1,
+            model.batch_size - 1,
+            call.sampling.max_tokens - decoded,
+        )
+        proposal = draft.proposal(room)
+        step_started = time.monotonic()
+        verified = verify(llm, token, proposal, model.logits)
+        stats.passes += 1
+        if call.cancel.set_before(step_started):
+            stats.decoded_after_cancel += 1
+        draft.offered(len(proposal), len(verified.taken))
+        stats.draft_tokens += len(proposal)
+        stats.checked_tokens += len(verified.taken)

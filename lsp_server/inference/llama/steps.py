@@ -55,6 +55,14 @@ def finished(
     return None
 
 
+def keep(llm: Any, call: Call, output: bytearray, token: int, tokens: list[int] | None) -> None:
+    """A token written (not an end): onto `output`, counted, and into `tokens`."""
+    output += llm.detokenize([token])
+    call.stats.decoded_tokens += 1
+    if tokens is not None:
+        tokens.append(token)
+
+
 def text_of(output: bytes | bytearray) -> str:
     """Output so far as text (a character cut off mid-way left out)."""
     return output.decode("utf-8", errors="ignore")

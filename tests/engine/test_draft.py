@@ -31,7 +31,8 @@ REGION = '''def summarize(orders, currency="EUR"):
 '''
 
 # Whatever the model makes of them, each asks for a rewrite of another shape:
-# none, one line, a block deleted, lines inserted.
+# none, one line, a block deleted, lines inserted, a name changed at each use
+# (the draft then proposes the change ahead: llama/draft.py's replay).
 REQUESTS = {
     "unchanged": "Write this function again exactly as it is. Change nothing.",
     "one line": "Change 10 to 20 in the last line. Change nothing else.",
@@ -40,6 +41,7 @@ REQUESTS = {
         "At the top of the body, after the docstring, add: `if not orders: return []`, "
         "on two lines. Change nothing else."
     ),
+    "a rename": "Rename the variable `totals` to `totals_by_customer`. Change nothing else.",
 }
 
 

@@ -118,3 +118,33 @@ def test_text_that_never_meets_the_draft_gets_no_proposal() -> None:
     for token in range(500, 520):
         draft.wrote(token)
         assert draft.proposal(room=8) == []
+
+
+def renamed_once() -> tuple[list[int], Draft]:
+    """A draft where token 7 (a name) comes at 3, 15 and 25, and the model
+    has written `7 999` (`name_value`) for its first use, then gone on."""
+    ids = list(range(100, 140))
+    for use in (3, 15, 25):
+        ids[use] = 7
+    draft = Draft(ids)
+    for token in ids[:4]:
+        draft.wrote(token)
+    draft.wrote(999)
+    draft.wrote(ids[4])
+    return ids, draft
+
+
+def test_a_rename_is_proposed_again_at_the_next_uses() -> None:
+    ids, draft = renamed_once()
+    proposed = draft.proposal(room=100)
+    assert proposed[:11] == ids[5:16]  # up to the next use, 7 ...
+    assert proposed[11:13] == [999, ids[16]]  # ... renamed as the first was
+    assert draft.proposal(room=100).count(999) == 2
+
+
+def test_a_rename_the_model_does_not_make_again_is_taken_back() -> None:
+    ids, draft = renamed_once()
+    draft.proposal(room=100)
+    draft.took(ids[5:16])  # the text up to the next use, 7
+    draft.wrote(ids[16])  # not renamed here after all
+    assert draft.proposal(room=100) == ids[17:], "the draft as it was, without the rename"

@@ -28,6 +28,7 @@ from lsp_server.context import symbols
 from lsp_server.context.outline import Definition, Outline
 from lsp_server.features import docstring_form as prompt
 from lsp_server.features import docstring_style as style
+from lsp_server.features.region_edits import versioned
 from lsp_server.inference.api import ChatMessage, EngineUnavailable
 from lsp_server.inference.scheduler import Cancelled, Priority
 from lsp_server.layout import chars_for
@@ -225,26 +226,10 @@ def text_edit(ctx: RequestContext, written: Written) -> types.TextEdit:
     )
 
 
-def workspace_edit(
-    document: documents.Document, edits: list[types.TextEdit]
-) -> types.WorkspaceEdit:
-    """`edits` of the document's current version (clients refuse it once the text moved on)."""
-    return types.WorkspaceEdit(
-        document_changes=[
-            types.TextDocumentEdit(
-                text_document=types.OptionalVersionedTextDocumentIdentifier(
-                    uri=document.uri, version=document.version
-                ),
-                edits=list(edits),
-            )
-        ]
-    )
-
-
 async def docstring_edit(ctx: RequestContext, name: str, start: int) -> types.WorkspaceEdit:
     """The edit that writes (or rewrites) the docstring of one definition."""
     written = await write(ctx, name, start)
-    return workspace_edit(ctx.document, [text_edit(ctx, written)])
+    return versioned(ctx.document, [text_edit(ctx, written)])
 
 
 async def document_all(ctx: RequestContext, window: Window) -> dict[str, Any]:
@@ -296,7 +281,7 @@ async def document_all(ctx: RequestContext, window: Window) -> dict[str, Any]:
             log.info("docstrings %s: %s", uri, error)
             failed.append(one.name)
     if edits:
-        await window.apply_edit(workspace_edit(document, edits), "Hearth: docstrings")
+        await window.apply_edit(versioned(document, edits), "Hearth: docstrings")
     summary = f"{len(edits)} docstrings written" + (", cancelled" if cancelled else "")
     if token is not None:
         window.end_progress(token, summary)

@@ -1,0 +1,107 @@
+"""The region a fix or an edit rewrites: whole lines of the document.
+
+A rewrite is given a region and answers with all of it again, so the
+region is the smallest piece of code that makes sense alone: the innermost
+function or method around the lines asked about; for top-level code, the
+top-level statements they touch. A region longer than MAX_LINES (a long
+function, or a parse so broken that one error node holds the file) is
+narrowed to WINDOW lines on each side of the lines asked about: the model
+rewrites what it can see whole, and the draft keeps the copy cheap.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from lsp_server.documents import Document
+
+MAX_LINES = 80
+WINDOW = 12
+NEAR = 3  # lines next to those asked about that a window always holds
+_FUNCTIONS = ("function", "method")
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+
+
+def lines_of(text: str) -> list[str]:
+    """`text`'s lines, each with its line break (the last may have none), as
+    LSP counts them: a line ends at `\\r\\n`, `\\r` or `\\n`."""
+    return _LINE.findall(text)
+
+
+@dataclass(frozen=True)
+class Region:
+    """Lines `first` to `last` (0-based, inclusive) of a document."""
+
+    first: int
+    last: int
+    text: str  # the lines, each with its line break (the file's last may have none)
+    name: str | None = None  # the function or method it is, if it is one
+
+    @property
+    def line_count(self) -> int:
+        return self.last - self.first + 1
+
+
+def region_for(document: Document, first: int, last: int) -> Region:
+    """The region to rewrite for lines `first`..`last` (0-based, inclusive) of `document`."""
+    lines = lines_of(document.text)
+    if not lines:
+        return Region(0, 0, "")
+    last = min(max(first, last), len(lines) - 1)
+    first = min(first, last)
+    span, name = _definition_lines(document, first, last)
+    if span is None or span[1] - span[0] + 1 > MAX_LINES:
+        span, name = _window(lines, first, last), None
+    start, end = span
+    return Region(start, end, "".join(lines[start : end + 1]), name)
+
+
+def _definition_lines(
+    document: Document, first: int, last: int
+) -> tuple[tuple[int, int] | None, str | None]:
+    """The lines of the innermost function or method holding lines
+    `first`..`last`, else of the top-level statements they touch."""
+    syntax = document.syntax
+    if syntax is None:
+        return None, None
+    outline = syntax.outline()
+    source = outline.source
+
+    def line_of(byte: int) -> int:
+        return source.count(b"\n", 0, byte)
+
+    around = [
+        (line_of(d.start), line_of(max(d.start, d.end - 1)), d.name)
+        for d in outline.definitions
+        if d.kind in _FUNCTIONS
+    ]
+    holding = [(s, e, n) for s, e, n in around if s <= first and last <= e]
+    if holding:
+        start, end, name = min(holding, key=lambda span: span[1] - span[0])
+        return (start, end), name
+    touched = [
+        (child.start_point.row, child.end_point.row)
+        for child in syntax.tree().root_node.children
+        if child.start_point.row <= last and child.end_point.row >= first
+    ]
+    if not touched:
+        return None, None
+    return (min(s for s, _ in touched), max(e for _, e in touched)), None
+
+
+def _window(lines: list[str], first: int, last: int) -> tuple[int, int]:
+    """WINDOW lines each side of `first`..`last`, ending at blank lines where
+    there are some in reach past the NEAR lines next to them (a paragraph of
+    code is more likely whole)."""
+    start = max(0, first - WINDOW)
+    end = min(len(lines) - 1, last + WINDOW)
+    for line in range(first - NEAR - 1, start - 1, -1):
+        if not lines[line].strip():
+            start = line + 1
+            break
+    for line in range(last + NEAR + 1, end + 1):
+        if not lines[line].strip():
+            end = line - 1
+            break
+    return start, end

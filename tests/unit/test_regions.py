@@ -1,0 +1,119 @@
+"""The region a fix rewrites (features/regions.py) and the edit its new
+version becomes (features/region_edits.py): which lines, which edits, and
+which answers are refused."""
+
+from __future__ import annotations
+
+from lsprotocol import types
+
+from lsp_server.documents import Document
+from lsp_server.features import region_edits
+from lsp_server.features.regions import MAX_LINES, WINDOW, lines_of, region_for
+
+SOURCE = """import os
+
+
+class Store:
+    def __init__(self, root):
+        self.root = root
+
+    def path(self, name):
+        full = os.path.join(self.root, name)
+        return full
+
+
+LIMIT = 10
+names = [n for n in os.listdir(".")]
+print(len(names))
+"""
+
+
+def document(text: str, language: str = "python") -> Document:
+    return Document("file:///work/store.py", language, 3, text)
+
+
+def test_a_line_in_a_method_gets_that_method() -> None:
+    region = region_for(document(SOURCE), 8, 8)
+    assert (region.first, region.last, region.name) == (7, 9, "path")
+    assert region.text.startswith("    def path(self, name):\n")
+    assert region.text.endswith("        return full\n")
+
+
+def test_a_top_level_line_gets_the_statements_it_touches() -> None:
+    region = region_for(document(SOURCE), 13, 13)
+    assert (region.first, region.last, region.name) == (13, 13, None)
+    assert region.text == 'names = [n for n in os.listdir(".")]\n'
+
+
+def test_a_long_function_gets_a_window_around_the_line() -> None:
+    body = "".join(f"    x{i} = {i}\n" for i in range(MAX_LINES + 20))
+    region = region_for(document(f"def long():\n{body}"), 60, 60)
+    assert region.name is None
+    assert region.first <= 60 <= region.last
+    assert region.line_count <= 2 * WINDOW + 1
+
+
+def test_lines_are_counted_as_lsp_counts_them() -> None:
+    assert lines_of("a\r\nb\rc\nd") == ["a\r\n", "b\r", "c\n", "d"]
+    assert lines_of("") == []
+
+
+def edits(text: str, first: int, last: int, new: str) -> list[types.TextEdit]:
+    doc = document(text)
+    region = region_for(doc, first, last)
+    return region_edits.line_edits(doc, region, new, "utf-16")
+
+
+def test_only_changed_lines_are_edited() -> None:
+    region = region_for(document(SOURCE), 8, 8)
+    new = region.text.replace("return full", "return full.strip()")
+    (edit,) = edits(SOURCE, 8, 8, new)
+    assert edit.range == types.Range(start=types.Position(9, 0), end=types.Position(10, 0))
+    assert edit.new_text == "        return full.strip()\n"
+
+
+def test_lines_inserted_are_an_insertion() -> None:
+    region = region_for(document(SOURCE), 8, 8)
+    guard = "        if not name:\n            raise ValueError(name)\n"
+    new = region.text.replace("        full =", guard + "        full =")
+    (edit,) = edits(SOURCE, 8, 8, new)
+    assert edit.range.start == edit.range.end == types.Position(8, 0)
+    assert edit.new_text == guard
+
+
+def test_the_last_line_without_a_line_break_is_edited_to_its_end() -> None:
+    text = "def f():\n    return 1"
+    (edit,) = edits(text, 1, 1, "def f():\n    return 2")
+    assert edit.range == types.Range(start=types.Position(1, 0), end=types.Position(1, 12))
+    assert edit.new_text == "    return 2"
+
+
+def test_the_answer_gets_the_files_line_breaks() -> None:
+    crlf = SOURCE.replace("\n", "\r\n")
+    region = region_for(document(crlf), 8, 8)
+    new = region_edits.in_line_breaks_of(region, "    def path(self, name):\n        return 1\n")
+    assert new == "    def path(self, name):\r\n        return 1\r\n"
+    assert region_edits.in_line_breaks_of(region_for(document(SOURCE), 8, 8), new) == (
+        "    def path(self, name):\n        return 1\n"
+    )
+
+
+def test_answers_are_refused_for_changing_nothing_or_breaking_the_code() -> None:
+    doc = document(SOURCE)
+    region = region_for(doc, 8, 8)
+    assert region_edits.refusal(doc, region, region.text) == "it changes nothing"
+    broken = region.text.replace("os.path.join(self.root, name)", "os.path.join(self.root, name")
+    assert region_edits.refusal(doc, region, broken) == "it does not parse"
+    # tree-sitter takes this, Python's compiler does not.
+    top = region_for(doc, 13, 13)
+    assert region_edits.refusal(doc, top, "return names\n") == "it does not compile"
+    fixed = region.text.replace("return full", "return full or None")
+    assert region_edits.refusal(doc, region, fixed) is None
+
+
+def test_an_error_elsewhere_in_the_file_does_not_refuse_a_fix_here() -> None:
+    text = SOURCE + "print(\n"  # broken at the end, far from the region
+    doc = document(text)
+    region = region_for(doc, 8, 8)
+    fixed = region.text.replace("return full", "return full or None")
+    assert region_edits.refusal(doc, region, fixed) is None

@@ -20,7 +20,14 @@ from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 
 from lsp_server import __version__, lifecycle, settings, stats
-from lsp_server.features import docstrings, explanations, hover, inline_completion, suggestions
+from lsp_server.features import (
+    docstrings,
+    explanations,
+    fixes,
+    hover,
+    inline_completion,
+    suggestions,
+)
 from lsp_server.inference.scheduler import Scheduler
 from lsp_server.model_host import LoadRequest, ModelHost
 from lsp_server.protocol import PARSE_ERROR, HearthProtocol
@@ -308,22 +315,33 @@ def create_server(
 
     @server.feature(
         types.TEXT_DOCUMENT_CODE_ACTION,
-        types.CodeActionOptions(code_action_kinds=[docstrings.KIND], resolve_provider=True),
+        types.CodeActionOptions(
+            code_action_kinds=[docstrings.KIND, fixes.KIND], resolve_provider=True
+        ),
     )
     async def on_code_action(
         ls: HearthServer, params: types.CodeActionParams
     ) -> list[types.CodeAction] | None:
         uri = params.text_document.uri
         ls.rested(uri, params.range.end)
-        if not docstrings.offered(ls.settings.current.docstrings, params.context.only):
-            return None
+        settings, only = ls.settings.current, params.context.only
         ctx = ls.context(uri, params.range.start)
-        return await docstrings.code_actions(ctx, ls.window) if ctx is not None else None
+        if ctx is None:
+            return None
+        found: list[types.CodeAction] = []
+        if fixes.offered(settings.fixes, only):
+            found += await fixes.code_actions(ctx, ls.window, params)
+        if docstrings.offered(settings.docstrings, only):
+            found += await docstrings.code_actions(ctx, ls.window) or []
+        return found or None
 
     @server.feature(types.CODE_ACTION_RESOLVE)
     async def on_code_action_resolve(
         ls: HearthServer, action: types.CodeAction
     ) -> types.CodeAction:
+        if fixes.is_fix(action):
+            ctx = ls.context(fixes.action_uri(action))
+            return await fixes.resolve(ctx, ls.window, action) if ctx is not None else action
         ctx = ls.context(docstrings.action_uri(action))
         return await docstrings.resolve(ctx, ls.window, action) if ctx is not None else action
 

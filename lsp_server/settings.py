@@ -157,6 +157,15 @@ class DocstringSettings:
 
 
 @dataclass(frozen=True)
+class FixSettings:
+    enabled: bool = True
+    timeout_ms: int = 60000  # how long a fix waits for the model
+
+    def __post_init__(self) -> None:
+        _at_least(self, "timeout_ms", 100)
+
+
+@dataclass(frozen=True)
 class ContextSettings:
     """What of the workspace, beyond the code around the cursor, a prompt may show."""
 
@@ -193,6 +202,7 @@ class Settings:
     completion: CompletionSettings = field(default_factory=CompletionSettings)
     hover: HoverSettings = field(default_factory=HoverSettings)
     docstrings: DocstringSettings = field(default_factory=DocstringSettings)
+    fixes: FixSettings = field(default_factory=FixSettings)
     context: ContextSettings = field(default_factory=ContextSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
     log: LogSettings = field(default_factory=LogSettings)
@@ -267,6 +277,7 @@ def _make_converter() -> cattrs.Converter:
         CompletionSettings,
         HoverSettings,
         DocstringSettings,
+        FixSettings,
         ContextSettings,
         LimitSettings,
         LogSettings,

@@ -34,6 +34,17 @@ from lsp_server.server import HearthServer, create_server
 from lsp_server.stats import COMMAND as STATS_COMMAND
 from tests.fast.fake_engine import GUARD_S, guarded
 
+# Nothing read ahead where the cursor rests: only what a test asks for asks the model.
+QUIET = {"completion": {"readAhead": False}, "hover": {"readAhead": False}}
+# An editor that resolves code actions' edits (VS Code, Neovim).
+RESOLVES = types.ClientCapabilities(
+    text_document=types.TextDocumentClientCapabilities(
+        code_action=types.CodeActionClientCapabilities(
+            resolve_support=types.ClientCodeActionResolveOptions(properties=["edit"])
+        )
+    )
+)
+
 
 class Editor:
     """The editor's side of a conversation with an in-process server."""
@@ -44,14 +55,17 @@ class Editor:
         self._ids = itertools.count(1)
         self._versions: dict[str, int] = {}
         self._pending: dict[int | str, tuple[str, asyncio.Future[Any]]] = {}
+        self.shown: list[str] = []  # the messages the server asked the editor to show
         self.server.protocol.set_writer(self, include_headers=False)
 
     # --- pygls's writer: what the server sends ----------------------------------
 
     def write(self, data: bytes) -> None:
         message = json.loads(data)
-        if "method" in message:
-            return  # the server's own messages (window/showMessage): this editor shows nothing
+        if "method" in message:  # the server's own messages: only showMessage is kept
+            if message["method"] == types.WINDOW_SHOW_MESSAGE:
+                self.shown.append(message["params"]["message"])
+            return
         method, answer = self._pending.pop(message["id"])
         if answer.done():  # the test stopped waiting
             return
@@ -146,12 +160,19 @@ class Editor:
         params = types.HoverParams(text_document=types.TextDocumentIdentifier(uri=uri), position=at)
         return self.request(types.TEXT_DOCUMENT_HOVER, params, msg_id)
 
-    def code_actions(self, uri: str, at: types.Position) -> asyncio.Future[Any]:
-        """The code actions where the cursor is (editors ask as it moves)."""
+    def code_actions(
+        self,
+        uri: str,
+        at: types.Position,
+        diagnostics: list[types.Diagnostic] | None = None,
+        trigger: types.CodeActionTriggerKind | None = None,
+    ) -> asyncio.Future[Any]:
+        """The code actions where the cursor is (editors ask as it moves), with
+        the `diagnostics` there (of any server) and the `trigger` kind."""
         params = types.CodeActionParams(
             text_document=types.TextDocumentIdentifier(uri=uri),
             range=types.Range(start=at, end=at),
-            context=types.CodeActionContext(diagnostics=[]),
+            context=types.CodeActionContext(diagnostics=diagnostics or [], trigger_kind=trigger),
         )
         return self.request(types.TEXT_DOCUMENT_CODE_ACTION, params)
 

@@ -16,7 +16,7 @@ from pygls.exceptions import JsonRpcException
 
 from lsp_server.editor_client import Suggestion
 from tests.fast.fake_engine import Call, FakeEngine, Gate, guarded
-from tests.fast.server import Editor, hearth
+from tests.fast.server import QUIET, RESOLVES, Editor, hearth
 
 URI = "file:///work/shipping.py"
 SHIPPING = """import math
@@ -37,15 +37,6 @@ ANSWER = (
     "PARAM weight_kg: the parcel's weight, in kilograms\n"
     "PARAM express: whether it travels by express\n"
     "RETURNS: the price in euros\n"
-)
-# Nothing read ahead where the cursor rests: only the docstring asks the model.
-QUIET = {"completion": {"readAhead": False}, "hover": {"readAhead": False}}
-RESOLVES = types.ClientCapabilities(
-    text_document=types.TextDocumentClientCapabilities(
-        code_action=types.CodeActionClientCapabilities(
-            resolve_support=types.ClientCodeActionResolveOptions(properties=["edit"])
-        )
-    )
 )
 
 

@@ -1,0 +1,255 @@
+"""Quick fixes: "Hearth: fix ..." on any error or warning, from any source.
+
+Offering one is free: `textDocument/codeAction` answers at once with an
+action for each error or warning in its context that overlaps the range
+(Pyright's, ruff's, tsc's, Hearth's own), the diagnostic attached and no
+edit. The model is asked when the editor resolves the action: it rewrites
+the region around the diagnostic (regions.py) with the old region as its
+draft (rewriting.py), told the diagnostic's message, source, code and
+related information. The answer is checked (region_edits.py), asked once
+more with the reason if it fails, and becomes an edit of the changed lines
+for the document's version, or a message that no fix was found.
+
+Editors that cannot resolve an action's edit (eglot 1.9) get it in the
+request itself, but only when the user asked for actions (trigger kind
+Invoked, or no trigger kind: such an old client asks only then), never on
+the requests an editor makes by itself as the cursor moves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from lsprotocol import converters, types
+from pygls.exceptions import JsonRpcInvalidParams
+
+from lsp_server.features import region_edits, rewriting
+from lsp_server.features.regions import Region, lines_of, region_for
+from lsp_server.inference.api import Engine, EngineUnavailable, Generation
+from lsp_server.inference.cancel import CancelToken
+from lsp_server.inference.scheduler import Cancelled, Priority
+from lsp_server.layout import DENSE_CHARS_PER_TOKEN
+from lsp_server.session import RequestContext
+from lsp_server.settings import FixSettings
+from lsp_server.window import Window
+
+log = logging.getLogger(__name__)
+
+KIND = types.CodeActionKind.QuickFix
+FEATURE = "fixes"
+_TAG = "fix"  # data["hearth"] of a fix action
+_TITLE_CHARS = 60
+_FIXED = (types.DiagnosticSeverity.Error, types.DiagnosticSeverity.Warning, None)
+_CONVERTER = converters.get_converter()
+
+
+class FixError(Exception):
+    """No fix was found; the message says why, for the user."""
+
+
+def offered(settings: FixSettings, only: Sequence[str] | None) -> bool:
+    """Whether a code action request (for the kinds `only`) gets fixes."""
+    return settings.enabled and (not only or any(KIND.value.startswith(k) for k in only))
+
+
+def _overlaps(diagnostic: types.Diagnostic, asked: types.Range) -> bool:
+    start, end = diagnostic.range.start, diagnostic.range.end
+    return (start.line, start.character) <= (asked.end.line, asked.end.character) and (
+        asked.start.line,
+        asked.start.character,
+    ) <= (end.line, end.character)
+
+
+def title(diagnostic: types.Diagnostic) -> str:
+    return f'Hearth: fix "{_short(diagnostic)}"'
+
+
+def _short(diagnostic: types.Diagnostic) -> str:
+    """The diagnostic's message: its first line, shortened."""
+    message = diagnostic.message.strip().split("\n")[0].strip()
+    if len(message) > _TITLE_CHARS:
+        message = message[: _TITLE_CHARS - 1].rstrip() + "…"
+    return message
+
+
+def actions(ctx: RequestContext, params: types.CodeActionParams) -> list[types.CodeAction]:
+    """A fix action for each error or warning of the request's context that
+    overlaps its range; none in a document Hearth has no grammar for."""
+    document = ctx.document
+    if document.syntax is None:
+        return []
+    found = []
+    for diagnostic in params.context.diagnostics:
+        if diagnostic.severity not in _FIXED or not _overlaps(diagnostic, params.range):
+            continue
+        found.append(
+            types.CodeAction(
+                title=title(diagnostic),
+                kind=KIND,
+                is_preferred=False,
+                diagnostics=[diagnostic],
+                data={
+                    "hearth": _TAG,
+                    "uri": document.uri,
+                    "version": document.version,
+                    "diagnostic": _CONVERTER.unstructure(diagnostic),
+                },
+            )
+        )
+    return found
+
+
+def asked_by_user(params: types.CodeActionParams) -> bool:
+    """The user asked for actions: not a request the editor made by itself."""
+    return params.context.trigger_kind in (types.CodeActionTriggerKind.Invoked, None)
+
+
+async def code_actions(
+    ctx: RequestContext, window: Window, params: types.CodeActionParams
+) -> list[types.CodeAction]:
+    """The fix actions of a code action request: without their edits for an
+    editor that resolves them, else with them, when the user asked."""
+    found = actions(ctx, params)
+    if not found or window.resolves_code_action_edits():
+        return found
+    if not asked_by_user(params):
+        return []
+    resolved = [await resolve(ctx, window, action) for action in found]
+    return [action for action in resolved if action.edit is not None]
+
+
+def is_fix(action: types.CodeAction) -> bool:
+    data: Any = action.data
+    return isinstance(data, dict) and data.get("hearth") == _TAG
+
+
+def action_uri(action: types.CodeAction) -> str:
+    """The document of a fix action, from the data it was offered with."""
+    data: Any = action.data
+    if not (isinstance(data.get("uri"), str) and isinstance(data.get("diagnostic"), dict)):
+        raise JsonRpcInvalidParams("codeAction/resolve: not a Hearth fix action")
+    uri: str = data["uri"]
+    return uri
+
+
+async def resolve(
+    ctx: RequestContext, window: Window, action: types.CodeAction
+) -> types.CodeAction:
+    """The action with its edit, written now with progress the user can
+    cancel; without one, and a message, when no fix was found."""
+    data: Any = action.data
+    try:
+        diagnostic = _CONVERTER.structure(data["diagnostic"], types.Diagnostic)
+    except Exception as error:  # a client that mangled our data
+        raise JsonRpcInvalidParams(f"codeAction/resolve: a bad diagnostic ({error})") from error
+    document = ctx.document
+    if data.get("version") != document.version:
+        window.say(
+            "Hearth: the document changed since this fix was offered; ask for it again",
+            types.MessageType.Info,
+        )
+        return action
+    token = await window.begin_progress("Hearth: writing a fix", cancellable=True)
+    stop = window.progress_cancelled(token) if token is not None else None
+    task = asyncio.ensure_future(fix(ctx, diagnostic))
+    try:
+        waiting: set[asyncio.Future[Any]] = {task} if stop is None else {task, stop}
+        await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+        if not task.done():  # cancelled from the progress bar
+            task.cancel()
+            return action
+        action.edit = task.result()
+    except FixError as error:
+        window.say(f'Hearth found no fix for "{_short(diagnostic)}": {error}')
+    finally:
+        if not task.done():
+            task.cancel()  # the request was cancelled: the model stops at its next pass
+        if token is not None:
+            window.end_progress(token, "done")
+    return action
+
+
+async def fix(ctx: RequestContext, diagnostic: types.Diagnostic) -> types.WorkspaceEdit:
+    """The checked edit that fixes `diagnostic` in the document as it is now."""
+    document = ctx.document
+    syntax = document.syntax
+    if syntax is None:
+        raise FixError(f"{document.uri}: no grammar for this language")
+    region = region_for(document, diagnostic.range.start.line, diagnostic.range.end.line)
+    if not region.text.strip():
+        raise FixError("there is no code at the diagnostic")
+    if not await ctx.model_loaded():
+        raise FixError("no model is loaded")
+    request = request_for(diagnostic, region, document.text)
+    refused = None
+    for _ in range(2):
+        asked = request if refused is None else f"{request}\n\n{_again(refused)}"
+        answer = await _rewrite(ctx, syntax.language, region, asked)
+        new = region_edits.in_line_breaks_of(region, rewriting.code_of(answer.text, region.text))
+        refused = region_edits.refusal(document, region, new)
+        if refused is None:
+            edits = region_edits.line_edits(document, region, new, ctx.encoding)
+            return region_edits.versioned(document, edits)
+        log.info("fix for %s:%d refused: %s", document.uri, region.first + 1, refused)
+    raise FixError(f"the model's answer was refused twice ({refused})")
+
+
+def request_for(diagnostic: types.Diagnostic, region: Region, text: str) -> str:
+    """What the model is asked: the problem, where it is, what else is known."""
+    lines = lines_of(text)
+    line = diagnostic.range.start.line
+    source = " ".join(
+        str(part) for part in (diagnostic.source, diagnostic.code) if part not in (None, "")
+    )
+    said = f"Fix this problem in the code below: {diagnostic.message.strip()}"
+    if source:
+        said += f" ({source})"
+    if 0 <= line < len(lines) and lines[line].strip():
+        said += f"\nIt is reported at this line: `{lines[line].strip()}`"
+    for related in diagnostic.related_information or ():
+        said += f"\nRelated: {related.message.strip()}"
+    said += "\nChange only what the fix needs."
+    return said
+
+
+def _again(refused: str) -> str:
+    return f"A first answer was refused because {refused}. Write the fixed code again."
+
+
+async def _rewrite(ctx: RequestContext, fence: str, region: Region, request: str) -> Generation:
+    """The model's answer, on the scheduler's worker, superseding an earlier
+    fix of the same document; cancelled with the awaiting task."""
+    uri = ctx.document.uri
+    settings = ctx.settings.fixes
+
+    def work(engine: Engine, cancel: CancelToken) -> Generation:
+        # The answer is the region again and a little more.
+        expected = int(len(region.text) / DENSE_CHARS_PER_TOKEN)
+        most = max(64, engine.context_size - expected - 512)
+        return rewriting.rewrite(
+            engine, cancel, fence, region.text, request, min(most, expected * 3 // 2 + 64)
+        )
+
+    ticket = ctx.scheduler.submit(
+        work,
+        priority=Priority.INTERACTIVE,
+        uri=uri,
+        version=ctx.document.version,
+        purpose="fix",
+        supersedes=("fix", uri),
+    )
+    try:
+        return await asyncio.wait_for(ticket.result(), settings.timeout_ms / 1000)
+    except TimeoutError as error:
+        raise FixError(
+            f"the model did not finish within fixes.timeoutMs ({settings.timeout_ms} ms)"
+        ) from error
+    except Cancelled as error:
+        raise FixError(f"it was not written: {error}") from error
+    except EngineUnavailable as error:
+        raise FixError(str(error)) from error
+    except ValueError as error:  # the region and its answer do not fit the context
+        raise FixError(f"{error} (model.contextSize)") from error

@@ -27,6 +27,7 @@ from lsp_server.features import (
     hover,
     inline_completion,
     suggestions,
+    syntax_errors,
 )
 from lsp_server.inference.scheduler import Scheduler
 from lsp_server.model_host import LoadRequest, ModelHost
@@ -38,6 +39,8 @@ from lsp_server.workspace.service import FileWatch, Indexing
 log = logging.getLogger(__name__)
 
 DOCSTRINGS_COMMAND = "hearth.generateDocstrings"
+# What VS Code and the editors built from it call themselves in initialize's clientInfo.
+_VSCODE_NAMES = ("visual studio code", "code - oss", "code-server", "vscodium")
 CONTEXT_COMMAND = "hearth.showContext"  # what a suggestion there would show the model
 
 
@@ -67,11 +70,16 @@ class HearthServer(LanguageServer):
         self.host = ModelHost(self.scheduler)
         self.explanations = explanations.Explanations(self.settings.current.hover.cache_bytes)
         # What each feature keeps for an open document, made when it opens.
+        self.client_name = ""  # the editor's, from initialize
+        errors = syntax_errors.Outlet(
+            self.syntax_errors_wanted, lambda: self.position_encoding, self.publish_diagnostics
+        )
         self.sessions = Sessions(
             self.scheduler,
             (
                 inline_completion.InlineCompletion,
                 partial(explanations.ExplainingAhead, self.explanations),
+                partial(syntax_errors.SyntaxErrors, errors),
             ),
         )
         self.indexing = Indexing()
@@ -105,6 +113,23 @@ class HearthServer(LanguageServer):
         """The context of a request about `uri` (see session.Parts.context)."""
         return self.parts.context(
             self.settings.current, self.position_encoding, self.workspace_roots(), uri, position
+        )
+
+    def syntax_errors_wanted(self) -> bool:
+        """diagnostics.syntax for this editor: "auto" is off in VS Code (and
+        the editors built from it), whose language services report syntax
+        errors already, on in the others."""
+        choice = self.settings.current.diagnostics.syntax
+        if choice != "auto":
+            return choice == "on"
+        name = self.client_name.lower()
+        return not any(vscode in name for vscode in _VSCODE_NAMES)
+
+    def publish_diagnostics(
+        self, uri: str, version: int | None, diagnostics: list[types.Diagnostic]
+    ) -> None:
+        self.text_document_publish_diagnostics(
+            types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=version)
         )
 
     def in_background(self, work: Coroutine[Any, Any, None]) -> None:
@@ -228,6 +253,7 @@ def create_server(
 
     @server.feature(types.INITIALIZE)
     def initialize(ls: HearthServer, params: types.InitializeParams) -> None:
+        ls.client_name = params.client_info.name if params.client_info is not None else ""
         ls.apply_settings("initialization", params.initialization_options)
 
     @server.feature(types.INITIALIZED)

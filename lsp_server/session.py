@@ -52,6 +52,9 @@ class FeatureState:
     """What one feature keeps for one open document: its slot in the
     document's session. Each hook does nothing unless the feature says."""
 
+    def opened(self, document: Document) -> None:
+        """The document was opened (this slot was just made for it)."""
+
     def edited(self, document: Document) -> None:
         """The document was edited (it is at its new version already)."""
 
@@ -81,6 +84,7 @@ class DocumentSession:
         for make in states:
             state = make()
             self._states[type(state)] = state
+            state.opened(document)
         self.said_too_big = False  # the log said it is over limits.documentChars
 
     @property

@@ -166,6 +166,13 @@ class FixSettings:
 
 
 @dataclass(frozen=True)
+class DiagnosticSettings:
+    # Syntax errors from tree-sitter, published as diagnostics: "auto" is off in
+    # VS Code, whose own language services report them already, on elsewhere.
+    syntax: Literal["auto", "on", "off"] = "auto"
+
+
+@dataclass(frozen=True)
 class ContextSettings:
     """What of the workspace, beyond the code around the cursor, a prompt may show."""
 
@@ -203,6 +210,7 @@ class Settings:
     hover: HoverSettings = field(default_factory=HoverSettings)
     docstrings: DocstringSettings = field(default_factory=DocstringSettings)
     fixes: FixSettings = field(default_factory=FixSettings)
+    diagnostics: DiagnosticSettings = field(default_factory=DiagnosticSettings)
     context: ContextSettings = field(default_factory=ContextSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
     log: LogSettings = field(default_factory=LogSettings)
@@ -278,6 +286,7 @@ def _make_converter() -> cattrs.Converter:
         HoverSettings,
         DocstringSettings,
         FixSettings,
+        DiagnosticSettings,
         ContextSettings,
         LimitSettings,
         LogSettings,

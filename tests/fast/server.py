@@ -56,6 +56,7 @@ class Editor:
         self._versions: dict[str, int] = {}
         self._pending: dict[int | str, tuple[str, asyncio.Future[Any]]] = {}
         self.shown: list[str] = []  # the messages the server asked the editor to show
+        self.diagnostics: dict[str, list[dict[str, Any]]] = {}  # the latest published, by URI
         self.server.protocol.set_writer(self, include_headers=False)
 
     # --- pygls's writer: what the server sends ----------------------------------
@@ -65,6 +66,9 @@ class Editor:
         if "method" in message:  # the server's own messages: only showMessage is kept
             if message["method"] == types.WINDOW_SHOW_MESSAGE:
                 self.shown.append(message["params"]["message"])
+            if message["method"] == types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS:
+                params = message["params"]
+                self.diagnostics[params["uri"]] = params["diagnostics"]
             return
         method, answer = self._pending.pop(message["id"])
         if answer.done():  # the test stopped waiting
@@ -105,10 +109,12 @@ class Editor:
         self,
         settings: Mapping[str, Any] | None,
         capabilities: types.ClientCapabilities | None = None,
+        name: str = "Neovim",
     ) -> None:
         params = types.InitializeParams(
             capabilities=capabilities or types.ClientCapabilities(),
             initialization_options=settings,
+            client_info=types.ClientInfo(name=name),
         )
         await guarded(self.request(types.INITIALIZE, params))
 
@@ -203,13 +209,14 @@ async def hearth(
     engine: Engine,
     settings: Mapping[str, Any] | None = None,
     capabilities: types.ClientCapabilities | None = None,
+    name: str = "Neovim",
 ) -> AsyncIterator[Editor]:
     """An initialized server with `engine` as its model, and the editor talking
-    to it (with `capabilities`, or none); shut down (its scheduler closed) at
-    the end."""
+    to it (with `capabilities`, or none, and the `name` it gives); shut down
+    (its scheduler closed) at the end."""
     editor = Editor()
     try:
-        await editor.initialize(settings, capabilities)
+        await editor.initialize(settings, capabilities, name)
         editor.server.host.attach(engine)
         yield editor
     finally:

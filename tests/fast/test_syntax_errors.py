@@ -1,0 +1,126 @@
+"""Syntax errors published as diagnostics (features/syntax_errors.py), on
+the in-process server: after a pause in the typing, withdrawn at once, in
+every language, off where the editor reports them itself."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from lsprotocol import types
+
+from lsp_server.documents import Document
+from lsp_server.features import syntax_errors
+from tests.fast.fake_engine import FakeEngine
+from tests.fast.server import QUIET, Editor, hearth
+
+URI = "file:///work/cart.py"
+BROKEN = "def total(items):\n    return sum(item.price for item in items\n"
+FIXED_AT = types.Position(line=1, character=43)  # the missing `)` goes here
+PAUSE_S = 0.05  # the pause, shortened for the tests
+
+
+@pytest.fixture(autouse=True)
+def short_pause(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(syntax_errors, "PAUSE_S", PAUSE_S)
+
+
+async def paused() -> None:
+    await asyncio.sleep(PAUSE_S * 4)
+
+
+def published(editor: Editor) -> list[dict[str, Any]]:
+    return editor.diagnostics.get(URI, [])
+
+
+async def test_an_error_is_published_once_the_typing_pauses() -> None:
+    async with hearth(FakeEngine(), QUIET) as editor:
+        editor.open(URI, BROKEN)
+        assert published(editor) == [], "not at once"
+        await paused()
+        (error,) = published(editor)
+        assert error["source"] == "hearth"
+        assert error["severity"] == types.DiagnosticSeverity.Error
+        assert error["range"]["start"]["line"] in (0, 1), error
+
+
+async def test_typing_publishes_nothing_until_it_pauses_and_a_fix_withdraws_at_once() -> None:
+    async with hearth(FakeEngine(), QUIET) as editor:
+        editor.open(URI, "def total(items):\n    return 0\n")
+        await paused()
+        assert published(editor) == []
+        for typed in " + sum(":  # each key leaves the line broken on the way
+            editor.insert(URI, types.Position(line=1, character=12), typed)
+        assert published(editor) == [], "not while typing"
+        editor.open(URI, BROKEN)
+        await paused()
+        assert published(editor)
+        editor.insert(URI, FIXED_AT, ")")
+        assert published(editor) == [], "withdrawn at the keystroke that fixed it"
+
+
+async def test_closing_withdraws_the_errors() -> None:
+    async with hearth(FakeEngine(), QUIET) as editor:
+        editor.open(URI, BROKEN)
+        await paused()
+        assert published(editor)
+        editor.notify(
+            types.TEXT_DOCUMENT_DID_CLOSE,
+            types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(uri=URI)),
+        )
+        assert published(editor) == []
+
+
+@pytest.mark.parametrize(
+    ("setting", "editor_name", "shown"),
+    [
+        ("auto", "Neovim", True),
+        ("auto", "Emacs", True),
+        ("auto", "Visual Studio Code", False),
+        ("auto", "code-server", False),
+        ("on", "Visual Studio Code", True),
+        ("off", "Neovim", False),
+    ],
+)
+async def test_the_setting_and_the_editor_decide(
+    setting: str, editor_name: str, shown: bool
+) -> None:
+    settings = {**QUIET, "diagnostics": {"syntax": setting}}
+    async with hearth(FakeEngine(), settings, name=editor_name) as editor:
+        editor.open(URI, BROKEN)
+        await paused()
+        assert bool(published(editor)) is shown
+
+
+SNIPPETS = {
+    "python": "def f(:\n    pass\n",
+    "javascript": "function f( {\n  return 1;\n}\n",
+    "typescript": "function f(a: number {\n  return a;\n}\n",
+    "rust": "fn f() -> i32 {\n    let x = ;\n    x\n}\n",
+    "go": "package main\n\nfunc f() int {\n\treturn (1\n}\n",
+    "java": "class A {\n  int f() { return 1 }\n}\n",
+    "c": "int f(void) {\n  return (1;\n}\n",
+    "cpp": "int f() {\n  return 1\n}\n",
+}
+
+
+@pytest.mark.parametrize("language", SNIPPETS)
+def test_every_language_reports_its_errors_and_clean_code_none(language: str) -> None:
+    broken = Document(f"file:///work/x.{language}", language, 1, SNIPPETS[language])
+    errors = syntax_errors.syntax_errors(broken, "utf-16")
+    assert errors, SNIPPETS[language]
+    assert all(e.source == "hearth" for e in errors)
+    clean = Document("file:///work/ok.py", "python", 1, "def f():\n    return 1\n")
+    assert syntax_errors.syntax_errors(clean, "utf-16") == []
+
+
+def test_a_missing_token_is_named_and_placed_in_the_editors_units() -> None:
+    text = 'const s = "é😀"; if (s) { f(s) \n'
+    document = Document("file:///work/x.js", "javascript", 1, text)
+    (error,) = syntax_errors.syntax_errors(document, "utf-16")
+    assert error.message == 'missing "}"'
+    # After `f(s)`: 16 characters past the emoji, which is 2 UTF-16 units, 4 bytes.
+    assert error.range.start == types.Position(line=0, character=30)
+    (in_bytes,) = syntax_errors.syntax_errors(document, "utf-8")
+    assert in_bytes.range.start == types.Position(line=0, character=33)

@@ -148,7 +148,7 @@ async def resolve(
     document = ctx.document
     if data.get("version") != document.version:
         window.say(
-            "Hearth: the document changed since this fix was offered; ask for it again",
+            "the document changed since this fix was offered; ask for it again",
             types.MessageType.Info,
         )
         return action
@@ -163,7 +163,7 @@ async def resolve(
             return action
         action.edit = task.result()
     except FixError as error:
-        window.say(f'Hearth found no fix for "{_short(diagnostic)}": {error}')
+        window.say(f'found no fix for "{_short(diagnostic)}": {error}')
     finally:
         if not task.done():
             task.cancel()  # the request was cancelled: the model stops at its next pass

@@ -65,6 +65,7 @@ def patient_settings() -> dict[str, Any]:
         "completion": {"invokedTimeoutMs": int(guard(30) * 1000)},
         "hover": {"timeoutMs": int(guard(60) * 1000)},
         "docstrings": {"timeoutMs": int(guard(60) * 1000)},
+        "fixes": {"timeoutMs": int(guard(120) * 1000)},
     }
 
 

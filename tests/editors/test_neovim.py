@@ -28,6 +28,7 @@ from tests.conftest import ENDLESS_LINE, model_spec
 from tests.e2e.conftest import patient_settings
 from tests.editors.untrusted import Listener, folders_own_server, marker_script
 from tests.pace import Pace, guard, wait_for
+from tests.samples import SHIPPING_NO_COLON, SHIPPING_UNDEFINED
 
 pytestmark = [pytest.mark.model, pytest.mark.editor]
 
@@ -338,6 +339,75 @@ def test_hover_and_docstring_action_through_neovims_own_client(
     docstring = ast.get_docstring(discount) or ""
     assert "price" in docstring, docstring
     assert "rate" in docstring, docstring
+
+
+def fixed_or_told(editor: Editor, before: list[str]) -> list[str] | None:
+    """The buffer once a fix changed it; None when Hearth said it found none."""
+
+    def outcome() -> list[str] | str | None:
+        lines = editor.lines()
+        if lines != before:
+            return lines
+        told = editor.nvim.command_output("messages")
+        return "told" if "Hearth: found no fix" in told else None
+
+    result = wait_for(outcome, "a fix, or a message that none was found")
+    return None if result == "told" else list(result)
+
+
+def assert_a_fix_of_the_function_alone(before: list[str], after: list[str] | None) -> None:
+    if after is None:
+        return  # the model found none it could offer: said, and nothing changed
+    compile("\n".join(after) + "\n", "fixed.py", "exec", dont_inherit=True)
+    assert after[:3] == before[:3], "the lines above the function are not touched"
+    assert after[-3:] == before[-3:], "nor those after it"
+
+
+def test_the_fix_key_fixes_a_diagnostic_of_another_source(editor: Editor, tmp_path: Path) -> None:
+    path = tmp_path / "shipping.py"
+    path.write_text(SHIPPING_UNDEFINED)
+    editor.open(path)
+    # A linter's diagnostic, not a server's: Neovim would never pass it to Hearth.
+    editor.lua(
+        """
+        local ns = vim.api.nvim_create_namespace('some_linter')
+        vim.diagnostic.set(ns, 0, {{
+          lnum = 5, col = 36, end_col = 39, source = 'some_linter',
+          severity = vim.diagnostic.severity.ERROR, message = 'undefined name "bse"',
+        }})
+        """
+    )
+    editor.nvim.command("call cursor(6, 37)")
+    before = editor.lines()
+    editor.nvim.input("\\hf")  # the fix key: <leader>hf, the leader being backslash
+    after = fixed_or_told(editor, before)
+    assert_a_fix_of_the_function_alone(before, after)
+
+
+def test_hearths_own_syntax_error_gets_a_fix_through_neovims_code_action(
+    editor: Editor, tmp_path: Path
+) -> None:
+    path = tmp_path / "shipping.py"
+    path.write_text(SHIPPING_NO_COLON)
+    editor.open(path)
+
+    def hearths_diagnostics() -> list[Any] | None:
+        found = editor.lua("return vim.diagnostic.get(0)")
+        return [d for d in found if d.get("source") == "hearth"] or None
+
+    (error, *_) = wait_for(hearths_diagnostics, "Hearth's syntax error")
+    editor.nvim.command(f"call cursor({error['lnum'] + 1}, 1)")
+    before = editor.lines()
+    editor.lua(
+        """
+        vim.lsp.buf.code_action({
+          apply = true,
+          filter = function(action) return vim.startswith(action.title, 'Hearth: fix') end,
+        })
+        """
+    )
+    after = fixed_or_told(editor, before)
+    assert_a_fix_of_the_function_alone(before, after)
 
 
 def test_checkhealth_finds_the_server_and_the_model(editor: Editor) -> None:

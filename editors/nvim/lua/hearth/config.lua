@@ -10,6 +10,7 @@ local M = {}
 ---@field prev string|false          show the previous suggestion
 ---@field dismiss string|false       hide it until the next edit
 ---@field suggest string|false       ask for a suggestion now
+---@field fix string|false           normal mode: Hearth's fix for the diagnostics on the cursor's line
 
 ---@class hearth.Options
 ---@field cmd string[]|nil           the server command; nil: found by `find_cmd`
@@ -53,6 +54,7 @@ M.defaults = {
     prev = '<M-[>',
     dismiss = '<C-]>',
     suggest = '<M-\\>',
+    fix = '<leader>hf',
   },
 }
 

@@ -79,7 +79,16 @@ local function builtin_actions()
 end
 
 local function on_attach(client, bufnr)
-  if client.name ~= 'hearth' or not config.options.ghost_text.enabled then
+  if client.name ~= 'hearth' then
+    return
+  end
+  local fix_key = config.options.keymaps.fix
+  if fix_key then
+    vim.keymap.set('n', fix_key, function()
+      require('hearth.fix').at_cursor()
+    end, { buffer = bufnr, desc = "Hearth: fix the diagnostics on this line" })
+  end
+  if not config.options.ghost_text.enabled then
     return
   end
   if builtin_inline_completion() then
@@ -116,6 +125,19 @@ function M.setup(opts)
         require('hearth.ghost').detach(args.buf)
       end
     end,
+  })
+  vim.api.nvim_create_user_command('Hearth', function(command)
+    if command.fargs[1] == 'fix' then
+      require('hearth.fix').at_cursor()
+    else
+      vim.notify('Hearth: unknown command ' .. (command.fargs[1] or '') .. ' (try :Hearth fix)', vim.log.levels.ERROR)
+    end
+  end, {
+    nargs = 1,
+    complete = function()
+      return { 'fix' }
+    end,
+    desc = 'Hearth: fix (the diagnostics on the cursor line)',
   })
   vim.lsp.enable('hearth')
 end

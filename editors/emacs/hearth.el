@@ -22,7 +22,9 @@
 ;; eglot has no inline completion, so Hearth sends its suggestion as a
 ;; completion item too: C-M-i (`completion-at-point'), or company or
 ;; corfu.  Hover explanations come through eldoc (the echo area, or
-;; M-x eldoc-doc-buffer); docstrings are in M-x eglot-code-actions.
+;; M-x eldoc-doc-buffer); docstrings and fixes are in M-x
+;; eglot-code-actions, and M-x hearth-fix fixes the diagnostics on the
+;; line from every flymake backend.
 ;;
 ;; eglot gives a buffer one server: in `hearth-major-modes' (Python by
 ;; default) Hearth takes the place of your usual one (pylsp, ...).
@@ -124,6 +126,75 @@ changing `hearth-major-modes' with `setq'."
         (append (hearth--entries)
                 (cl-remove-if (lambda (entry) (eq (cdr entry) #'hearth--contact))
                               eglot-server-programs))))
+
+;;; Fixes for every flymake backend's diagnostics.
+
+;; eglot's `eglot-code-actions' passes a server only its own diagnostics;
+;; `hearth-fix' passes Hearth every flymake diagnostic on the line (other
+;; backends', eglot's), so "Hearth: fix" is offered on them all.  It calls
+;; eglot 1.9's internal `eglot--current-server-or-lose',
+;; `eglot--TextDocumentIdentifier', `eglot--pos-to-lsp-position' and
+;; `eglot--read-execute-code-action' (what `eglot-code-actions' calls):
+;; tests/editors/test_emacs.py's fix test breaks when they change.
+(declare-function eglot--current-server-or-lose "eglot")
+(declare-function eglot--TextDocumentIdentifier "eglot")
+(declare-function eglot--pos-to-lsp-position "eglot")
+(declare-function eglot--read-execute-code-action "eglot")
+(declare-function jsonrpc-request "jsonrpc")
+(declare-function flymake-diagnostics "flymake")
+(declare-function flymake-diagnostic-beg "flymake")
+(declare-function flymake-diagnostic-end "flymake")
+(declare-function flymake-diagnostic-text "flymake")
+(declare-function flymake-diagnostic-type "flymake")
+(declare-function flymake-diagnostic-backend "flymake")
+(declare-function flymake-diagnostic-data "flymake")
+
+(defcustom hearth-fix-timeout 120
+  "Seconds `hearth-fix' waits for the model to write a fix."
+  :type 'integer)
+
+(defun hearth--lsp-diagnostic (diagnostic)
+  "DIAGNOSTIC, flymake's, as an LSP diagnostic: eglot's as the server sent it."
+  (or (cdr (assoc 'eglot-lsp-diag (flymake-diagnostic-data diagnostic)))
+      (list :range (list :start (eglot--pos-to-lsp-position
+                                 (flymake-diagnostic-beg diagnostic))
+                         :end (eglot--pos-to-lsp-position
+                               (flymake-diagnostic-end diagnostic)))
+            :severity (pcase (flymake-diagnostic-type diagnostic)
+                        ((or :error 'eglot-error) 1)
+                        ((or :warning 'eglot-warning) 2)
+                        (_ 3))
+            :message (flymake-diagnostic-text diagnostic)
+            :source (format "%s" (flymake-diagnostic-backend diagnostic)))))
+
+(defun hearth-fix ()
+  "Ask Hearth to fix the diagnostics on this line, from every flymake backend.
+The model rewrites the function around them (seconds), and eglot applies
+the fix, or asks which one when there are several."
+  (interactive)
+  (let* ((beg (line-beginning-position))
+         (end (line-end-position))
+         (diagnostics (mapcar #'hearth--lsp-diagnostic (flymake-diagnostics beg end))))
+    (unless diagnostics
+      (user-error "No diagnostic on this line to fix"))
+    (let* ((server (eglot--current-server-or-lose))
+           (actions
+            (jsonrpc-request
+             server :textDocument/codeAction
+             (list :textDocument (eglot--TextDocumentIdentifier)
+                   :range (list :start (eglot--pos-to-lsp-position beg)
+                                :end (eglot--pos-to-lsp-position end))
+                   :context (list :diagnostics (vconcat diagnostics)
+                                  :only ["quickfix"]
+                                  :triggerKind 1))
+             :timeout hearth-fix-timeout))
+           (fixes (cl-remove-if-not
+                   (lambda (action)
+                     (string-prefix-p "Hearth: fix" (plist-get action :title)))
+                   (append actions nil))))
+      (if fixes
+          (eglot--read-execute-code-action fixes server "quickfix")
+        (message "Hearth: found no fix here (see *Messages*)")))))
 
 (defcustom hearth-major-modes '(python-mode python-ts-mode)
   "The major modes whose buffers eglot connects to Hearth.

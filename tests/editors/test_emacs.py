@@ -34,6 +34,7 @@ from tests.conftest import model_spec
 from tests.e2e.conftest import patient_settings
 from tests.editors.untrusted import Listener, folders_own_server, marker_script
 from tests.pace import Pace, guard, wait_for
+from tests.samples import SHIPPING_UNDEFINED
 
 pytestmark = [pytest.mark.model, pytest.mark.editor]
 
@@ -429,6 +430,52 @@ def test_docstring_action_from_eglot_code_actions_edits_the_buffer(emacs: Emacs)
     head = before.split("    return price")[0]
     assert text.startswith(head), text
     assert text.endswith("    return price * (1 - rate)\n"), text
+    emacs.wait_in_step(path)
+
+
+def test_hearth_fix_fixes_a_diagnostic_of_another_flymake_backend(emacs: Emacs) -> None:
+    path = emacs.project / "shipping.py"
+    path.write_text(SHIPPING_UNDEFINED)
+    emacs.open(path)
+    # A linter of the user's, not eglot's: eglot-code-actions would not pass it on.
+    emacs.at(
+        path,
+        """(defun hearth-test-linter (report &rest _)
+             (save-excursion
+               (goto-char (point-min))
+               (search-forward "else bse")
+               (funcall report (list (flymake-make-diagnostic
+                                      (current-buffer) (- (point) 3) (point)
+                                      :error "undefined name 'bse'")))))
+           (add-hook 'flymake-diagnostic-functions #'hearth-test-linter nil t)
+           (flymake-start)
+           t""",
+    )
+    wait_for(
+        lambda: emacs.at(
+            path,
+            """(seq-some (lambda (d) (eq (flymake-diagnostic-backend d) 'hearth-test-linter))
+                         (flymake-diagnostics))""",
+        ),
+        "the linter's diagnostic",
+    )
+    emacs.at(
+        path,
+        """(goto-char (point-min))
+           (search-forward "else bse")
+           (hearth-fix)
+           t""",
+        timeout=150,  # eglot 1.9 cannot resolve an action: the model writes during the request
+    )
+    text = emacs.text(path)
+    emacs.keep("shipping.py", text)
+    if text == SHIPPING_UNDEFINED:  # none found: said so
+        messages = emacs.eval('(with-current-buffer "*Messages*" (buffer-string))')
+        assert "Hearth: found no fix" in messages, emacs.context()
+        return
+    compile(text, "shipping.py", "exec", dont_inherit=True)
+    assert text.startswith("import math\n\n\ndef shipping_cost("), text
+    assert text.endswith("\n\n\nprint(shipping_cost(2.0, True))\n"), text
     emacs.wait_in_step(path)
 
 

@@ -4,8 +4,9 @@ Tasks: functions of 10-60 lines from the standard library modules every
 benchmark draws from, each asked through Hearth's rewrite path
 (features/rewriting.py, the chat path of fixes and edits) for:
 - copy:   the function unchanged;
-- line:   a one-line change, given exactly: a number changed on its line
-          (else a local variable renamed, where the function has no number);
+- line:   a one-line change, given exactly: a number changed on its line;
+- rename: where the function has no such number, a local variable renamed
+          (every use: a change of several lines);
 - insert: a given guard clause at the top of the body.
 
 Each task runs with the draft and without it, greedy, each reading its
@@ -20,7 +21,7 @@ the region read once at the prompt speed measured here, plus its changed
 tokens at the decode speed measured here.
 
     python benchmarks/rewrite.py [--tasks N] [--presets default,small]
-        [--kinds copy,line,insert] [--dump FILE]
+        [--kinds copy,line,rename,insert] [--dump FILE]
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ from lsp_server.inference.api import Generation
 from lsp_server.inference.cancel import CancelToken
 from lsp_server.inference.llama.engine import EngineConfig, LlamaEngine
 
-KINDS = ("copy", "line", "insert")
+KINDS = ("copy", "line", "rename", "insert")
 MIN_LINES, MAX_LINES = 10, 60
 
 
@@ -70,9 +71,9 @@ def _functions(source: str) -> list[ast.FunctionDef]:
     return sorted(found, key=lambda node: node.lineno)
 
 
-def _one_line_change(node: ast.FunctionDef, lines: list[str]) -> str | None:
-    """A small change, said exactly: a number changed on its line, else a
-    local variable renamed."""
+def _small_change(node: ast.FunctionDef, lines: list[str]) -> tuple[str, str] | None:
+    """A small change, said exactly, and its kind: a number changed on its
+    line ("line"), else a local variable renamed ("rename")."""
     for child in ast.walk(node):
         if (
             isinstance(child, ast.Constant)
@@ -81,7 +82,7 @@ def _one_line_change(node: ast.FunctionDef, lines: list[str]) -> str | None:
             and child.lineno == child.end_lineno
         ):
             line = lines[child.lineno - 1].strip()
-            return (
+            return "line", (
                 f"Change the number {child.value} to {child.value + 1} in the line "
                 f"`{line}`. Change nothing else."
             )
@@ -90,7 +91,7 @@ def _one_line_change(node: ast.FunctionDef, lines: list[str]) -> str | None:
         if isinstance(child, ast.Assign) and len(child.targets) == 1:
             target = child.targets[0]
             if isinstance(target, ast.Name) and target.id not in parameters:
-                return (
+                return "rename", (
                     f"Rename the local variable `{target.id}` to `{target.id}_value`. "
                     "Change nothing else."
                 )
@@ -110,12 +111,13 @@ def _guard(node: ast.FunctionDef) -> str | None:
 
 
 def make_tasks(count: int, kinds: tuple[str, ...], seed: int = 7) -> list[Task]:
-    """`count` functions, each asked for every kind in `kinds`."""
+    """`count` functions, each asked for each kind in `kinds` that it has:
+    a copy, a guard clause, and a line change or (without a number) a rename."""
     candidates: list[tuple[str, ast.FunctionDef, list[str]]] = []
     for module, source in module_sources().items():
         lines = source.split("\n")
         for node in _functions(source):
-            if _one_line_change(node, lines) and _guard(node):
+            if _small_change(node, lines) and _guard(node):
                 candidates.append((module, node, lines))
     chosen = random.Random(seed).sample(candidates, min(count, len(candidates)))
     tasks = []
@@ -123,15 +125,16 @@ def make_tasks(count: int, kinds: tuple[str, ...], seed: int = 7) -> list[Task]:
         assert node.end_lineno is not None
         first = node.lineno - 1 - len(node.decorator_list)
         region = "\n".join(lines[first : node.end_lineno]) + "\n"
+        change, changed = _small_change(node, lines) or ("", "")
         asks = {
             "copy": "Write this function again exactly as it is. Change nothing.",
-            "line": _one_line_change(node, lines),
+            change: changed,
             "insert": _guard(node),
         }
         for kind in kinds:
-            request = asks[kind]
-            assert request is not None
-            tasks.append(Task(kind, module, node.name, region, request))
+            request = asks.get(kind)
+            if request is not None:  # a function gets a line change or a rename
+                tasks.append(Task(kind, module, node.name, region, request))
     return tasks
 
 

@@ -32,6 +32,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from tests.conftest import model_spec
 from tests.editors.untrusted import Listener, folders_own_server, marker_script
 from tests.pace import Pace, guard, wait_for
+from tests.samples import SHIPPING_NO_COLON
 
 pytestmark = [pytest.mark.model, pytest.mark.editor]
 
@@ -163,6 +164,10 @@ def workspace(tmp_path_factory: pytest.TempPathFactory, pace: Pace) -> Iterator[
         "hearth.completion.maxTokens": 48,
         "hearth.hover.timeoutMs": int(guard(120) * 1000),
         "hearth.docstrings.timeoutMs": int(guard(120) * 1000),
+        "hearth.fixes.timeoutMs": int(guard(120) * 1000),
+        # Off by default in VS Code (its language services report syntax
+        # errors); on here, for the fix of Hearth's own.
+        "hearth.diagnostics.syntax": "on",
         "hearth.log.level": "debug",
     }
     try:
@@ -345,6 +350,45 @@ def test_ghost_text_hover_and_docstring_in_vs_code(page: Page, workspace: tuple[
             shot(page, "7-suggestions-off")
         else:
             expect(status).not_to_contain_text("suggestions off", timeout=30_000)
+
+
+def test_the_quick_fix_menu_fixes_hearths_syntax_error(
+    page: Page, workspace: tuple[str, Path]
+) -> None:
+    _, folder = workspace
+    path = folder / "shipping.py"
+    path.write_text(SHIPPING_NO_COLON)
+    open_file(page, "shipping.py")
+    wait_for_hearth(page)
+    page.locator(".squiggly-error").first.wait_for(timeout=guard(60) * 1000)  # Hearth's
+    shot(page, "8-syntax-error")
+    run_command(page, "Go to Next Problem (Error, Warning, Info)")
+    page.keyboard.press("Escape")  # the problem's peek; the cursor stays on it
+    action = page.locator(".action-widget", has_text="Hearth: fix")
+    for attempt in range(3):  # the menu shows what the editor had when it opened
+        run_command(page, "Quick Fix...")
+        try:
+            action.wait_for(timeout=20_000)
+            break
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
+            page.keyboard.press("Escape")
+    shot(page, "9-quick-fix")
+    action.locator("text=Hearth: fix").first.click()
+    told = page.locator(".notification-toast", has_text="found no fix")
+    deadline = time.monotonic() + guard(150)
+    text = saved(page, path)
+    while text == SHIPPING_NO_COLON and not told.count() and time.monotonic() < deadline:
+        time.sleep(1)
+        text = saved(page, path)
+    shot(page, "10-fixed")
+    if text == SHIPPING_NO_COLON:
+        assert told.count(), "neither a fix nor a message that none was found"
+        return
+    compile(text, "shipping.py", "exec", dont_inherit=True)
+    assert text.startswith("import math\n\n\ndef shipping_cost("), text
+    assert text.endswith("\n\n\nprint(shipping_cost(2.0, True))\n"), text
 
 
 @dataclass

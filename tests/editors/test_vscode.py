@@ -236,6 +236,23 @@ def run_command(page: Page, title: str) -> None:
     page.keyboard.press("Enter")
 
 
+def choose_action(page: Page, menu: str, title: str, screenshot: str) -> None:
+    """Open the code action `menu` (a command) and choose the action `title`
+    from it, with a screenshot of the menu."""
+    action = page.locator(".action-widget", has_text=title)
+    for attempt in range(3):  # the menu shows what the editor had when it opened
+        run_command(page, menu)
+        try:
+            action.wait_for(timeout=20_000)
+            break
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
+            page.keyboard.press("Escape")
+    shot(page, screenshot)
+    action.locator(f"text={title}").first.click()
+
+
 def go_to(page: Page, line: int, column: int) -> None:
     page.keyboard.press(f"{MODIFIER}+G")
     page.keyboard.type(f"{line}:{column}")
@@ -307,18 +324,7 @@ def test_ghost_text_hover_and_docstring_in_vs_code(page: Page, workspace: tuple[
 
     # The docstring code action on a function without one.
     go_to(page, text.splitlines().index("    return price * (1 - rate)") + 1, 5)
-    action = page.locator(".action-widget", has_text="Generate docstring for discount")
-    for attempt in range(3):  # the menu shows what the editor had when it opened
-        run_command(page, "Refactor...")
-        try:
-            action.wait_for(timeout=20_000)
-            break
-        except PlaywrightTimeout:
-            if attempt == 2:
-                raise
-            page.keyboard.press("Escape")
-    shot(page, "5-code-action")
-    action.locator("text=Generate docstring for discount").first.click()
+    choose_action(page, "Refactor...", "Generate docstring for discount", "5-code-action")
 
     def documented() -> str | None:
         current = saved(page, path)
@@ -364,18 +370,7 @@ def test_the_quick_fix_menu_fixes_hearths_syntax_error(
     shot(page, "8-syntax-error")
     run_command(page, "Go to Next Problem (Error, Warning, Info)")
     page.keyboard.press("Escape")  # the problem's peek; the cursor stays on it
-    action = page.locator(".action-widget", has_text="Hearth: fix")
-    for attempt in range(3):  # the menu shows what the editor had when it opened
-        run_command(page, "Quick Fix...")
-        try:
-            action.wait_for(timeout=20_000)
-            break
-        except PlaywrightTimeout:
-            if attempt == 2:
-                raise
-            page.keyboard.press("Escape")
-    shot(page, "9-quick-fix")
-    action.locator("text=Hearth: fix").first.click()
+    choose_action(page, "Quick Fix...", "Hearth: fix", "9-quick-fix")
     told = page.locator(".notification-toast", has_text="found no fix")
     deadline = time.monotonic() + guard(150)
     text = saved(page, path)

@@ -38,8 +38,9 @@ class Outlet:
     publish: Callable[[str, int | None, list[types.Diagnostic]], None]
 
 
-def syntax_errors(document: Document, encoding: str) -> list[types.Diagnostic]:
-    """The document's syntax errors, at most MOST, in the order of the text."""
+def syntax_errors(document: Document, encoding: str, words: bool = True) -> list[types.Diagnostic]:
+    """The document's syntax errors, at most MOST, in the order of the text;
+    `words`: Python's own message for the first (it compiles the document)."""
     syntax = document.syntax
     if syntax is None:
         return []
@@ -61,6 +62,25 @@ def syntax_errors(document: Document, encoding: str) -> list[types.Diagnostic]:
                     visit(child)
 
     visit(root)
+    return _in_pythons_words(document, found) if words else found
+
+
+def _in_pythons_words(document: Document, found: list[types.Diagnostic]) -> list[types.Diagnostic]:
+    """In Python, the error whose lines hold the one Python's compiler
+    reports first says what it says (`expected ':'`), not only where
+    tree-sitter lost the thread. Compiling runs nothing of the code."""
+    if not found or document.language != "python":
+        return found
+    try:
+        compile(document.text, "<hearth>", "exec", dont_inherit=True)
+    except SyntaxError as error:
+        line = (error.lineno or 1) - 1
+        for index, diagnostic in enumerate(found):
+            if diagnostic.range.start.line <= line <= diagnostic.range.end.line:
+                found[index] = _diagnostic(diagnostic.range.start, diagnostic.range.end, error.msg)
+                break
+    except ValueError:  # a null byte: tree-sitter's words stand
+        pass
     return found
 
 
@@ -125,8 +145,9 @@ class SyntaxErrors(FeatureState):
 
     def edited(self, document: Document) -> None:
         if self._published:
-            now = syntax_errors(document, self._outlet.encoding())
-            kept = [error for error in self._published if error in now]
+            # At each key: tree-sitter's incremental parse only, no compile.
+            now = [e.range for e in syntax_errors(document, self._outlet.encoding(), words=False)]
+            kept = [error for error in self._published if error.range in now]
             if kept != self._published:
                 self._publish(document, kept)
         self._after_pause(document)

@@ -124,3 +124,13 @@ def test_a_missing_token_is_named_and_placed_in_the_editors_units() -> None:
     assert error.range.start == types.Position(line=0, character=30)
     (in_bytes,) = syntax_errors.syntax_errors(document, "utf-8")
     assert in_bytes.range.start == types.Position(line=0, character=33)
+
+
+def test_python_errors_say_what_pythons_compiler_says() -> None:
+    text = "def total(items) -> int\n    return len(items)\n"
+    document = Document("file:///work/x.py", "python", 1, text)
+    (error,) = syntax_errors.syntax_errors(document, "utf-16")
+    assert error.message == "expected ':'"
+    assert error.range.start.line == 0
+    (plain,) = syntax_errors.syntax_errors(document, "utf-16", words=False)
+    assert plain.range == error.range, "the same place, in tree-sitter's words"

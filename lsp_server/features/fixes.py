@@ -26,14 +26,16 @@ from typing import Any
 from lsprotocol import converters, types
 from pygls.exceptions import JsonRpcInvalidParams
 
+from lsp_server import documents
 from lsp_server.features import region_edits, rewriting
-from lsp_server.features.regions import Region, lines_of, region_for
+from lsp_server.features.regions import Region, region_for
 from lsp_server.inference.api import Engine, EngineUnavailable, Generation
 from lsp_server.inference.cancel import CancelToken
 from lsp_server.inference.scheduler import Cancelled, Priority
 from lsp_server.layout import DENSE_CHARS_PER_TOKEN
 from lsp_server.session import RequestContext
 from lsp_server.settings import FixSettings
+from lsp_server.text import first_line_shortened
 from lsp_server.window import Window
 
 log = logging.getLogger(__name__)
@@ -69,10 +71,7 @@ def title(diagnostic: types.Diagnostic) -> str:
 
 def _short(diagnostic: types.Diagnostic) -> str:
     """The diagnostic's message: its first line, shortened."""
-    message = diagnostic.message.strip().split("\n")[0].strip()
-    if len(message) > _TITLE_CHARS:
-        message = message[: _TITLE_CHARS - 1].rstrip() + "…"
-    return message
+    return first_line_shortened(diagnostic.message, _TITLE_CHARS)
 
 
 def actions(ctx: RequestContext, params: types.CodeActionParams) -> list[types.CodeAction]:
@@ -158,15 +157,14 @@ async def resolve(
     try:
         waiting: set[asyncio.Future[Any]] = {task} if stop is None else {task, stop}
         await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
-        if not task.done():  # cancelled from the progress bar
-            task.cancel()
+        if not task.done():  # cancelled from the progress bar: `finally` stops it
             return action
         action.edit = task.result()
     except FixError as error:
         window.say(f'found no fix for "{_short(diagnostic)}": {error}')
     finally:
         if not task.done():
-            task.cancel()  # the request was cancelled: the model stops at its next pass
+            task.cancel()  # cancelled: the model stops at its next pass
         if token is not None:
             window.end_progress(token, "done")
     return action
@@ -199,16 +197,17 @@ async def fix(ctx: RequestContext, diagnostic: types.Diagnostic) -> types.Worksp
 
 def request_for(diagnostic: types.Diagnostic, region: Region, text: str) -> str:
     """What the model is asked: the problem, where it is, what else is known."""
-    lines = lines_of(text)
-    line = diagnostic.range.start.line
+    at = diagnostic.range.start.line
+    bounds = documents.line_bounds(text, at) if at >= 0 else None
+    line = text[bounds[0] : bounds[1]].strip() if bounds is not None else ""
     source = " ".join(
         str(part) for part in (diagnostic.source, diagnostic.code) if part not in (None, "")
     )
     said = f"Fix this problem in the code below: {diagnostic.message.strip()}"
     if source:
         said += f" ({source})"
-    if 0 <= line < len(lines) and lines[line].strip():
-        said += f"\nIt is reported at this line: `{lines[line].strip()}`"
+    if line:
+        said += f"\nIt is reported at this line: `{line}`"
     for related in diagnostic.related_information or ():
         said += f"\nRelated: {related.message.strip()}"
     said += "\nChange only what the fix needs."

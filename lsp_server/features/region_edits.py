@@ -35,8 +35,8 @@ def refusal(document: Document, region: Region, new: str) -> str | None:
         return "it changes nothing"
     if not new.strip():
         return "it deletes the code"
-    lines = lines_of(document.text)
-    start = sum(len(line) for line in lines[: region.first])
+    bounds = documents.line_bounds(document.text, region.first)
+    start = bounds[0] if bounds is not None else len(document.text)
     syntax = document.syntax
     if syntax is not None:
         before = syntax.damage_with(0, "")

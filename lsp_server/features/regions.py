@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from lsp_server import documents
 from lsp_server.documents import Document
 
 MAX_LINES = 80
@@ -71,15 +72,21 @@ def _definition_lines(
     def line_of(byte: int) -> int:
         return source.count(b"\n", 0, byte)
 
-    around = [
-        (line_of(d.start), line_of(max(d.start, d.end - 1)), d.name)
+    def byte_of(line: int) -> int:
+        bounds = documents.line_bounds(document.text, line)
+        return syntax.byte_offset(bounds[0] if bounds else len(document.text))
+
+    # A definition starts at the start of a line: it holds the lines when it
+    # starts at or before the first one's start and ends after the last one's.
+    first_byte, last_byte = byte_of(first), byte_of(last)
+    holding = [
+        d
         for d in outline.definitions
-        if d.kind in _FUNCTIONS
+        if d.kind in _FUNCTIONS and d.start <= first_byte and d.end > last_byte
     ]
-    holding = [(s, e, n) for s, e, n in around if s <= first and last <= e]
     if holding:
-        start, end, name = min(holding, key=lambda span: span[1] - span[0])
-        return (start, end), name
+        innermost = min(holding, key=lambda d: d.end - d.start)
+        return (line_of(innermost.start), line_of(innermost.end - 1)), innermost.name
     touched = [
         (child.start_point.row, child.end_point.row)
         for child in syntax.tree().root_node.children

@@ -51,3 +51,10 @@ def last_nonblank_line(text: str) -> str | None:
             return line
         end = start
     return None
+
+
+def first_line_shortened(text: str, most: int) -> str:
+    """`text`'s first line with words, stripped, cut to at most `most`
+    characters with an ellipsis: a message or a snippet in a title."""
+    line = text.strip().split("\n")[0].strip()
+    return line if len(line) <= most else line[: most - 1].rstrip() + "…"

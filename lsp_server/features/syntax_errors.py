@@ -22,6 +22,7 @@ from tree_sitter import Node
 from lsp_server import documents
 from lsp_server.documents import Document
 from lsp_server.session import FeatureState
+from lsp_server.text import first_line_shortened
 
 SOURCE = "hearth"
 PAUSE_S = 0.8  # typing stopped this long: the errors are the code's, not the typing's
@@ -90,9 +91,7 @@ def _error(text: str, node: Node, encoding: str) -> types.Diagnostic:
         end = _position(text, node.end_point, encoding)
     else:  # a broken stretch of lines: marked on its first
         end = _position(text, (node.start_point.row, 0), encoding, chars=10**9)
-    snippet = (node.text or b"").decode("utf-8", "replace").strip().split("\n")[0]
-    if len(snippet) > _SNIPPET_CHARS:
-        snippet = snippet[: _SNIPPET_CHARS - 1] + "…"
+    snippet = first_line_shortened((node.text or b"").decode("utf-8", "replace"), _SNIPPET_CHARS)
     message = f'syntax error at "{snippet}"' if snippet else "syntax error"
     return _diagnostic(start, end, message)
 

@@ -26,6 +26,7 @@ from lsp_server.features import (
     fixes,
     hover,
     inline_completion,
+    instructions,
     suggestions,
     syntax_errors,
 )
@@ -403,6 +404,16 @@ def create_server(
                 f"{uri} is over limits.documentChars: Hearth leaves it alone"
             )
         return await docstrings.document_all(ctx, ls.window)
+
+    @server.command(instructions.COMMAND)
+    async def edit_by_instruction(ls: HearthServer, *args: Any) -> dict[str, Any]:
+        uri, selection, instruction = instructions.arguments(args)
+        ctx = ls.context(uri)
+        if ctx is None:
+            raise JsonRpcInvalidParams(
+                f"{uri} is over limits.documentChars: Hearth leaves it alone"
+            )
+        return await instructions.propose(ctx, ls.window, selection, instruction)
 
     @server.feature(types.SHUTDOWN)
     async def shutdown(ls: HearthServer, *args: Any) -> None:

@@ -166,6 +166,16 @@ class FixSettings:
 
 
 @dataclass(frozen=True)
+class EditSettings:
+    # An edit by instruction may add code (type hints, a guard, a docstring):
+    # its answer is longer than a fix's, and the user waits for it on purpose.
+    timeout_ms: int = 120000
+
+    def __post_init__(self) -> None:
+        _at_least(self, "timeout_ms", 100)
+
+
+@dataclass(frozen=True)
 class DiagnosticSettings:
     # Syntax errors from tree-sitter, published as diagnostics: "auto" is off in
     # VS Code, whose own language services report them already, on elsewhere.
@@ -210,6 +220,7 @@ class Settings:
     hover: HoverSettings = field(default_factory=HoverSettings)
     docstrings: DocstringSettings = field(default_factory=DocstringSettings)
     fixes: FixSettings = field(default_factory=FixSettings)
+    edits: EditSettings = field(default_factory=EditSettings)
     diagnostics: DiagnosticSettings = field(default_factory=DiagnosticSettings)
     context: ContextSettings = field(default_factory=ContextSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)

@@ -11,3 +11,5 @@ SHIPPING_UNDEFINED = (
 SHIPPING_NO_COLON = SHIPPING_UNDEFINED.replace("-> float:", "-> float").replace(
     "else bse", "else base"
 )
+# The same function, with nothing wrong in it.
+SHIPPING = SHIPPING_UNDEFINED.replace("else bse", "else base")

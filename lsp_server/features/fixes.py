@@ -6,9 +6,10 @@ action for each error or warning in its context that overlaps the range
 edit. The model is asked when the editor resolves the action: it rewrites
 the region around the diagnostic (regions.py) with the old region as its
 draft (rewriting.py), told the diagnostic's message, source, code and
-related information. The answer is checked (region_edits.py), asked once
-more with the reason if it fails, and becomes an edit of the changed lines
-for the document's version, or a message that no fix was found.
+related information. The answer is checked, asked once more with the
+reason if it fails, and becomes an edit of the changed lines for the
+document's version (proposals.py, the path edits by instruction share), or
+a message that no fix was found.
 
 Editors that cannot resolve an action's edit (eglot 1.9) get it in the
 request itself, but only when the user asked for actions (trigger kind
@@ -18,7 +19,6 @@ the requests an editor makes by itself as the cursor moves.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -27,12 +27,9 @@ from lsprotocol import converters, types
 from pygls.exceptions import JsonRpcInvalidParams
 
 from lsp_server import documents
-from lsp_server.features import region_edits, rewriting
+from lsp_server.features import proposals
+from lsp_server.features.proposals import NotWritten
 from lsp_server.features.regions import Region, region_for
-from lsp_server.inference.api import Engine, EngineUnavailable, Generation
-from lsp_server.inference.cancel import CancelToken
-from lsp_server.inference.scheduler import Cancelled, Priority
-from lsp_server.layout import DENSE_CHARS_PER_TOKEN
 from lsp_server.session import RequestContext
 from lsp_server.settings import FixSettings
 from lsp_server.text import first_line_shortened
@@ -46,10 +43,6 @@ _TAG = "fix"  # data["hearth"] of a fix action
 _TITLE_CHARS = 60
 _FIXED = (types.DiagnosticSeverity.Error, types.DiagnosticSeverity.Warning, None)
 _CONVERTER = converters.get_converter()
-
-
-class FixError(Exception):
-    """No fix was found; the message says why, for the user."""
 
 
 def offered(settings: FixSettings, only: Sequence[str] | None) -> bool:
@@ -151,48 +144,28 @@ async def resolve(
             types.MessageType.Info,
         )
         return action
-    token = await window.begin_progress("Hearth: writing a fix", cancellable=True)
-    stop = window.progress_cancelled(token) if token is not None else None
-    task = asyncio.ensure_future(fix(ctx, diagnostic))
     try:
-        waiting: set[asyncio.Future[Any]] = {task} if stop is None else {task, stop}
-        await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
-        if not task.done():  # cancelled from the progress bar: `finally` stops it
-            return action
-        action.edit = task.result()
-    except FixError as error:
+        finished, edit = await proposals.with_progress(
+            window, "Hearth: writing a fix", fix(ctx, diagnostic)
+        )
+        if finished:
+            action.edit = edit
+    except NotWritten as error:
         window.say(f'found no fix for "{_short(diagnostic)}": {error}')
-    finally:
-        if not task.done():
-            task.cancel()  # cancelled: the model stops at its next pass
-        if token is not None:
-            window.end_progress(token, "done")
     return action
 
 
 async def fix(ctx: RequestContext, diagnostic: types.Diagnostic) -> types.WorkspaceEdit:
     """The checked edit that fixes `diagnostic` in the document as it is now."""
     document = ctx.document
-    syntax = document.syntax
-    if syntax is None:
-        raise FixError(f"{document.uri}: no grammar for this language")
+    if document.syntax is None:
+        raise NotWritten(f"{document.uri}: no grammar for this language")
     region = region_for(document, diagnostic.range.start.line, diagnostic.range.end.line)
-    if not region.text.strip():
-        raise FixError("there is no code at the diagnostic")
-    if not await ctx.model_loaded():
-        raise FixError("no model is loaded")
-    request = request_for(diagnostic, region, document.text)
-    refused = None
-    for _ in range(2):
-        asked = request if refused is None else f"{request}\n\n{_again(refused)}"
-        answer = await _rewrite(ctx, syntax.language, region, asked)
-        new = region_edits.in_line_breaks_of(region, rewriting.code_of(answer.text, region.text))
-        refused = region_edits.refusal(document, region, new)
-        if refused is None:
-            edits = region_edits.line_edits(document, region, new, ctx.encoding)
-            return region_edits.versioned(document, edits)
-        log.info("fix for %s:%d refused: %s", document.uri, region.first + 1, refused)
-    raise FixError(f"the model's answer was refused twice ({refused})")
+    settings = ctx.settings.fixes
+    ask = proposals.asker(
+        ctx, region, purpose="fix", timeout_ms=settings.timeout_ms, setting="fixes.timeoutMs"
+    )
+    return await proposals.edit(ctx, region, request_for(diagnostic, region, document.text), ask)
 
 
 def request_for(diagnostic: types.Diagnostic, region: Region, text: str) -> str:
@@ -212,43 +185,3 @@ def request_for(diagnostic: types.Diagnostic, region: Region, text: str) -> str:
         said += f"\nRelated: {related.message.strip()}"
     said += "\nChange only what the fix needs."
     return said
-
-
-def _again(refused: str) -> str:
-    return f"A first answer was refused because {refused}. Write the fixed code again."
-
-
-async def _rewrite(ctx: RequestContext, fence: str, region: Region, request: str) -> Generation:
-    """The model's answer, on the scheduler's worker, superseding an earlier
-    fix of the same document; cancelled with the awaiting task."""
-    uri = ctx.document.uri
-    settings = ctx.settings.fixes
-
-    def work(engine: Engine, cancel: CancelToken) -> Generation:
-        # The answer is the region again and a little more.
-        expected = int(len(region.text) / DENSE_CHARS_PER_TOKEN)
-        most = max(64, engine.context_size - expected - 512)
-        return rewriting.rewrite(
-            engine, cancel, fence, region.text, request, min(most, expected * 3 // 2 + 64)
-        )
-
-    ticket = ctx.scheduler.submit(
-        work,
-        priority=Priority.INTERACTIVE,
-        uri=uri,
-        version=ctx.document.version,
-        purpose="fix",
-        supersedes=("fix", uri),
-    )
-    try:
-        return await asyncio.wait_for(ticket.result(), settings.timeout_ms / 1000)
-    except TimeoutError as error:
-        raise FixError(
-            f"the model did not finish within fixes.timeoutMs ({settings.timeout_ms} ms)"
-        ) from error
-    except Cancelled as error:
-        raise FixError(f"it was not written: {error}") from error
-    except EngineUnavailable as error:
-        raise FixError(str(error)) from error
-    except ValueError as error:  # the region and its answer do not fit the context
-        raise FixError(f"{error} (model.contextSize)") from error

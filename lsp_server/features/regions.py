@@ -112,3 +112,14 @@ def _window(lines: list[str], first: int, last: int) -> tuple[int, int]:
             end = line - 1
             break
     return start, end
+
+
+def selected(document: Document, first: int, last: int) -> Region:
+    """Lines `first`..`last` (0-based, inclusive) of `document` as they are:
+    a region the user chose, not widened to a definition."""
+    lines = lines_of(document.text)
+    if not lines:
+        return Region(0, 0, "")
+    last = min(max(first, last), len(lines) - 1)
+    first = min(max(first, 0), last)
+    return Region(first, last, "".join(lines[first : last + 1]))

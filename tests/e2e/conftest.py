@@ -66,6 +66,7 @@ def patient_settings() -> dict[str, Any]:
         "hover": {"timeoutMs": int(guard(60) * 1000)},
         "docstrings": {"timeoutMs": int(guard(60) * 1000)},
         "fixes": {"timeoutMs": int(guard(120) * 1000)},
+        "edits": {"timeoutMs": int(guard(120) * 1000)},
     }
 
 

@@ -55,6 +55,25 @@ async def guarded(awaitable: Awaitable[T]) -> T:
     return await asyncio.wait_for(awaitable, GUARD_S)
 
 
+def rewrites(asked: str, *answers: str) -> Callable[[Call], str]:
+    """A script for the fake: each chat whose prompt holds `asked` is answered
+    with the next of `answers` (the last again once they run out), fenced as
+    a rewrite is; anything else gets nothing."""
+    left = list(answers)
+
+    def script(call: Call) -> str:
+        if call.kind != "chat" or asked not in call.prefix:
+            return ""
+        return f"```python\n{left.pop(0) if len(left) > 1 else left[0]}```"
+
+    return script
+
+
+def chats(fake: FakeEngine, asked: str) -> list[Call]:
+    """The chats the fake was asked whose prompt holds `asked`."""
+    return [c for c in fake.calls if c.kind == "chat" and asked in c.prefix]
+
+
 def tokens(text: str) -> list[str]:
     """`text` split as the fake engine splits it."""
     return _TOKEN.findall(text)

@@ -57,6 +57,7 @@ class Editor:
         self._pending: dict[int | str, tuple[str, asyncio.Future[Any]]] = {}
         self.shown: list[str] = []  # the messages the server asked the editor to show
         self.diagnostics: dict[str, list[dict[str, Any]]] = {}  # the latest published, by URI
+        self.asked: list[str] = []  # the methods of the server's requests (never answered)
         self.server.protocol.set_writer(self, include_headers=False)
 
     # --- pygls's writer: what the server sends ----------------------------------
@@ -64,6 +65,8 @@ class Editor:
     def write(self, data: bytes) -> None:
         message = json.loads(data)
         if "method" in message:  # the server's own messages: only showMessage is kept
+            if "id" in message:
+                self.asked.append(message["method"])
             if message["method"] == types.WINDOW_SHOW_MESSAGE:
                 self.shown.append(message["params"]["message"])
             if message["method"] == types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS:
@@ -188,6 +191,11 @@ class Editor:
 
     def cancel(self, msg_id: int | str) -> None:
         self.notify(types.CANCEL_REQUEST, types.CancelParams(id=msg_id))
+
+    def execute(self, command: str, *args: Any) -> asyncio.Future[Any]:
+        """workspace/executeCommand: `command` with `args`."""
+        params = types.ExecuteCommandParams(command=command, arguments=list(args))
+        return self.request(types.WORKSPACE_EXECUTE_COMMAND, params)
 
     async def stats(self) -> dict[str, Any]:
         params = types.ExecuteCommandParams(command=STATS_COMMAND)

@@ -12,7 +12,7 @@ from typing import Any
 
 from lsprotocol import types
 
-from tests.fast.fake_engine import Call, FakeEngine, guarded
+from tests.fast.fake_engine import Call, FakeEngine, chats, guarded, rewrites
 from tests.fast.server import QUIET, RESOLVES, Editor, hearth
 
 URI = "file:///work/shipping.py"
@@ -49,19 +49,12 @@ AT_BUG = types.Position(line=BAD_LINE, character=37)
 
 
 def answering(*answers: str) -> Any:
-    """The fake model: each fix it is asked for gets the next of `answers`, fenced."""
-    left = list(answers)
-
-    def script(call: Call) -> str:
-        if call.kind != "chat" or "Fix this problem" not in call.prefix:
-            return ""
-        return f"```python\n{left.pop(0) if len(left) > 1 else left[0]}```"
-
-    return script
+    """The fake model: each fix it is asked for gets the next of `answers`."""
+    return rewrites("Fix this problem", *answers)
 
 
 def fix_calls(fake: FakeEngine) -> list[Call]:
-    return [c for c in fake.calls if c.kind == "chat" and "Fix this problem" in c.prefix]
+    return chats(fake, "Fix this problem")
 
 
 async def offered_fix(editor: Editor, diagnostics: list[types.Diagnostic]) -> types.CodeAction:

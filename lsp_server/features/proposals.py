@@ -1,0 +1,146 @@
+"""A region rewritten on request, checked, as the edit an editor applies:
+the one path of fixes, edits by instruction and fixes of failures.
+
+The model rewrites the region with the old text as its draft (rewriting.py)
+on the scheduler's worker. Its answer is checked on the event loop, where
+the document lives (region_edits.refusal: it changes something, parses no
+worse, compiles); a refused answer is asked for once more with the reason.
+What passes becomes an edit of the changed lines for the document's version.
+Writing shows progress the user can cancel; cancelling stops the model at
+its next pass.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
+
+from lsprotocol import types
+
+from lsp_server.documents import Document
+from lsp_server.features import region_edits, rewriting
+from lsp_server.features.regions import Region
+from lsp_server.inference.api import Engine, EngineUnavailable, Generation
+from lsp_server.inference.cancel import CancelToken
+from lsp_server.inference.scheduler import Cancelled, Priority
+from lsp_server.layout import DENSE_CHARS_PER_TOKEN
+from lsp_server.session import RequestContext
+from lsp_server.window import Window
+
+log = logging.getLogger(__name__)
+
+TRIES = 2  # a refused answer is asked for once more, told why
+T = TypeVar("T")
+Ask = Callable[[str], Awaitable[Generation]]  # the model's answer to one request
+
+
+class NotWritten(Exception):
+    """No checked rewrite was written; the message says why, for the user."""
+
+
+async def propose(document: Document, region: Region, request: str, ask: Ask) -> str:
+    """The region rewritten as `request` says and checked: its new text."""
+    refused = None
+    for _ in range(TRIES):
+        asked = request if refused is None else f"{request}\n\n{_again(refused)}"
+        answer = await ask(asked)
+        new = region_edits.in_line_breaks_of(region, rewriting.code_of(answer.text, region.text))
+        refused = region_edits.refusal(document, region, new)
+        if refused is None:
+            return new
+        log.info("rewrite of %s:%d refused: %s", document.uri, region.first + 1, refused)
+    raise NotWritten(f"the model's answer was refused twice ({refused})")
+
+
+def _again(refused: str) -> str:
+    return f"A first answer was refused because {refused}. Write the code again."
+
+
+async def edit(ctx: RequestContext, region: Region, request: str, ask: Ask) -> types.WorkspaceEdit:
+    """The checked rewrite of `region` as an edit of the document's current
+    version, only the changed lines."""
+    document = ctx.document
+    if not region.text.strip():
+        raise NotWritten("there is no code there")
+    if not await ctx.model_loaded():
+        raise NotWritten("no model is loaded")
+    version = document.version
+    new = await propose(document, region, request, ask)
+    if ctx.document is not document or document.version != version:
+        raise NotWritten("the document changed while the model wrote; ask again")
+    edits = region_edits.line_edits(document, region, new, ctx.encoding)
+    return region_edits.versioned(document, edits)
+
+
+def asker(
+    ctx: RequestContext,
+    region: Region,
+    *,
+    purpose: str,
+    timeout_ms: int,
+    setting: str,
+    growth: float = 1.5,
+) -> Ask:
+    """How `region` is asked of the model on the scheduler's worker:
+    superseding an earlier rewrite for `purpose` in the same document,
+    cancelled with the awaiting task, given up after `timeout_ms` (the
+    setting named `setting`). The answer may run to `growth` times the
+    region and a little more."""
+    uri = ctx.document.uri
+    fence = ctx.document.language or ""
+    expected = int(len(region.text) / DENSE_CHARS_PER_TOKEN)
+
+    def work(request: str) -> Callable[[Engine, CancelToken], Generation]:
+        def written(engine: Engine, cancel: CancelToken) -> Generation:
+            most = max(64, engine.context_size - expected - 512)
+            wanted = int(expected * growth) + 64
+            return rewriting.rewrite(engine, cancel, fence, region.text, request, min(most, wanted))
+
+        return written
+
+    async def ask(request: str) -> Generation:
+        ticket = ctx.scheduler.submit(
+            work(request),
+            priority=Priority.INTERACTIVE,
+            uri=uri,
+            version=ctx.document.version,
+            purpose=purpose,
+            supersedes=(purpose, uri),
+        )
+        try:
+            return await asyncio.wait_for(ticket.result(), timeout_ms / 1000)
+        except TimeoutError as error:
+            raise NotWritten(
+                f"the model did not finish within {setting} ({timeout_ms} ms)"
+            ) from error
+        except Cancelled as error:
+            raise NotWritten(f"it was not written: {error}") from error
+        except EngineUnavailable as error:
+            raise NotWritten(str(error)) from error
+        except ValueError as error:  # the region and its answer do not fit the context
+            raise NotWritten(f"{error} (model.contextSize)") from error
+
+    return ask
+
+
+async def with_progress(
+    window: Window, title: str, work: Coroutine[Any, Any, T]
+) -> tuple[bool, T | None]:
+    """`work` run under a progress bar the user can cancel: (True, its
+    result), or (False, None) when cancelled, the work then stopped."""
+    token = await window.begin_progress(title, cancellable=True)
+    stop = window.progress_cancelled(token) if token is not None else None
+    task = asyncio.ensure_future(work)
+    try:
+        waiting: set[asyncio.Future[Any]] = {task} if stop is None else {task, stop}
+        await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+        if not task.done():  # cancelled from the progress bar: `finally` stops it
+            return False, None
+        return True, task.result()
+    finally:
+        if not task.done():
+            task.cancel()  # the model stops at its next pass
+        if token is not None:
+            window.end_progress(token, "done")

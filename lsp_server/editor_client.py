@@ -28,6 +28,7 @@ from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 
 from lsp_server import __version__, documents
+from lsp_server.layers import USER_CONFIGURATION
 from lsp_server.server_process import (
     EXIT_GRACE_S,
     ServerExited,
@@ -35,7 +36,6 @@ from lsp_server.server_process import (
     ended,
     exit_message,
 )
-from lsp_server.settings import USER_CONFIGURATION
 
 STDERR_KEPT = 200  # the server's last lines on stderr, for reporting why it ended
 LANGUAGE_IDS = {

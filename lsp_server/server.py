@@ -19,7 +19,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 
-from lsp_server import __version__, lifecycle, settings, stats
+from lsp_server import __version__, layers, lifecycle, settings, stats
 from lsp_server.features import (
     docstrings,
     explanations,
@@ -61,9 +61,9 @@ class HearthServer(LanguageServer):
             text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
         )
         environ = os.environ if environ is None else environ
-        self.settings = settings.SettingsStore()
+        self.settings = layers.SettingsStore()
         self.settings.update("cli", cli_settings)
-        self.settings.update("env", settings.env_layer(environ))
+        self.settings.update("env", layers.env_layer(environ))
         self.cli_model = cli_model
         self.environ = environ
         self.env_model = environ.get("HEARTH_MODEL")
@@ -156,9 +156,9 @@ class HearthServer(LanguageServer):
                 f"settings ({layer}) must be an object, not {type(values).__name__}"
             )
             return False
-        # What the client answers for the workspace may be a folder's (see settings.py).
+        # What the client answers for the workspace may be a folder's (see layers.py).
         experimental = self.client_capabilities.experimental
-        folder = layer == "workspace" and not settings.vouches_for_configuration(experimental)
+        folder = layer == "workspace" and not layers.vouches_for_configuration(experimental)
         try:
             warnings = self.settings.update(layer, values, folder)
         except settings.SettingsError as error:

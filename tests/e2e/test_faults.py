@@ -17,7 +17,7 @@ import pytest
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from lsp_server.settings import USER_CONFIGURATION
+from lsp_server.layers import USER_CONFIGURATION
 from tests.e2e.conftest import patient_settings
 from tests.e2e.helpers import configure, open_document, stats, suggest, wait_until
 from tests.e2e.test_hover import PYTHON as HOVER_SAMPLE

@@ -15,7 +15,7 @@ from lsprotocol import types
 from pygls.lsp.client import LanguageClient as PyglsClient
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
-from lsp_server.settings import USER_CONFIGURATION
+from lsp_server.layers import USER_CONFIGURATION
 from tests.e2e.conftest import server_env
 from tests.e2e.helpers import configure, open_document, stats, suggest, wait_until
 

@@ -19,7 +19,7 @@ import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from lsp_server.settings import USER_CONFIGURATION
+from lsp_server.layers import USER_CONFIGURATION
 from tests.e2e.conftest import SERVER
 from tests.e2e.helpers import configure, stats, wait_until
 from tests.editors.untrusted import Listener

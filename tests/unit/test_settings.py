@@ -10,16 +10,8 @@ from pathlib import Path
 import pytest
 
 from lsp_server.cli import build_parser
-from lsp_server.settings import (
-    USER_ONLY,
-    EngineSettings,
-    Settings,
-    SettingsError,
-    SettingsStore,
-    parse,
-    to_wire,
-    vouches_for_configuration,
-)
+from lsp_server.layers import USER_ONLY, SettingsStore, vouches_for_configuration
+from lsp_server.settings import EngineSettings, Settings, SettingsError, parse, to_wire
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -176,7 +176,7 @@ def request_for(diagnostic: types.Diagnostic, region: Region, text: str) -> str:
     source = " ".join(
         str(part) for part in (diagnostic.source, diagnostic.code) if part not in (None, "")
     )
-    said = f"Fix this problem in the code below: {diagnostic.message.strip()}"
+    said = f"Fix this problem in the code above: {diagnostic.message.strip()}"
     if source:
         said += f" ({source})"
     if line:

@@ -73,8 +73,8 @@ def region_of(ctx: RequestContext, selection: types.Range) -> Region:
 def request_for(instruction: str) -> str:
     """What the model is asked."""
     return (
-        f"Change the code below as asked: {instruction}\n"
-        "Change only what the request needs; keep everything else exactly as it is."
+        f"Rewrite the code above: {instruction}\n"
+        "Change only what this needs; keep everything else exactly as it is."
     )
 
 

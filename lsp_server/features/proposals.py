@@ -21,7 +21,7 @@ from lsprotocol import types
 
 from lsp_server.documents import Document
 from lsp_server.features import region_edits, rewriting
-from lsp_server.features.regions import Region
+from lsp_server.features.regions import Region, lines_of
 from lsp_server.inference.api import Engine, EngineUnavailable, Generation
 from lsp_server.inference.cancel import CancelToken
 from lsp_server.inference.scheduler import Cancelled, Priority
@@ -46,12 +46,39 @@ async def propose(document: Document, region: Region, request: str, ask: Ask) ->
     for _ in range(TRIES):
         asked = request if refused is None else f"{request}\n\n{_again(refused)}"
         answer = await ask(asked)
-        new = region_edits.in_line_breaks_of(region, rewriting.code_of(answer.text, region.text))
+        code = indented(rewriting.code_of(answer.text, region.text), common_indent(region.text))
+        new = region_edits.in_line_breaks_of(region, code)
         refused = region_edits.refusal(document, region, new)
         if refused is None:
             return new
         log.info("rewrite of %s:%d refused: %s", document.uri, region.first + 1, refused)
     raise NotWritten(f"the model's answer was refused twice ({refused})")
+
+
+def common_indent(text: str) -> str:
+    """The indentation every line of `text` with code shares: taken off what
+    the model is shown (selected lines of a body, shown indented, were
+    rewritten by the small model as a new function) and put back on its answer."""
+    lines = [line for line in lines_of(text) if line.strip()]
+    if not lines:
+        return ""
+    indents = [line[: len(line) - len(line.lstrip(" \t"))] for line in lines]
+    # The prefix shared by all is the one shared by the first and last in order.
+    low, high = min(indents), max(indents)
+    same = next((i for i, (a, b) in enumerate(zip(low, high, strict=False)) if a != b), len(low))
+    return low[:same]
+
+
+def dedented(text: str, indent: str) -> str:
+    """`text` with `indent` taken off the start of each line that has it."""
+    return "".join(line.removeprefix(indent) for line in lines_of(text))
+
+
+def indented(text: str, indent: str) -> str:
+    """`text` with `indent` put before each line with code."""
+    if not indent:
+        return text
+    return "".join(indent + line if line.strip() else line for line in lines_of(text))
 
 
 def _again(refused: str) -> str:
@@ -90,13 +117,14 @@ def asker(
     region and a little more."""
     uri = ctx.document.uri
     fence = ctx.document.language or ""
-    expected = int(len(region.text) / DENSE_CHARS_PER_TOKEN)
+    shown = dedented(region.text, common_indent(region.text))
+    expected = int(len(shown) / DENSE_CHARS_PER_TOKEN)
 
     def work(request: str) -> Callable[[Engine, CancelToken], Generation]:
         def written(engine: Engine, cancel: CancelToken) -> Generation:
             most = max(64, engine.context_size - expected - 512)
             wanted = int(expected * growth) + 64
-            return rewriting.rewrite(engine, cancel, fence, region.text, request, min(most, wanted))
+            return rewriting.rewrite(engine, cancel, fence, shown, request, min(most, wanted))
 
         return written
 

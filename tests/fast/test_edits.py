@@ -50,11 +50,11 @@ INSTRUCTION = "raise ValueError on a negative amount"
 
 def answering(*answers: str) -> Any:
     """The fake model: each edit it is asked for gets the next of `answers`."""
-    return rewrites("Change the code below", *answers)
+    return rewrites("Rewrite the code above", *answers)
 
 
 def edit_calls(fake: FakeEngine) -> list[Call]:
-    return chats(fake, "Change the code below")
+    return chats(fake, "Rewrite the code above")
 
 
 def at(line: int, character: int = 0) -> types.Position:
@@ -100,8 +100,10 @@ async def test_an_empty_selection_edits_the_function_around_it_and_applies_nothi
         assert types.WORKSPACE_APPLY_EDIT not in editor.asked, "proposed, not applied"
 
 
-async def test_a_selection_is_edited_as_it_is_not_widened() -> None:
-    renamed = "    result = 0\n    for value in amounts:\n        result += value\n"
+async def test_a_selection_is_edited_as_it_is_not_widened_and_shown_dedented() -> None:
+    # The model sees the lines without the indentation they share, and its
+    # answer gets it back.
+    renamed = "result = 0\nfor value in amounts:\n    result += value\n"
     fake = FakeEngine(answering(renamed))
     async with hearth(fake, QUIET) as editor:
         editor.open(URI, LEDGER)
@@ -109,10 +111,7 @@ async def test_a_selection_is_edited_as_it_is_not_widened() -> None:
         result = await proposed(editor, span(at(1, 4), at(4, 0)), "call it value")
         assert result["lines"] == [1, 3]
         (call,) = edit_calls(fake)
-        assert (
-            call.steering.draft
-            == "    result = 0\n    for amount in amounts:\n        result += amount\n"
-        )
+        assert call.steering.draft == "result = 0\nfor amount in amounts:\n    result += amount\n"
         (edit,) = edits_of(result)
         assert edit.range == types.Range(start=at(2), end=at(4))
         assert edit.new_text == "    for value in amounts:\n        result += value\n"

@@ -4,10 +4,11 @@ which answers are refused."""
 
 from __future__ import annotations
 
+import pytest
 from lsprotocol import types
 
 from lsp_server.documents import Document
-from lsp_server.features import region_edits
+from lsp_server.features import proposals, region_edits
 from lsp_server.features.regions import MAX_LINES, WINDOW, lines_of, region_for
 
 SOURCE = """import os
@@ -117,3 +118,18 @@ def test_an_error_elsewhere_in_the_file_does_not_refuse_a_fix_here() -> None:
     region = region_for(doc, 8, 8)
     fixed = region.text.replace("return full", "return full or None")
     assert region_edits.refusal(doc, region, fixed) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "indent"),
+    [
+        ("    a = 1\n\n        b = 2\n", "    "),
+        ("\ta\n\t\tb\n", "\t"),
+        ("def f():\n    pass\n", ""),
+        ("  a\n    b\n", "  "),
+        ("\n\n", ""),
+    ],
+)
+def test_the_indent_lines_share_comes_off_and_goes_back(text: str, indent: str) -> None:
+    assert proposals.common_indent(text) == indent
+    assert proposals.indented(proposals.dedented(text, indent), indent) == text

@@ -28,7 +28,7 @@ from tests.conftest import ENDLESS_LINE, model_spec
 from tests.e2e.conftest import patient_settings
 from tests.editors.untrusted import Listener, folders_own_server, marker_script
 from tests.pace import Pace, guard, wait_for
-from tests.samples import SHIPPING_NO_COLON, SHIPPING_UNDEFINED
+from tests.samples import SHIPPING, SHIPPING_NO_COLON, SHIPPING_UNDEFINED
 
 pytestmark = [pytest.mark.model, pytest.mark.editor]
 
@@ -408,6 +408,81 @@ def test_hearths_own_syntax_error_gets_a_fix_through_neovims_code_action(
     )
     after = fixed_or_told(editor, before)
     assert_a_fix_of_the_function_alone(before, after)
+
+
+def proposed_or_told(editor: Editor) -> list[Any] | None:
+    """The marks of the edit shown; None when Hearth said none was written."""
+
+    def outcome() -> list[Any] | str | None:
+        marks = editor.lua(
+            """
+            local ns = require('hearth.edit').namespace
+            return vim.api.nvim_buf_get_extmarks(0, ns, 0, -1, { details = true })
+            """
+        )
+        if marks:
+            return list(marks)
+        told = editor.nvim.command_output("messages")
+        return "told" if "Hearth: no edit was written" in told else None
+
+    result = wait_for(outcome, "an edit shown, or a message that none was written")
+    return None if result == "told" else list(result)
+
+
+def shown_lines(marks: list[Any]) -> list[str]:
+    """The new lines an edit shows as virtual lines."""
+    return [
+        "".join(chunk[0] for chunk in line)
+        for _, _, _, details in marks
+        for line in details.get("virt_lines", [])
+    ]
+
+
+def test_an_edit_by_instruction_is_shown_then_accepted_as_one_undo_step(
+    editor: Editor, tmp_path: Path
+) -> None:
+    path = tmp_path / "shipping.py"
+    path.write_text(SHIPPING)
+    editor.open(path)
+    editor.nvim.command("call cursor(5, 5)")
+    before = editor.lines()
+    editor.nvim.command("Hearth edit rename the variable base to cost")
+    marks = proposed_or_told(editor)
+    if marks is None:
+        return  # the model wrote nothing Hearth could offer: said, and nothing changed
+    assert editor.lines() == before, "shown, not applied"
+    added = shown_lines(marks)
+    assert added, marks
+    editor.nvim.input("\\hy")  # edit_accept: <leader>hy, the leader being backslash
+    after = wait_for(lambda: editor.lines() if editor.lines() != before else None, "the edit")
+    assert all(line in after for line in added), (added, after)
+    assert_a_fix_of_the_function_alone(before, after)
+    assert not editor.lua("return require('hearth.edit').pending[vim.api.nvim_get_current_buf()]")
+    editor.nvim.command("undo")
+    assert editor.lines() == before, "one undo step takes the whole edit back"
+
+
+def test_an_edit_of_selected_lines_is_shown_then_rejected(editor: Editor, tmp_path: Path) -> None:
+    path = tmp_path / "shipping.py"
+    path.write_text(SHIPPING)
+    editor.open(path)
+    before = editor.lines()
+    editor.nvim.command("5,6Hearth edit round the result to two places")
+    marks = proposed_or_told(editor)
+    if marks is None:
+        return
+    rows = {row for _, row, _, _ in marks}
+    assert rows <= {4, 5}, f"only the selected lines are edited: {rows}"
+    editor.nvim.input("\\hn")  # edit_reject
+    wait_for(lambda: not proposed_marks(editor), "the edit to go")
+    assert editor.lines() == before, "rejected: the buffer is as it was"
+
+
+def proposed_marks(editor: Editor) -> list[Any]:
+    marks: list[Any] = editor.lua(
+        "return vim.api.nvim_buf_get_extmarks(0, require('hearth.edit').namespace, 0, -1, {})"
+    )
+    return marks
 
 
 def test_checkhealth_finds_the_server_and_the_model(editor: Editor) -> None:

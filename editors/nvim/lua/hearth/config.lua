@@ -11,6 +11,9 @@ local M = {}
 ---@field dismiss string|false       hide it until the next edit
 ---@field suggest string|false       ask for a suggestion now
 ---@field fix string|false           normal mode: Hearth's fix for the diagnostics on the cursor's line
+---@field edit string|false          normal mode: edit the function here by an instruction; visual: the selected lines
+---@field edit_accept string|false   normal mode: apply the edit shown (one undo step)
+---@field edit_reject string|false   normal mode: drop the edit shown
 
 ---@class hearth.Options
 ---@field cmd string[]|nil           the server command; nil: found by `find_cmd`
@@ -55,6 +58,9 @@ M.defaults = {
     dismiss = '<C-]>',
     suggest = '<M-\\>',
     fix = '<leader>hf',
+    edit = '<leader>he',
+    edit_accept = '<leader>hy',
+    edit_reject = '<leader>hn',
   },
 }
 

@@ -82,11 +82,31 @@ local function on_attach(client, bufnr)
   if client.name ~= 'hearth' then
     return
   end
-  local fix_key = config.options.keymaps.fix
-  if fix_key then
-    vim.keymap.set('n', fix_key, function()
+  local keymaps = config.options.keymaps
+  if keymaps.fix then
+    vim.keymap.set('n', keymaps.fix, function()
       require('hearth.fix').at_cursor()
-    end, { buffer = bufnr, desc = "Hearth: fix the diagnostics on this line" })
+    end, { buffer = bufnr, desc = 'Hearth: fix the diagnostics on this line' })
+  end
+  if keymaps.edit then
+    vim.keymap.set('n', keymaps.edit, function()
+      require('hearth.edit').ask(nil)
+    end, { buffer = bufnr, desc = 'Hearth: edit the function here by an instruction' })
+    vim.keymap.set('x', keymaps.edit, function()
+      local first, last = vim.fn.line('v'), vim.fn.line('.')
+      vim.api.nvim_feedkeys(vim.api.nvim_replace_termcodes('<Esc>', true, false, true), 'nx', false)
+      require('hearth.edit').ask(nil, math.min(first, last) - 1, math.max(first, last) - 1)
+    end, { buffer = bufnr, desc = 'Hearth: edit the selected lines by an instruction' })
+  end
+  if keymaps.edit_accept then
+    vim.keymap.set('n', keymaps.edit_accept, function()
+      require('hearth.edit').accept()
+    end, { buffer = bufnr, desc = 'Hearth: accept the proposed edit' })
+  end
+  if keymaps.edit_reject then
+    vim.keymap.set('n', keymaps.edit_reject, function()
+      require('hearth.edit').reject()
+    end, { buffer = bufnr, desc = 'Hearth: reject the proposed edit' })
   end
   if not config.options.ghost_text.enabled then
     return
@@ -106,6 +126,9 @@ function M.setup(opts)
   config.set(opts)
   vim.api.nvim_set_hl(0, 'HearthGhostText', { link = 'Comment', default = true })
   vim.api.nvim_set_hl(0, 'HearthGhostCount', { link = 'NonText', default = true })
+  vim.api.nvim_set_hl(0, 'HearthEditRemoved', { link = 'DiffDelete', default = true })
+  vim.api.nvim_set_hl(0, 'HearthEditAdded', { link = 'DiffAdd', default = true })
+  vim.api.nvim_set_hl(0, 'HearthEditHint', { link = 'Comment', default = true })
   vim.lsp.config('hearth', config.lsp_config())
   local group = vim.api.nvim_create_augroup('hearth', { clear = true })
   vim.api.nvim_create_autocmd('LspAttach', {
@@ -127,17 +150,32 @@ function M.setup(opts)
     end,
   })
   vim.api.nvim_create_user_command('Hearth', function(command)
-    if command.fargs[1] == 'fix' then
+    local action, rest = command.fargs[1], table.concat(command.fargs, ' ', 2)
+    if action == 'fix' then
       require('hearth.fix').at_cursor()
+    elseif action == 'edit' then
+      local first = command.range > 0 and command.line1 - 1 or nil
+      require('hearth.edit').ask(rest, first, command.range > 0 and command.line2 - 1 or nil)
+    elseif action == 'accept' then
+      require('hearth.edit').accept()
+    elseif action == 'reject' then
+      require('hearth.edit').reject()
     else
-      vim.notify('Hearth: unknown command ' .. (command.fargs[1] or '') .. ' (try :Hearth fix)', vim.log.levels.ERROR)
+      vim.notify(
+        'Hearth: unknown command ' .. (action or '') .. ' (try :Hearth fix, edit, accept or reject)',
+        vim.log.levels.ERROR
+      )
     end
   end, {
-    nargs = 1,
-    complete = function()
-      return { 'fix' }
+    nargs = '+',
+    range = true,
+    complete = function(_, line)
+      if line:match('^%S*Hearth%s+%S*$') then
+        return { 'fix', 'edit', 'accept', 'reject' }
+      end
+      return {}
     end,
-    desc = 'Hearth: fix (the diagnostics on the cursor line)',
+    desc = 'Hearth: fix (the diagnostics on the cursor line), edit <instruction>, accept, reject',
   })
   vim.lsp.enable('hearth')
 end

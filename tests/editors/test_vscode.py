@@ -32,7 +32,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from tests.conftest import model_spec
 from tests.editors.untrusted import Listener, folders_own_server, marker_script
 from tests.pace import Pace, guard, wait_for
-from tests.samples import SHIPPING_NO_COLON
+from tests.samples import SHIPPING, SHIPPING_NO_COLON
 
 pytestmark = [pytest.mark.model, pytest.mark.editor]
 
@@ -165,6 +165,7 @@ def workspace(tmp_path_factory: pytest.TempPathFactory, pace: Pace) -> Iterator[
         "hearth.hover.timeoutMs": int(guard(120) * 1000),
         "hearth.docstrings.timeoutMs": int(guard(120) * 1000),
         "hearth.fixes.timeoutMs": int(guard(120) * 1000),
+        "hearth.edits.timeoutMs": int(guard(120) * 1000),
         # Off by default in VS Code (its language services report syntax
         # errors); on here, for the fix of Hearth's own.
         "hearth.diagnostics.syntax": "on",
@@ -384,6 +385,56 @@ def test_the_quick_fix_menu_fixes_hearths_syntax_error(
     compile(text, "shipping.py", "exec", dont_inherit=True)
     assert text.startswith("import math\n\n\ndef shipping_cost("), text
     assert text.endswith("\n\n\nprint(shipping_cost(2.0, True))\n"), text
+
+
+def propose_edit(page: Page, instruction: str, screenshot: str) -> bool:
+    """Ask for an edit by `instruction` at the cursor; True once its diff
+    shows, False when Hearth said it wrote none."""
+    run_command(page, "Notifications: Clear All Notifications")  # an earlier one's
+    run_command(page, "Hearth: Edit by instruction...")
+    box = page.locator(".quick-input-widget input")
+    box.wait_for()
+    box.fill(instruction)
+    page.keyboard.press("Enter")
+    diff = page.locator(".monaco-diff-editor")
+    told = page.locator(".notification-toast", has_text="no edit was written")
+    deadline = time.monotonic() + guard(150)
+    while not diff.count() and not told.count() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    shot(page, screenshot)
+    assert diff.count() or told.count(), "neither an edit shown nor a message that none was written"
+    return bool(diff.count())
+
+
+def changed(text: str, before: str) -> str | None:
+    return text if text != before else None
+
+
+def test_an_edit_by_instruction_is_shown_then_accepted_or_rejected(
+    page: Page, workspace: tuple[str, Path]
+) -> None:
+    _, folder = workspace
+    path = folder / "pricing.py"
+    path.write_text(SHIPPING)
+    open_file(page, "pricing.py")
+    wait_for_hearth(page)
+    go_to(page, 5, 5)
+    if propose_edit(page, "rename the variable base to cost", "11-edit-shown"):
+        assert saved(page, path) == SHIPPING, "shown, not applied"
+        run_command(page, "Hearth: Accept edit")
+        page.locator(".monaco-diff-editor").wait_for(state="detached", timeout=30_000)
+        text = wait_for(lambda: changed(saved(page, path), SHIPPING), "the edit applied")
+        shot(page, "12-edit-accepted")
+        compile(text, "pricing.py", "exec", dont_inherit=True)
+        assert text.startswith("import math\n\n\ndef shipping_cost("), text
+        assert text.endswith("\n\n\nprint(shipping_cost(2.0, True))\n"), text
+    before = saved(page, path)
+    go_to(page, 5, 5)
+    if propose_edit(page, "raise ValueError if weight_kg is negative", "13-edit-shown"):
+        run_command(page, "Hearth: Reject edit")
+        page.locator(".monaco-diff-editor").wait_for(state="detached", timeout=30_000)
+        shot(page, "14-edit-rejected")
+        assert saved(page, path) == before, "rejected: the file is as it was"
 
 
 @dataclass

@@ -2,8 +2,9 @@
 //
 // Everything a user sees comes from the server through vscode-languageclient:
 // inline suggestions (LSP textDocument/inlineCompletion drives VS Code's ghost
-// text), hovers, and the docstring code actions. The extension only starts
-// the server, hands it the `hearth.*` settings, and shows its state.
+// text), hovers, the docstring and fix code actions. The extension starts
+// the server, hands it the `hearth.*` settings, shows its state, and shows
+// an edit by instruction for the user to accept or reject (edits.ts).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -16,6 +17,7 @@ import {
   State,
   StaticFeature,
 } from 'vscode-languageclient/node';
+import { registerEdits } from './edits';
 import { chooseServer, VenvAnswer } from './serverChoice';
 
 const SECTION = 'hearth';
@@ -245,6 +247,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       }
     }),
   );
+  registerEdits(context, () => client);
   await start(context);
 }
 

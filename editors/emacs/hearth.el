@@ -24,7 +24,9 @@
 ;; corfu.  Hover explanations come through eldoc (the echo area, or
 ;; M-x eldoc-doc-buffer); docstrings and fixes are in M-x
 ;; eglot-code-actions, and M-x hearth-fix fixes the diagnostics on the
-;; line from every flymake backend.
+;; line from every flymake backend.  M-x hearth-edit changes the region,
+;; or the function at point, as you say ("add type hints"): it shows the
+;; change as a diff and applies it, one undo step, if you say yes.
 ;;
 ;; eglot gives a buffer one server: in `hearth-major-modes' (Python by
 ;; default) Hearth takes the place of your usual one (pylsp, ...).
@@ -141,6 +143,7 @@ changing `hearth-major-modes' with `setq'."
 (declare-function eglot--pos-to-lsp-position "eglot")
 (declare-function eglot--read-execute-code-action "eglot")
 (declare-function jsonrpc-request "jsonrpc")
+(declare-function diff-no-select "diff")
 (declare-function flymake-diagnostics "flymake")
 (declare-function flymake-diagnostic-beg "flymake")
 (declare-function flymake-diagnostic-end "flymake")
@@ -195,6 +198,76 @@ the fix, or asks which one when there are several."
       (if fixes
           (eglot--read-execute-code-action fixes server "quickfix")
         (message "Hearth: found no fix here (see *Messages*)")))))
+
+;;; Edits by instruction.
+
+;; `hearth-edit' asks Hearth's `hearth.edit' to change the region, or the
+;; function around point, as an instruction says.  The server proposes the
+;; edit without applying it; eglot 1.9 has no diff of a server's edit to
+;; confirm, so this shows one (`diff-no-select' of the buffer and the buffer
+;; with the edit) and asks.  It calls eglot 1.9's internal
+;; `eglot--apply-text-edits' (on a copy, for the diff) and
+;; `eglot--apply-workspace-edit' (on the buffer: one undo step, refused
+;; for a buffer that changed since): tests/editors/test_emacs.py's edit test
+;; breaks when they change.
+(declare-function eglot--apply-text-edits "eglot")
+(declare-function eglot--apply-workspace-edit "eglot")
+
+(defcustom hearth-edit-timeout 180
+  "Seconds `hearth-edit' waits for the model to write an edit."
+  :type 'integer)
+
+(defun hearth--proposed-buffer (edit)
+  "A new buffer holding the current buffer's text with EDIT made.
+EDIT is the server's workspace edit, of this buffer alone."
+  (let ((edits (plist-get (aref (plist-get edit :documentChanges) 0) :edits))
+        (mode major-mode)
+        (proposed (generate-new-buffer " *hearth-proposed*")))
+    (copy-to-buffer proposed (point-min) (point-max))
+    (with-current-buffer proposed
+      (let ((inhibit-message t))
+        (eglot--apply-text-edits edits))
+      (ignore-errors (delay-mode-hooks (funcall mode))))
+    proposed))
+
+(defun hearth-edit (instruction)
+  "Ask Hearth to change the region, or the function at point, as INSTRUCTION says.
+The model rewrites those lines (seconds); the change shows as a diff, and
+is applied, as one undo step, only if you say yes."
+  (interactive (list (read-string (if (use-region-p)
+                                      "Hearth, change the region: "
+                                    "Hearth, change the function here: "))))
+  (unless (string-match-p "[^ \t\n]" instruction)
+    (user-error "Say what to change"))
+  (require 'diff)
+  (let* ((server (eglot--current-server-or-lose))
+         (beg (if (use-region-p) (region-beginning) (point)))
+         (end (if (use-region-p) (region-end) (point)))
+         (result
+          (jsonrpc-request
+           server :workspace/executeCommand
+           (list :command "hearth.edit"
+                 :arguments (vector (plist-get (eglot--TextDocumentIdentifier) :uri)
+                                    (list :start (eglot--pos-to-lsp-position beg)
+                                          :end (eglot--pos-to-lsp-position end))
+                                    instruction))
+           :timeout hearth-edit-timeout))
+         (edit (plist-get result :edit)))
+    (if (not edit)
+        (message "Hearth: no edit was written (%s)"
+                 (or (plist-get result :message) "cancelled"))
+      (let* ((proposed (hearth--proposed-buffer edit))
+             (diff (diff-no-select (current-buffer) proposed nil t
+                                   (get-buffer-create "*hearth-edit*"))))
+        (unwind-protect
+            (progn
+              (display-buffer diff)
+              (if (y-or-n-p "Hearth: apply this edit? ")
+                  (eglot--apply-workspace-edit edit)
+                (message "Hearth: edit rejected")))
+          (kill-buffer proposed)
+          (let ((window (get-buffer-window diff)))
+            (when window (quit-window t window))))))))
 
 (defcustom hearth-major-modes '(python-mode python-ts-mode)
   "The major modes whose buffers eglot connects to Hearth.

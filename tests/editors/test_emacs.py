@@ -34,7 +34,7 @@ from tests.conftest import model_spec
 from tests.e2e.conftest import patient_settings
 from tests.editors.untrusted import Listener, folders_own_server, marker_script
 from tests.pace import Pace, guard, wait_for
-from tests.samples import SHIPPING_UNDEFINED
+from tests.samples import SHIPPING, SHIPPING_UNDEFINED
 
 pytestmark = [pytest.mark.model, pytest.mark.editor]
 
@@ -477,6 +477,58 @@ def test_hearth_fix_fixes_a_diagnostic_of_another_flymake_backend(emacs: Emacs) 
     assert text.startswith("import math\n\n\ndef shipping_cost("), text
     assert text.endswith("\n\n\nprint(shipping_cost(2.0, True))\n"), text
     emacs.wait_in_step(path)
+
+
+def edit_in_emacs(emacs: Emacs, path: Path, instruction: str, answer: str) -> str | None:
+    """`hearth-edit` at the function in `path`, answering its question with
+    `answer` ("t" or "nil"); the diff it showed, None when Hearth said it
+    wrote none."""
+    emacs.at(
+        path,
+        f"""(setq hearth-test-diff nil)
+           (goto-char (point-min))
+           (search-forward "base = ")
+           (undo-boundary)  ; as the command loop puts one before each command
+           (cl-letf (((symbol-function 'y-or-n-p)
+                      (lambda (&rest _)
+                        (setq hearth-test-diff
+                              (with-current-buffer "*hearth-edit*" (buffer-string)))
+                        {answer})))
+             (hearth-edit {lisp(instruction)}))
+           t""",
+        timeout=200,
+    )
+    diff: str | None = emacs.eval("hearth-test-diff")
+    if diff is None:
+        messages = emacs.eval('(with-current-buffer "*Messages*" (buffer-string))')
+        assert "no edit was written" in messages, emacs.context()
+    return diff
+
+
+def test_hearth_edit_shows_a_diff_then_applies_or_drops_the_edit(emacs: Emacs) -> None:
+    path = emacs.project / "pricing.py"
+    path.write_text(SHIPPING)
+    emacs.open(path)
+    emacs.eval("(defvar hearth-test-diff nil) t")
+    diff = edit_in_emacs(emacs, path, "rename the variable base to cost", "t")
+    if diff is not None:
+        emacs.keep("edit.diff", diff)
+        assert "\n-    base = 4.5" in diff, diff
+        text = emacs.text(path)
+        emacs.keep("pricing.py", text)
+        compile(text, "pricing.py", "exec", dont_inherit=True)
+        assert text != SHIPPING
+        assert text.startswith("import math\n\n\ndef shipping_cost("), text
+        assert text.endswith("\n\n\nprint(shipping_cost(2.0, True))\n"), text
+        # One step back: what the command loop's `undo` does, to the last boundary.
+        emacs.at(path, "(primitive-undo 1 buffer-undo-list) t")
+        assert emacs.text(path) == SHIPPING, "one undo step takes the whole edit back"
+        emacs.wait_in_step(path)
+    before = emacs.text(path)
+    diff = edit_in_emacs(emacs, path, "raise ValueError if weight_kg is negative", "nil")
+    if diff is not None:
+        assert "\n+" in diff, diff
+        assert emacs.text(path) == before, "rejected: the buffer is as it was"
 
 
 def test_suggestion_comes_as_a_completion_item_and_eglot_inserts_it(emacs: Emacs) -> None:

@@ -23,6 +23,7 @@ from lsp_server import __version__, layers, lifecycle, settings, stats
 from lsp_server.features import (
     docstrings,
     explanations,
+    failure_fixes,
     fixes,
     hover,
     inline_completion,
@@ -414,6 +415,12 @@ def create_server(
                 f"{uri} is over limits.documentChars: Hearth leaves it alone"
             )
         return await instructions.propose(ctx, ls.window, selection, instruction)
+
+    @server.command(failure_fixes.COMMAND)
+    async def fix_failure(ls: HearthServer, *args: Any) -> dict[str, Any]:
+        text = failure_fixes.failure_text(args)
+        at = failure_fixes.Where(ls.settings.current, ls.position_encoding, ls.workspace_roots())
+        return await failure_fixes.fix(text, at, ls.parts, ls.window)
 
     @server.feature(types.SHUTDOWN)
     async def shutdown(ls: HearthServer, *args: Any) -> None:

@@ -390,3 +390,15 @@ class Parts:
         return RequestContext(
             settings, session, cursor, encoding, self.scheduler, self.host, workspace
         )
+
+    def file_context(
+        self, settings: Settings, encoding: str, roots: tuple[str, ...], document: Document
+    ) -> RequestContext:
+        """The context of a request about a file the editor has not opened,
+        read from disk into `document`: a session of its own that no
+        feature keeps state in, gone with the request."""
+        session = DocumentSession(document, self.scheduler)
+        workspace = Workspace(roots, self.sessions, self.indexing.index)
+        return RequestContext(
+            settings, session, None, encoding, self.scheduler, self.host, workspace
+        )

@@ -85,9 +85,12 @@ def _again(refused: str) -> str:
     return f"A first answer was refused because {refused}. Write the code again."
 
 
-async def edit(ctx: RequestContext, region: Region, request: str, ask: Ask) -> types.WorkspaceEdit:
+async def edit(
+    ctx: RequestContext, region: Region, request: str, ask: Ask, opened: bool = True
+) -> types.WorkspaceEdit:
     """The checked rewrite of `region` as an edit of the document's current
-    version, only the changed lines."""
+    version (of none for a file the editor has not `opened`), only the
+    changed lines."""
     document = ctx.document
     if not region.text.strip():
         raise NotWritten("there is no code there")
@@ -98,7 +101,7 @@ async def edit(ctx: RequestContext, region: Region, request: str, ask: Ask) -> t
     if ctx.document is not document or document.version != version:
         raise NotWritten("the document changed while the model wrote; ask again")
     edits = region_edits.line_edits(document, region, new, ctx.encoding)
-    return region_edits.versioned(document, edits)
+    return region_edits.versioned(document, edits, opened)
 
 
 def asker(

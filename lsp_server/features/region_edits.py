@@ -96,13 +96,17 @@ def _end_of(
     return documents.position_of(document.text, end, encoding)
 
 
-def versioned(document: Document, edits: list[types.TextEdit]) -> types.WorkspaceEdit:
-    """`edits` of the document's current version (clients refuse it once the text moved on)."""
+def versioned(
+    document: Document, edits: list[types.TextEdit], opened: bool = True
+) -> types.WorkspaceEdit:
+    """`edits` of the document's current version (clients refuse it once the
+    text moved on); of no version for a file the editor has not `opened`
+    (read from disk: the editor applies it to the file as it is)."""
     return types.WorkspaceEdit(
         document_changes=[
             types.TextDocumentEdit(
                 text_document=types.OptionalVersionedTextDocumentIdentifier(
-                    uri=document.uri, version=document.version
+                    uri=document.uri, version=document.version if opened else None
                 ),
                 edits=list(edits),
             )

@@ -23,6 +23,7 @@ import itertools
 import json
 import time
 from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
 from typing import Any
 
 from lsprotocol import types
@@ -113,11 +114,15 @@ class Editor:
         settings: Mapping[str, Any] | None,
         capabilities: types.ClientCapabilities | None = None,
         name: str = "Neovim",
+        folder: Path | None = None,
     ) -> None:
         params = types.InitializeParams(
             capabilities=capabilities or types.ClientCapabilities(),
             initialization_options=settings,
             client_info=types.ClientInfo(name=name),
+            workspace_folders=[types.WorkspaceFolder(folder.as_uri(), folder.name)]
+            if folder is not None
+            else None,
         )
         await guarded(self.request(types.INITIALIZE, params))
 
@@ -218,13 +223,14 @@ async def hearth(
     settings: Mapping[str, Any] | None = None,
     capabilities: types.ClientCapabilities | None = None,
     name: str = "Neovim",
+    folder: Path | None = None,
 ) -> AsyncIterator[Editor]:
     """An initialized server with `engine` as its model, and the editor talking
-    to it (with `capabilities`, or none, and the `name` it gives); shut down
-    (its scheduler closed) at the end."""
+    to it (with `capabilities`, or none, the `name` it gives, and the
+    workspace `folder`); shut down (its scheduler closed) at the end."""
     editor = Editor()
     try:
-        await editor.initialize(settings, capabilities, name)
+        await editor.initialize(settings, capabilities, name, folder)
         editor.server.host.attach(engine)
         yield editor
     finally:

@@ -1,0 +1,89 @@
+"""`hearth.fixFailure` end to end: a real pytest run fails, its output goes
+to the real server and model as a user pastes it, and the fix proposed
+for the file on disk makes the run pass.
+
+The bug (a misspelt name in the function the test calls) is one both
+built-in models fix: the failure names it, and the draft is the rest.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from lsprotocol import converters, types
+from pytest_lsp import LanguageClient
+
+from lsp_server.editor_client import Suggestion
+from tests.e2e.conftest import patient_settings
+
+pytestmark = pytest.mark.model
+
+STATS = """def average(values):
+    total = sum(values)
+    return total / len(value)
+
+
+def spread(values):
+    return max(values) - min(values)
+"""
+TEST = """from stats import average, spread
+
+
+def test_average():
+    assert average([1, 2, 3]) == 2
+
+
+def test_spread():
+    assert spread([1, 5]) == 4
+"""
+
+
+def pytest_run(folder: Path) -> subprocess.CompletedProcess[str]:
+    """The project's tests, run as a user runs them (no cache, no plugins of ours)."""
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+async def test_a_failing_pytest_run_is_fixed_from_its_output(
+    raw: LanguageClient, tmp_path: Path
+) -> None:
+    folder = tmp_path / "project"
+    folder.mkdir()
+    (folder / "stats.py").write_text(STATS)
+    (folder / "test_stats.py").write_text(TEST)
+    failed = pytest_run(folder)
+    assert failed.returncode == 1, failed.stdout
+    await raw.initialize_session(
+        types.InitializeParams(
+            capabilities=types.ClientCapabilities(),
+            workspace_folders=[types.WorkspaceFolder(uri=folder.as_uri(), name=folder.name)],
+            initialization_options={**patient_settings(), "context": {"workspace": False}},
+        )
+    )
+    result = await raw.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="hearth.fixFailure", arguments=[failed.stdout])
+    )
+    assert isinstance(result, dict), result
+    uri = (folder / "stats.py").as_uri()
+    assert (result["uri"], result["line"]) == (uri, 2), "the innermost frame of the project"
+    assert result["edit"] is not None, [m.message for m in raw.messages]
+    edit = converters.get_converter().structure(result["edit"], types.WorkspaceEdit)
+    (change,) = edit.document_changes or []
+    assert isinstance(change, types.TextDocumentEdit)
+    assert change.text_document.version is None, "a file no editor has open: no version"
+    text = STATS
+    for one in sorted(change.edits, key=lambda e: e.range.start.line, reverse=True):
+        assert isinstance(one, types.TextEdit)
+        assert one.range.end.line <= 3, "only the function that failed"
+        text = Suggestion(one.new_text, one.range).apply(text)
+    (folder / "stats.py").write_text(text)
+    passed = pytest_run(folder)
+    assert passed.returncode == 0, (text, passed.stdout)

@@ -1,0 +1,131 @@
+"""`hearth.fixFailure` on the in-process server with the fake engine's chat.
+
+A failure's text is read for its innermost frame in the workspace (frames
+in the standard library or site-packages are passed over); the function
+there is rewritten as a fix is, in the editor's buffer if the file is
+open (an edit for its version), else in the file on disk (an edit of no
+version). Failures with no frame in the workspace, or none at all, get a
+message saying so.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lsprotocol import converters, types
+from pygls.exceptions import JsonRpcException
+
+from tests.fast.fake_engine import Call, FakeEngine, chats, guarded, rewrites
+from tests.fast.server import QUIET, Editor, hearth
+
+COMMAND = "hearth.fixFailure"
+STATS = """def average(values):
+    return sum(values) / len(value)
+
+
+def spread(values):
+    return max(values) - min(values)
+"""
+FIXED = """def average(values):
+    return sum(values) / len(values)
+"""
+SETTINGS = {**QUIET, "context": {"workspace": False}}
+
+
+def traceback(folder: Path) -> str:
+    return f"""Traceback (most recent call last):
+  File "{folder}/test_stats.py", line 4, in test_average
+    assert average([1, 2, 3]) == 2
+  File "{folder}/stats.py", line 2, in average
+    return sum(values) / len(value)
+  File "/usr/lib/python3.11/statistics.py", line 10, in nothing
+    pass
+NameError: name 'value' is not defined
+"""
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    (tmp_path / "stats.py").write_text(STATS)
+    (tmp_path / "test_stats.py").write_text(
+        "from stats import average\n\n\ndef test_average():\n    assert average([1, 2, 3]) == 2\n"
+    )
+    return tmp_path
+
+
+def answering() -> Any:
+    return rewrites("Fix this problem", FIXED)
+
+
+def fix_calls(fake: FakeEngine) -> list[Call]:
+    return chats(fake, "Fix this problem")
+
+
+def only_edit(result: dict[str, Any], uri: str, version: int | None) -> types.TextEdit:
+    edit = converters.get_converter().structure(result["edit"], types.WorkspaceEdit)
+    (change,) = edit.document_changes or []
+    assert isinstance(change, types.TextDocumentEdit)
+    assert (change.text_document.uri, change.text_document.version) == (uri, version)
+    (one,) = change.edits
+    assert isinstance(one, types.TextEdit)
+    return one
+
+
+async def fixed(editor: Editor, text: str) -> Any:
+    return await guarded(editor.execute(COMMAND, text))
+
+
+async def test_a_traceback_is_fixed_in_the_open_buffer_at_its_innermost_workspace_frame(
+    folder: Path,
+) -> None:
+    fake = FakeEngine(answering())
+    async with hearth(fake, SETTINGS, folder=folder) as editor:
+        uri = (folder / "stats.py").as_uri()
+        editor.open(uri, STATS)
+        result = await fixed(editor, traceback(folder))
+        edit = only_edit(result, uri, 1)
+        assert edit.range.start.line == 1
+        assert edit.new_text == "    return sum(values) / len(values)\n"
+        assert (result["uri"], result["line"], result["lines"]) == (uri, 1, [0, 1])
+        (call,) = fix_calls(fake)
+        assert "NameError: name 'value' is not defined (python)" in call.prefix
+        assert "called from test_average (test_stats.py:4)" in call.prefix
+        assert "def spread" not in call.prefix, "the function alone is rewritten"
+        assert types.WORKSPACE_APPLY_EDIT not in editor.asked, "proposed, not applied"
+
+
+async def test_a_file_the_editor_has_not_opened_is_fixed_as_it_is_on_disk(folder: Path) -> None:
+    async with hearth(FakeEngine(answering()), SETTINGS, folder=folder) as editor:
+        result = await fixed(editor, traceback(folder))
+        edit = only_edit(result, (folder / "stats.py").as_uri(), None)
+        assert edit.new_text == "    return sum(values) / len(values)\n"
+        assert (folder / "stats.py").read_text() == STATS, "nothing is written to disk"
+
+
+async def test_a_failure_outside_the_workspace_or_with_no_frame_is_said_so(
+    folder: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    (elsewhere / "stats.py").write_text(STATS)
+    fake = FakeEngine(answering())
+    async with hearth(fake, SETTINGS, folder=folder) as editor:
+        outside = await fixed(editor, traceback(elsewhere).replace(str(folder), "/nowhere"))
+        assert outside["edit"] is None
+        assert "none of the failure's frames is a file of the workspace" in outside["message"]
+        prose = await fixed(editor, "it broke somewhere, sorry")
+        assert "no stack frame Hearth can read" in prose["message"]
+        assert fix_calls(fake) == []
+        assert sum("Hearth: found nothing to fix" in shown for shown in editor.shown) == 2
+
+
+@pytest.mark.parametrize("arguments", [(), ("",), (42,), ({"text": None},), ("a", "b")])
+async def test_a_call_without_a_failures_text_is_answered_with_what_is_wrong(
+    folder: Path, arguments: tuple[Any, ...]
+) -> None:
+    async with hearth(FakeEngine(answering()), SETTINGS, folder=folder) as editor:
+        with pytest.raises(JsonRpcException, match="takes the text of a failure"):
+            await guarded(editor.execute(COMMAND, *arguments))
+        result = await guarded(editor.execute(COMMAND, {"text": traceback(folder)}))
+        assert result["edit"] is not None, "and the server goes on serving"

@@ -45,6 +45,11 @@ SCREENSHOTS = CACHE / "editor-tests" / "vscode"
 SAMPLE = ROOT / "examples" / "inventory.py"
 SAMPLE_LINE = 22  # the empty line in `cheapest`, where `make run` asks too
 UNDOCUMENTED = "\n\ndef discount(price, rate):\n    return price * (1 - rate)\n"
+# A misspelt name: both built-in models fix it from the failure (e2e/test_failure_fixes.py).
+BUGGY_STATS = "def average(values):\n    total = sum(values)\n    return total / len(value)\n"
+STATS_TEST = (
+    "from stats import average\n\n\ndef test_average():\n    assert average([1, 2, 3]) == 2\n"
+)
 CHROMIUM = "/usr/bin/chromium"
 MODIFIER = "Control"
 
@@ -435,6 +440,52 @@ def test_an_edit_by_instruction_is_shown_then_accepted_or_rejected(
         page.locator(".monaco-diff-editor").wait_for(state="detached", timeout=30_000)
         shot(page, "14-edit-rejected")
         assert saved(page, path) == before, "rejected: the file is as it was"
+
+
+def test_a_failure_selected_in_an_editor_is_fixed_where_it_happened(
+    page: Page, workspace: tuple[str, Path]
+) -> None:
+    _, folder = workspace
+    stats = folder / "stats.py"
+    stats.write_text(BUGGY_STATS)
+    (folder / "test_stats.py").write_text(STATS_TEST)
+    failed = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_stats.py"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert failed.returncode == 1, failed.stdout
+    (folder / "failure.txt").write_text(failed.stdout)
+    open_file(page, "test_stats.py")  # a Python file starts Hearth
+    wait_for_hearth(page)
+    run_command(page, "Notifications: Clear All Notifications")
+    # From the explorer: quick open does not list a text file made this late.
+    page.locator(".explorer-folders-view .monaco-list-row", has_text="failure.txt").click()
+    page.locator(".tab.active[data-resource-name='failure.txt']").wait_for()
+    page.locator(".monaco-editor .view-lines").first.click()
+    page.keyboard.press(f"{MODIFIER}+A")  # the failure, selected
+    run_command(page, "Hearth: Fix failure")
+    diff = page.locator(".monaco-diff-editor")
+    told = page.locator(".notification-toast", has_text="found no fix")
+    deadline = time.monotonic() + guard(150)
+    while not diff.count() and not told.count() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    shot(page, "15-failure-fix-shown")
+    assert diff.count(), "the fix is shown (the bug is one both models fix)"
+    run_command(page, "Hearth: Accept edit")
+    diff.wait_for(state="detached", timeout=30_000)
+    text = wait_for(lambda: changed(saved(page, stats), BUGGY_STATS), "the fix applied")
+    shot(page, "16-failure-fixed")
+    passed = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_stats.py"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert passed.returncode == 0, (text, passed.stdout)
 
 
 @dataclass

@@ -4,7 +4,9 @@
 // without applying it; this shows it as a diff (the file now, the file with
 // the edit) until the user accepts it, applied as one undo step, or rejects
 // it. A proposal is dropped when its document changes: it was made for the
-// text as it was.
+// text as it was. "Hearth: Fix failure" sends a failure (the selection, the
+// terminal's, or the clipboard) to `hearth.fixFailure`, and shows its fix
+// the same way.
 import * as vscode from 'vscode';
 import {
   ExecuteCommandRequest,
@@ -18,6 +20,7 @@ const PROPOSED = 'hearth.editProposed'; // context key: a proposal is shown
 interface EditResult {
   edit: LspWorkspaceEdit | null;
   lines?: [number, number];
+  uri?: string; // hearth.fixFailure: the file the edit is of
   cancelled?: boolean;
   message?: string;
 }
@@ -93,6 +96,57 @@ async function ask(client: () => LanguageClient | undefined): Promise<void> {
     command: 'hearth.edit',
     arguments: [document.uri.toString(), range, instruction],
   });
+  await show(running, document, version, result);
+}
+
+/** The failure to fix: the editor's selection, else the terminal's (copied),
+ * else the clipboard. */
+async function failureText(): Promise<string> {
+  const editor = vscode.window.activeTextEditor;
+  if (editor && !editor.selection.isEmpty) {
+    return editor.document.getText(editor.selection);
+  }
+  if (vscode.window.activeTerminal) {
+    await vscode.commands.executeCommand('workbench.action.terminal.copySelection');
+  }
+  return vscode.env.clipboard.readText();
+}
+
+async function fixFailure(client: () => LanguageClient | undefined): Promise<void> {
+  const running = client();
+  if (!running) {
+    void vscode.window.showWarningMessage('Hearth: the server is not running.');
+    return;
+  }
+  const text = await failureText();
+  if (!text.trim()) {
+    void vscode.window.showInformationMessage(
+      'Hearth: select a failure (a traceback, test output) in an editor or the terminal, ' +
+        'or copy it.',
+    );
+    return;
+  }
+  await drop();
+  const result: EditResult = await running.sendRequest(ExecuteCommandRequest.type, {
+    command: 'hearth.fixFailure',
+    arguments: [text],
+  });
+  if (!result?.edit || !result.uri) {
+    return; // none written: the server said why
+  }
+  const document = await vscode.workspace.openTextDocument(vscode.Uri.parse(result.uri));
+  await vscode.window.showTextDocument(document, { preview: false });
+  await show(running, document, document.version, result);
+}
+
+/** Show the proposal in `result` (an edit of `document`, asked at `version`)
+ * as a diff, and ask whether to apply it. */
+async function show(
+  running: LanguageClient,
+  document: vscode.TextDocument,
+  version: number,
+  result: EditResult,
+): Promise<void> {
   if (!result?.edit) {
     return; // none written: the server said why, or the user cancelled its progress
   }
@@ -158,6 +212,7 @@ export function registerEdits(
       provideTextDocumentContent: (uri) => proposedTexts.get(uri.toString()) ?? '',
     }),
     vscode.commands.registerCommand('hearth.editByInstruction', () => ask(client)),
+    vscode.commands.registerCommand('hearth.fixFailureText', () => fixFailure(client)),
     vscode.commands.registerCommand('hearth.acceptEdit', accept),
     vscode.commands.registerCommand('hearth.rejectEdit', drop),
     vscode.workspace.onDidChangeTextDocument((event) => {

@@ -13,3 +13,9 @@ SHIPPING_NO_COLON = SHIPPING_UNDEFINED.replace("-> float:", "-> float").replace(
 )
 # The same function, with nothing wrong in it.
 SHIPPING = SHIPPING_UNDEFINED.replace("else bse", "else base")
+# A misspelt name that fails its test: both built-in models fix it from the
+# failure (tests/e2e/test_failure_fixes.py).
+BUGGY_STATS = "def average(values):\n    total = sum(values)\n    return total / len(value)\n"
+STATS_TEST = (
+    "from stats import average\n\n\ndef test_average():\n    assert average([1, 2, 3]) == 2\n"
+)

@@ -14,6 +14,7 @@ import contextlib
 import json
 import os
 import shutil
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -28,7 +29,13 @@ from tests.conftest import ENDLESS_LINE, model_spec
 from tests.e2e.conftest import patient_settings
 from tests.editors.untrusted import Listener, folders_own_server, marker_script
 from tests.pace import Pace, guard, wait_for
-from tests.samples import SHIPPING, SHIPPING_NO_COLON, SHIPPING_UNDEFINED
+from tests.samples import (
+    BUGGY_STATS,
+    SHIPPING,
+    SHIPPING_NO_COLON,
+    SHIPPING_UNDEFINED,
+    STATS_TEST,
+)
 
 pytestmark = [pytest.mark.model, pytest.mark.editor]
 
@@ -37,6 +44,17 @@ MINIMAL_INIT = ROOT / "editors" / "nvim" / "tests" / "minimal_init.lua"
 SAMPLE = ROOT / "examples" / "inventory.py"
 # Where `make run` asks for its suggestion: the empty line in `cheapest`.
 SAMPLE_LINE = 22
+
+
+def project_tests(folder: Path) -> subprocess.CompletedProcess[str]:
+    """The project's tests, run as its user would."""
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def nvim_binary() -> str:
@@ -476,6 +494,32 @@ def test_an_edit_of_selected_lines_is_shown_then_rejected(editor: Editor, tmp_pa
     editor.nvim.input("\\hn")  # edit_reject
     wait_for(lambda: not proposed_marks(editor), "the edit to go")
     assert editor.lines() == before, "rejected: the buffer is as it was"
+
+
+def test_a_failure_in_a_register_is_fixed_in_the_file_where_it_happened(
+    editor: Editor, tmp_path: Path
+) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pyproject.toml").write_text("")  # the plugin's root marker: the workspace
+    stats = project / "stats.py"
+    stats.write_text(BUGGY_STATS)
+    (project / "test_stats.py").write_text(STATS_TEST)
+    failed = project_tests(project)
+    assert failed.returncode == 1, failed.stdout
+    editor.open(project / "test_stats.py")
+    editor.lua("vim.fn.setreg('a', ...)", failed.stdout)
+    editor.nvim.command("Hearth fixfailure a")
+    marks = wait_for(
+        lambda: (editor.nvim.current.buffer.name == str(stats) and proposed_marks(editor)) or None,
+        "the fix shown in stats.py",
+    )
+    assert marks
+    editor.nvim.input("\\hy")
+    wait_for(lambda: editor.lines() != BUGGY_STATS.splitlines() or None, "the fix applied")
+    editor.nvim.command("write")
+    passed = project_tests(project)
+    assert passed.returncode == 0, (stats.read_text(), passed.stdout)
 
 
 def proposed_marks(editor: Editor) -> list[Any]:

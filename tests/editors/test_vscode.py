@@ -32,7 +32,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from tests.conftest import model_spec
 from tests.editors.untrusted import Listener, folders_own_server, marker_script
 from tests.pace import Pace, guard, wait_for
-from tests.samples import SHIPPING, SHIPPING_NO_COLON
+from tests.samples import BUGGY_STATS, SHIPPING, SHIPPING_NO_COLON, STATS_TEST
 
 pytestmark = [pytest.mark.model, pytest.mark.editor]
 
@@ -45,11 +45,6 @@ SCREENSHOTS = CACHE / "editor-tests" / "vscode"
 SAMPLE = ROOT / "examples" / "inventory.py"
 SAMPLE_LINE = 22  # the empty line in `cheapest`, where `make run` asks too
 UNDOCUMENTED = "\n\ndef discount(price, rate):\n    return price * (1 - rate)\n"
-# A misspelt name: both built-in models fix it from the failure (e2e/test_failure_fixes.py).
-BUGGY_STATS = "def average(values):\n    total = sum(values)\n    return total / len(value)\n"
-STATS_TEST = (
-    "from stats import average\n\n\ndef test_average():\n    assert average([1, 2, 3]) == 2\n"
-)
 CHROMIUM = "/usr/bin/chromium"
 MODIFIER = "Control"
 

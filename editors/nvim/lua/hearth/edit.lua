@@ -4,7 +4,9 @@
 -- applying it; this shows it in the buffer (the old lines marked, the new
 -- ones as virtual lines below them) until the user accepts it, applied as
 -- one undo step, or rejects it. Editing the buffer drops a proposal: it was
--- made for the text as it was.
+-- made for the text as it was. `:Hearth fixfailure` sends a failure (a
+-- register, or the quickfix list) to `hearth.fixFailure` and shows its fix
+-- the same way, in the file where the failure happened.
 local M = {}
 
 local config = require('hearth.config')
@@ -133,6 +135,47 @@ function M.ask(instruction, first, last)
       end
     end -- no edit: the server said why (window/showMessage)
   end, bufnr)
+end
+
+--- The text of a failure: the quickfix list's entries (source 'quickfix'),
+--- else register `source` (the unnamed register by default).
+local function failure_text(source)
+  if source == 'quickfix' then
+    local lines = {}
+    for _, item in ipairs(vim.fn.getqflist()) do
+      local name = item.bufnr > 0 and vim.api.nvim_buf_get_name(item.bufnr) or ''
+      table.insert(lines, string.format('%s:%d: %s', name, item.lnum, item.text))
+    end
+    return table.concat(lines, '\n')
+  end
+  return vim.fn.getreg(source ~= '' and source or '"')
+end
+
+--- Ask Hearth to fix a failure (a traceback, test output, a panic) where it
+--- happened: the file of its innermost frame in the workspace is opened and
+--- the fix shown there, to accept or reject.
+function M.fix_failure(source)
+  local client = client_for(vim.api.nvim_get_current_buf()) or vim.lsp.get_clients({ name = 'hearth' })[1]
+  if not client then
+    vim.notify('Hearth is not running', vim.log.levels.WARN)
+    return
+  end
+  local text = failure_text(source or '')
+  if vim.trim(text) == '' then
+    vim.notify('Hearth: no failure there (yank it, or fill the quickfix list)', vim.log.levels.INFO)
+    return
+  end
+  vim.notify('Hearth: fixing the failure…', vim.log.levels.INFO)
+  local params = { command = 'hearth.fixFailure', arguments = { text } }
+  client:request('workspace/executeCommand', params, function(err, result)
+    if err then
+      vim.notify('Hearth: ' .. err.message, vim.log.levels.ERROR)
+    elseif result and result.edit then
+      vim.cmd.edit(vim.fn.fnameescape(vim.uri_to_fname(result.uri)))
+      vim.api.nvim_win_set_cursor(0, { result.line + 1, 0 })
+      show(vim.api.nvim_get_current_buf(), client, result)
+    end -- no edit: the server said why (window/showMessage)
+  end)
 end
 
 --- Apply the proposal shown in the current buffer, as one undo step.

@@ -156,13 +156,15 @@ function M.setup(opts)
     elseif action == 'edit' then
       local first = command.range > 0 and command.line1 - 1 or nil
       require('hearth.edit').ask(rest, first, command.range > 0 and command.line2 - 1 or nil)
+    elseif action == 'fixfailure' then
+      require('hearth.edit').fix_failure(command.fargs[2])
     elseif action == 'accept' then
       require('hearth.edit').accept()
     elseif action == 'reject' then
       require('hearth.edit').reject()
     else
       vim.notify(
-        'Hearth: unknown command ' .. (action or '') .. ' (try :Hearth fix, edit, accept or reject)',
+        'Hearth: unknown command ' .. (action or '') .. ' (try :Hearth fix, edit, fixfailure, accept or reject)',
         vim.log.levels.ERROR
       )
     end
@@ -171,11 +173,11 @@ function M.setup(opts)
     range = true,
     complete = function(_, line)
       if line:match('^%S*Hearth%s+%S*$') then
-        return { 'fix', 'edit', 'accept', 'reject' }
+        return { 'fix', 'edit', 'fixfailure', 'accept', 'reject' }
       end
       return {}
     end,
-    desc = 'Hearth: fix (the diagnostics on the cursor line), edit <instruction>, accept, reject',
+    desc = 'Hearth: fix (the cursor line), edit <instruction>, fixfailure [register|quickfix], accept, reject',
   })
   vim.lsp.enable('hearth')
 end

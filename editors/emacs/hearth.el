@@ -27,6 +27,8 @@
 ;; line from every flymake backend.  M-x hearth-edit changes the region,
 ;; or the function at point, as you say ("add type hints"): it shows the
 ;; change as a diff and applies it, one undo step, if you say yes.
+;; M-x hearth-fix-failure does the same for a failure in the region (a
+;; traceback, test output), in the file where it happened.
 ;;
 ;; eglot gives a buffer one server: in `hearth-major-modes' (Python by
 ;; default) Hearth takes the place of your usual one (pylsp, ...).
@@ -239,7 +241,6 @@ is applied, as one undo step, only if you say yes."
                                     "Hearth, change the function here: "))))
   (unless (string-match-p "[^ \t\n]" instruction)
     (user-error "Say what to change"))
-  (require 'diff)
   (let* ((server (eglot--current-server-or-lose))
          (beg (if (use-region-p) (region-beginning) (point)))
          (end (if (use-region-p) (region-end) (point)))
@@ -256,18 +257,67 @@ is applied, as one undo step, only if you say yes."
     (if (not edit)
         (message "Hearth: no edit was written (%s)"
                  (or (plist-get result :message) "cancelled"))
-      (let* ((proposed (hearth--proposed-buffer edit))
-             (diff (diff-no-select (current-buffer) proposed nil t
-                                   (get-buffer-create "*hearth-edit*"))))
-        (unwind-protect
-            (progn
-              (display-buffer diff)
-              (if (y-or-n-p "Hearth: apply this edit? ")
-                  (eglot--apply-workspace-edit edit)
-                (message "Hearth: edit rejected")))
-          (kill-buffer proposed)
-          (let ((window (get-buffer-window diff)))
-            (when window (quit-window t window))))))))
+      (hearth--confirm-edit edit))))
+
+(defun hearth--confirm-edit (edit)
+  "Show EDIT, the server's edit of the current buffer, as a diff; apply it if told."
+  (require 'diff)
+  (let* ((proposed (hearth--proposed-buffer edit))
+         (diff (diff-no-select (current-buffer) proposed nil t
+                               (get-buffer-create "*hearth-edit*"))))
+    (unwind-protect
+        (progn
+          (display-buffer diff)
+          (if (y-or-n-p "Hearth: apply this edit? ")
+              (eglot--apply-workspace-edit edit)
+            (message "Hearth: edit rejected")))
+      (kill-buffer proposed)
+      (let ((window (get-buffer-window diff)))
+        (when window (quit-window t window))))))
+
+(declare-function eglot--uri-to-path "eglot")
+(declare-function eglot-current-server "eglot")
+(declare-function eglot--capabilities "eglot")
+(defvar eglot--servers-by-project)
+
+(defun hearth--server ()
+  "The Hearth server of this buffer, else any running: a failure is often
+in a buffer eglot does not manage (a shell, *compilation*).  Uses eglot
+1.9's internal `eglot--servers-by-project' and `eglot--capabilities'."
+  (or (eglot-current-server)
+      (let (found)
+        (maphash
+         (lambda (_project servers)
+           (dolist (server servers)
+             (let ((commands (plist-get (plist-get (eglot--capabilities server)
+                                                   :executeCommandProvider)
+                                        :commands)))
+               (when (and (not found) (seq-contains-p commands "hearth.fixFailure"))
+                 (setq found server)))))
+         eglot--servers-by-project)
+        found)
+      (user-error "Hearth is not running: open a file it serves first")))
+
+(defun hearth-fix-failure (beg end)
+  "Ask Hearth to fix the failure between BEG and END where it happened.
+The region holds a failure: a Python traceback, pytest's output, a Node
+stack, a Rust or Go panic, a Java stack trace.  Hearth finds its innermost
+frame in a file of the workspace; that file is visited at the line, and
+the fix shown as a diff, applied if you say yes."
+  (interactive "r")
+  (let* ((text (buffer-substring-no-properties beg end))
+         (server (hearth--server))
+         (result
+          (jsonrpc-request server :workspace/executeCommand
+                           (list :command "hearth.fixFailure" :arguments (vector text))
+                           :timeout hearth-edit-timeout))
+         (edit (plist-get result :edit)))
+    (if (not edit)
+        (message "Hearth: %s" (or (plist-get result :message) "cancelled"))
+      (pop-to-buffer (find-file-noselect (eglot--uri-to-path (plist-get result :uri))))
+      (goto-char (point-min))
+      (forward-line (plist-get result :line))
+      (hearth--confirm-edit edit))))
 
 (defcustom hearth-major-modes '(python-mode python-ts-mode)
   "The major modes whose buffers eglot connects to Hearth.

@@ -34,7 +34,7 @@ from tests.conftest import model_spec
 from tests.e2e.conftest import patient_settings
 from tests.editors.untrusted import Listener, folders_own_server, marker_script
 from tests.pace import Pace, guard, wait_for
-from tests.samples import SHIPPING, SHIPPING_UNDEFINED
+from tests.samples import BUGGY_STATS, SHIPPING, SHIPPING_UNDEFINED, STATS_TEST
 
 pytestmark = [pytest.mark.model, pytest.mark.editor]
 
@@ -529,6 +529,33 @@ def test_hearth_edit_shows_a_diff_then_applies_or_drops_the_edit(emacs: Emacs) -
     if diff is not None:
         assert "\n+" in diff, diff
         assert emacs.text(path) == before, "rejected: the buffer is as it was"
+
+
+def test_hearth_fix_failure_fixes_a_failure_in_the_region_where_it_happened(
+    emacs: Emacs,
+) -> None:
+    stats = emacs.project / "stats.py"
+    stats.write_text(BUGGY_STATS)
+    (emacs.project / "test_stats.py").write_text(STATS_TEST)
+    run = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_stats.py"]
+    failed = subprocess.run(run, cwd=emacs.project, capture_output=True, text=True, timeout=120)
+    assert failed.returncode == 1, failed.stdout
+    output = emacs.project / "failure.txt"
+    output.write_text(failed.stdout)
+    emacs.open(emacs.project / "test_stats.py")  # a Python buffer: Hearth runs
+    emacs.eval(
+        f"""(with-current-buffer (find-file-noselect {lisp(str(output))})
+              ;; A text buffer eglot does not manage, as a shell or *compilation* is.
+              (cl-letf (((symbol-function 'y-or-n-p) (lambda (&rest _) t)))
+                (hearth-fix-failure (point-min) (point-max))))
+            t""",
+        timeout=200,
+    )
+    text = emacs.text(stats)
+    assert text != BUGGY_STATS, emacs.context()
+    emacs.at(stats, "(save-buffer) t")
+    passed = subprocess.run(run, cwd=emacs.project, capture_output=True, text=True, timeout=120)
+    assert passed.returncode == 0, (text, passed.stdout)
 
 
 def test_suggestion_comes_as_a_completion_item_and_eglot_inserts_it(emacs: Emacs) -> None:

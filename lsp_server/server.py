@@ -22,6 +22,7 @@ from pygls.lsp.server import LanguageServer
 from lsp_server import __version__, layers, lifecycle, settings, stats
 from lsp_server.features import (
     docstrings,
+    error_explanations,
     explanations,
     failure_fixes,
     fixes,
@@ -82,6 +83,7 @@ class HearthServer(LanguageServer):
                 inline_completion.InlineCompletion,
                 partial(explanations.ExplainingAhead, self.explanations),
                 partial(syntax_errors.SyntaxErrors, errors),
+                partial(error_explanations.SeenDiagnostics, self.explanations),
             ),
         )
         self.indexing = Indexing()
@@ -351,9 +353,11 @@ def create_server(
         ls: HearthServer, params: types.CodeActionParams
     ) -> list[types.CodeAction] | None:
         uri = params.text_document.uri
-        ls.rested(uri, params.range.end)
         settings, only = ls.settings.current, params.context.only
         ctx = ls.context(uri, params.range.start)
+        if ctx is not None:  # what the editor shows there: a hover may explain it
+            ctx.session.state(error_explanations.SeenDiagnostics).saw(params.context.diagnostics)
+        ls.rested(uri, params.range.end)
         if ctx is None:
             return None
         found: list[types.CodeAction] = []
@@ -415,6 +419,14 @@ def create_server(
                 f"{uri} is over limits.documentChars: Hearth leaves it alone"
             )
         return await instructions.propose(ctx, ls.window, selection, instruction)
+
+    @server.command(error_explanations.COMMAND)
+    async def explain_diagnostic(ls: HearthServer, *args: Any) -> dict[str, Any]:
+        uri, diagnostic = error_explanations.arguments(args)
+        ctx = ls.context(uri)
+        if ctx is None:
+            raise JsonRpcInvalidParams(f"{uri} is over limits.documentChars")
+        return await error_explanations.explain(ctx, ls.explanations, ls.window, diagnostic)
 
     @server.command(failure_fixes.COMMAND)
     async def fix_failure(ls: HearthServer, *args: Any) -> dict[str, Any]:

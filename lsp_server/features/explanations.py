@@ -23,7 +23,13 @@ from functools import partial
 
 from lsp_server.context import symbols
 from lsp_server.features import code_chat
-from lsp_server.inference.api import EngineUnavailable, Generation, Sampling, Steering
+from lsp_server.inference.api import (
+    ChatMessage,
+    EngineUnavailable,
+    Generation,
+    Sampling,
+    Steering,
+)
 from lsp_server.inference.scheduler import Cancelled, Priority
 from lsp_server.layout import chars_for
 from lsp_server.session import RESTING_S, Background, FeatureState, RequestContext
@@ -132,20 +138,40 @@ def written_so_far(pending: _Pending) -> str:
     return tidy(pending.draft.text, finished=False)
 
 
+@dataclass(frozen=True)
+class Question:
+    """What the model is asked for an explanation, and of which document."""
+
+    messages: list[ChatMessage]
+    uri: str
+    label: str  # for the log: a name, never code
+    # Read ahead, one explanation of this kind replaces the last one's work
+    # in the document; other kinds are written alongside.
+    kind: str = "definition"
+
+
+def about_definition(key: Key, target: symbols.Target) -> Question:
+    """The question that explains `target`, whose code is in `key`."""
+    _, language, code = key
+    definition = target.definition
+    ask = ASK.format(kind=definition.kind, name=definition.name)
+    return Question(code_chat.about(language, code, ask), target.document.uri, definition.name)
+
+
 def start(
     ctx: RequestContext,
     explanations: Explanations,
     key: Key,
-    target: symbols.Target,
+    question: Question,
     background: bool = False,
 ) -> _Pending:
-    """The explanation of `target` being written: the one under way, else a new one."""
+    """The explanation `question` asks for being written: the one under way, else a new one."""
     pending = explanations.pending.get(key)
     if pending is not None and not pending.task.done():
         pending.background = pending.background and background
         return pending
     draft = Draft()
-    task = asyncio.create_task(_explain(ctx, explanations, key, target, draft, background))
+    task = asyncio.create_task(_explain(ctx, explanations, key, question, draft, background))
     pending = explanations.pending[key] = _Pending(task, draft, background)
     task.add_done_callback(partial(_forget, explanations, key))
     return pending
@@ -155,16 +181,11 @@ async def _explain(
     ctx: RequestContext,
     explanations: Explanations,
     key: Key,
-    target: symbols.Target,
+    question: Question,
     draft: Draft,
     background: bool,
 ) -> str:
-    """Ask the model about the code in `key`, and keep the answer for the next hover."""
-    _, language, code = key
-    definition = target.definition
-    messages = code_chat.about(
-        language, code, ASK.format(kind=definition.kind, name=definition.name)
-    )
+    """Ask the model `question`, and keep the answer for the next hover."""
 
     def stop_when(text: str) -> bool:  # on the engine's thread: a str is set whole
         draft.text = text
@@ -173,18 +194,21 @@ async def _explain(
     sampling = Sampling(max_tokens=ctx.settings.hover.max_tokens)
     steering = Steering(stop_when=stop_when)
     ticket = ctx.scheduler.submit(
-        lambda engine, cancel: engine.chat(messages, sampling, cancel, steering=steering),
+        lambda engine, cancel: engine.chat(question.messages, sampling, cancel, steering=steering),
         priority=Priority.BACKGROUND if background else Priority.INTERACTIVE,
-        uri=target.document.uri,
+        uri=question.uri,
         purpose="explanation ahead" if background else "hover",
         # A new hover replaces the last one's work; reading ahead never cancels a hover's.
-        supersedes=("explanation ahead" if background else "hover", target.document.uri),
+        supersedes=(
+            f"{question.kind} explanation ahead" if background else "hover",
+            question.uri,
+        ),
     )
     generation: Generation = await ticket.result()
     text = tidy(generation.text, finished=generation.stop_reason == "end")
     log.info(
         "explanation of %s%s: %d ms prompt, %d ms writing, %d tokens, %s",
-        definition.name,
+        question.label,
         " (ahead)" if background else "",
         generation.stats.prompt_seconds * 1000,
         generation.stats.decode_seconds * 1000,
@@ -231,7 +255,8 @@ async def read_ahead(ctx: RequestContext, explanations: Explanations, rest_s: fl
         key = key_of(ctx, target)
         if key is None or explanations.get(key) is not None:
             continue
-        pending = start(ctx, explanations, key, target, background=True)
+        question = about_definition(key, target)
+        pending = start(ctx, explanations, key, question, background=True)
         with contextlib.suppress(Cancelled, EngineUnavailable):
             await asyncio.shield(pending.task)
 

@@ -27,7 +27,7 @@ from lsprotocol import converters, types
 from pygls.exceptions import JsonRpcInvalidParams
 
 from lsp_server import documents
-from lsp_server.features import proposals
+from lsp_server.features import error_explanations, proposals
 from lsp_server.features.proposals import NotWritten
 from lsp_server.features.regions import Region, region_for
 from lsp_server.session import RequestContext
@@ -69,7 +69,8 @@ def _short(diagnostic: types.Diagnostic) -> str:
 
 def actions(ctx: RequestContext, params: types.CodeActionParams) -> list[types.CodeAction]:
     """A fix action for each error or warning of the request's context that
-    overlaps its range; none in a document Hearth has no grammar for."""
+    overlaps its range, and one that explains it; none in a document Hearth
+    has no grammar for."""
     document = ctx.document
     if document.syntax is None:
         return []
@@ -77,6 +78,7 @@ def actions(ctx: RequestContext, params: types.CodeActionParams) -> list[types.C
     for diagnostic in params.context.diagnostics:
         if diagnostic.severity not in _FIXED or not _overlaps(diagnostic, params.range):
             continue
+        unstructured = _CONVERTER.unstructure(diagnostic)
         found.append(
             types.CodeAction(
                 title=title(diagnostic),
@@ -87,10 +89,11 @@ def actions(ctx: RequestContext, params: types.CodeActionParams) -> list[types.C
                     "hearth": _TAG,
                     "uri": document.uri,
                     "version": document.version,
-                    "diagnostic": _CONVERTER.unstructure(diagnostic),
+                    "diagnostic": unstructured,
                 },
             )
         )
+        found.append(error_explanations.action(document.uri, diagnostic, unstructured))
     return found
 
 
@@ -107,10 +110,11 @@ async def code_actions(
     found = actions(ctx, params)
     if not found or window.resolves_code_action_edits():
         return found
+    explaining = [action for action in found if not is_fix(action)]
     if not asked_by_user(params):
-        return []
-    resolved = [await resolve(ctx, window, action) for action in found]
-    return [action for action in resolved if action.edit is not None]
+        return explaining  # a command: nothing written until the user picks it
+    resolved = [await resolve(ctx, window, action) for action in found if is_fix(action)]
+    return [action for action in resolved if action.edit is not None] + explaining
 
 
 def is_fix(action: types.CodeAction) -> bool:

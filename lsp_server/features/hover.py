@@ -2,7 +2,9 @@
 a heading that names it and says who spoke (editors merge the hovers of all
 their language servers).
 
-Only a definition's name, or a call or type that refers to a definition in
+Over an error or warning Hearth has seen (error_explanations.py), the
+hover says what is wrong and why. Otherwise only a definition's name, or a
+call or type that refers to a definition in
 an open document (or, with the workspace index, the file it is imported
 from), gets a hover; anywhere else the model is not asked. What the code
 says shows at once: the signature, the first paragraph of its doc, and
@@ -19,11 +21,13 @@ import asyncio
 import logging
 import re
 import textwrap
+from collections.abc import Callable
 
 from lsprotocol import types
 
 from lsp_server import documents
 from lsp_server.context import symbols
+from lsp_server.features import error_explanations
 from lsp_server.features import explanations as model_words
 from lsp_server.features.explanations import Explanations
 from lsp_server.inference.api import EngineUnavailable
@@ -83,6 +87,18 @@ async def hover(
         return None
     guard = ctx.session.begin(FEATURE)  # a newer hover, or an edit, makes this one stale
     document, cursor = ctx.document, ctx.at
+    errors = error_explanations.at(ctx, cursor)
+    if errors:  # what is wrong here comes before what the code is
+        diagnostic = errors[0]
+        said = await explanation(
+            ctx,
+            explanations,
+            lambda: error_explanations.key_of(ctx, diagnostic),
+            lambda key: error_explanations.question(ctx, diagnostic, key),
+        )
+        if said and not guard.stale:
+            parts = [error_explanations.heading(diagnostic), *said]
+            return _shown(parts, markdown, diagnostic.range)
     symbol = symbols.symbol_at(document, cursor.offset)
     if symbol is None:
         return None
@@ -101,12 +117,13 @@ async def hover(
     if guard.stale:
         return None  # its range is in text the editor no longer shows
     parts += [location] if location else []
+    return _shown(parts, markdown, _name_range(document, cursor, symbol, ctx.encoding))
+
+
+def _shown(parts: list[str], markdown: bool, where: types.Range) -> types.Hover:
     kind = types.MarkupKind.Markdown if markdown else types.MarkupKind.PlainText
     value = "\n\n".join(parts if markdown else [plain(part) for part in parts])
-    return types.Hover(
-        contents=types.MarkupContent(kind=kind, value=value),
-        range=_name_range(document, cursor, symbol, ctx.encoding),
-    )
+    return types.Hover(contents=types.MarkupContent(kind=kind, value=value), range=where)
 
 
 def plain(markdown: str) -> str:
@@ -123,22 +140,43 @@ def plain(markdown: str) -> str:
 async def _explanation(
     ctx: RequestContext, explanations: Explanations, target: symbols.Target
 ) -> list[str]:
-    """The model's explanation, if it is written within `hover.timeoutMs`;
-    else what is written so far and a line saying the rest is coming. A
-    hover that is cancelled cancels it too, unless something else waits for it."""
+    """The model's explanation of `target` (see `explanation`)."""
+
+    return await explanation(
+        ctx,
+        explanations,
+        lambda: model_words.key_of(ctx, target),
+        lambda key: model_words.about_definition(key, target),
+    )
+
+
+async def explanation(
+    ctx: RequestContext,
+    explanations: Explanations,
+    key_of: Callable[[], model_words.Key | None],
+    question: Callable[[model_words.Key], model_words.Question],
+) -> list[str]:
+    """The model's explanation kept by `key_of()` (known once a model is
+    loaded: it is part of the key), asked with `question`, if it is
+    written within `hover.timeoutMs`; else what is written so far and a line
+    saying the rest is coming. A hover that is cancelled cancels it too,
+    unless something else waits for it."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + ctx.settings.hover.timeout_ms / 1000
     # Not loaded yet (or not even started, right after initialize): wait for
     # it within the same limit. A wait of 0 would time out at once, so none.
     if not ctx.model_ready and not await ctx.model_loaded(max(0.0, deadline - loop.time())):
         return [LOADING] if ctx.model_loading else []
-    key = model_words.key_of(ctx, target)
+    key = key_of()
     if key is None:
         return []
     text = explanations.get(key)
     if text is not None:
         return [text] if text else []
-    pending = model_words.start(ctx, explanations, key, target)
+    asked = question(key)
+    earlier = explanations.pending.get(key)
+    ahead = earlier is not None and earlier.background and not earlier.task.done()
+    pending = model_words.start(ctx, explanations, key, asked)
     pending.waiters += 1
     try:
         text = await asyncio.wait_for(
@@ -147,12 +185,17 @@ async def _explanation(
     except TimeoutError:
         log.info(  # by its name: code stays out of the log
             "hover %s: explanation not ready in %d ms, goes on in the background",
-            target.definition.name,
+            asked.label,
             ctx.settings.hover.timeout_ms,
         )
         so_far = model_words.written_so_far(pending)
         return [so_far, WRITING] if so_far else [WRITING]
-    except (Cancelled, EngineUnavailable) as reason:
+    except Cancelled as reason:
+        if not ahead:
+            log.info("hover: no explanation (%s)", reason)
+            return []
+        text = None  # read ahead, and given up for newer work there: asked anew below
+    except EngineUnavailable as reason:
         log.info("hover: no explanation (%s)", reason)
         return []
     except asyncio.CancelledError:
@@ -161,6 +204,8 @@ async def _explanation(
         raise
     finally:
         pending.waiters -= 1
+    if text is None:
+        return await explanation(ctx, explanations, key_of, question)
     return [text] if text else []
 
 

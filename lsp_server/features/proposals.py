@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from lsprotocol import types
@@ -156,9 +156,7 @@ def asker(
     return ask
 
 
-async def with_progress(
-    window: Window, title: str, work: Coroutine[Any, Any, T]
-) -> tuple[bool, T | None]:
+async def with_progress(window: Window, title: str, work: Awaitable[T]) -> tuple[bool, T | None]:
     """`work` run under a progress bar the user can cancel: (True, its
     result), or (False, None) when cancelled, the work then stopped."""
     token = await window.begin_progress(title, cancellable=True)

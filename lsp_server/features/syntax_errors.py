@@ -138,6 +138,11 @@ class SyntaxErrors(FeatureState):
         self._later: asyncio.TimerHandle | None = None
         self._uri = ""
 
+    @property
+    def published(self) -> list[types.Diagnostic]:
+        """The syntax errors the editor shows now."""
+        return list(self._published)
+
     def opened(self, document: Document) -> None:
         self._uri = document.uri
         self._after_pause(document)

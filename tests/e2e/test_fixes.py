@@ -98,3 +98,25 @@ async def test_a_fix_is_the_functions_changed_lines_and_the_file_then_compiles(
     assert parse_damage("python", fixed) == 0, fixed
     compile(fixed, "fixed.py", "exec", dont_inherit=True)
     assert fixed.endswith("\n\n\nprint(shipping_cost(2.0, True))\n"), "nothing after it moved"
+
+
+async def test_a_hover_over_an_error_says_what_is_wrong(client: LanguageClient) -> None:
+    bug = BUGS[0]
+    open_document(client, URI, bug.text)
+    at = types.Position(line=bug.line, character=37)  # on `bse`
+    await client.text_document_code_action_async(  # the editor hands the error over
+        types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=URI),
+            range=types.Range(start=at, end=at),
+            context=types.CodeActionContext(diagnostics=[diagnostic(bug)]),
+        )
+    )
+    hover = await client.text_document_hover_async(
+        types.HoverParams(text_document=types.TextDocumentIdentifier(uri=URI), position=at)
+    )
+    assert hover is not None
+    assert isinstance(hover.contents, types.MarkupContent)
+    heading, *said = hover.contents.value.split("\n\n")
+    assert heading == f"#### error `{bug.message}` · Hearth"
+    assert said, "an explanation, or the line saying it is being written"
+    assert "```" not in hover.contents.value, "prose, not code"

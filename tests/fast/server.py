@@ -81,9 +81,22 @@ class Editor:
             error = self._converter.structure(message["error"], types.ResponseError)
             answer.set_exception(JsonRpcException.from_error(error))
             return
+        if method == types.TEXT_DOCUMENT_CODE_ACTION and message.get("result"):
+            answer.set_result([self._code_action(item) for item in message["result"]])
+            return
         response_type = types.METHOD_TO_TYPES[method][1]
         assert response_type is not None, method
         answer.set_result(self._converter.structure(message, response_type).result)
+
+    def _code_action(self, item: dict[str, Any]) -> types.Command | types.CodeAction:
+        """A code action request's answer item. lsprotocol 2025.0 structures
+        any item with a `command` as a Command, a CodeAction that runs one too;
+        a Command's `command` is its name, a string."""
+        if isinstance(item.get("command"), str):
+            command: types.Command = self._converter.structure(item, types.Command)
+            return command
+        action: types.CodeAction = self._converter.structure(item, types.CodeAction)
+        return action
 
     def close(self) -> None:
         """pygls's writer is closed on `exit`, which is never sent."""

@@ -87,14 +87,41 @@ def _definition_lines(
     if holding:
         innermost = min(holding, key=lambda d: d.end - d.start)
         return (line_of(innermost.start), line_of(innermost.end - 1)), innermost.name
-    touched = [
-        (child.start_point.row, child.end_point.row)
+    children = [
+        child
         for child in syntax.tree().root_node.children
         if child.start_point.row <= last and child.end_point.row >= first
     ]
-    if not touched:
+    if not children:
         return None, None
-    return (min(s for s, _ in touched), max(e for _, e in touched)), None
+    start = min(child.start_point.row for child in children)
+    if syntax.tree().root_node.has_error:  # the nodes may not be the statements
+        return _unbroken(document.text, first, last), None
+    return (start, max(child.end_point.row for child in children)), None
+
+
+def _unbroken(text: str, first: int, last: int) -> tuple[int, int]:
+    """The lines of the statement that holds `first`..`last` where the parse
+    is broken: a missing colon or bracket
+    leaves error nodes that run on to the file's end, or stop short of the
+    lines indented under them; but the next line that starts at the margin
+    starts the next statement (in every language Hearth reads, as people
+    write them)."""
+    lines = lines_of(text)
+    end = len(lines) - 1
+    top = first
+    while top > 0 and not _at_margin(lines[top]):
+        top -= 1
+    bottom = last
+    while bottom < end and not _at_margin(lines[bottom + 1]):
+        bottom += 1
+    while bottom > last and not lines[bottom].strip():
+        bottom -= 1  # the blank lines before the next statement are not this one's
+    return top, bottom
+
+
+def _at_margin(line: str) -> bool:
+    return bool(line.strip()) and not line[0].isspace() and line.strip()[0] not in ")]}"
 
 
 def _window(lines: list[str], first: int, last: int) -> tuple[int, int]:

@@ -133,3 +133,20 @@ def test_an_error_elsewhere_in_the_file_does_not_refuse_a_fix_here() -> None:
 def test_the_indent_lines_share_comes_off_and_goes_back(text: str, indent: str) -> None:
     assert proposals.common_indent(text) == indent
     assert proposals.indented(proposals.dedented(text, indent), indent) == text
+
+
+def test_a_parse_broken_to_the_end_of_the_file_gives_the_broken_statement_alone() -> None:
+    # The missing colon makes one error node of the function and all after it.
+    text = (
+        "import math\n\n\n"
+        "def cost(weight)\n"
+        "    return math.ceil(weight)\n\n\n"
+        "def price(items):\n"
+        "    return [\n        cost(i)\n    for i in items]\n\n\n"
+        "print(price([1]))\n"
+    )
+    document = Document("file:///w/a.py", "python", 1, text)
+    region = region_for(document, 3, 3)
+    assert (region.first, region.last) == (3, 4), region
+    below = region_for(document, 9, 9)  # inside the bracket: its closing line is kept
+    assert (below.first, below.last) == (7, 10), below

@@ -85,6 +85,8 @@ bench: $(VENV)/.model $(VENV)/.llama-server
 	$(BIN)/python benchmarks/crossfile.py
 	$(BIN)/python benchmarks/docs.py
 	$(BIN)/python benchmarks/rewrite.py
+	$(BIN)/python benchmarks/fixes.py
+	$(BIN)/python benchmarks/edits.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .cache $(VSCODE)/node_modules $(VSCODE)/out

@@ -63,13 +63,17 @@ def syntax_errors(document: Document, encoding: str, words: bool = True) -> list
                     visit(child)
 
     visit(root)
-    return _in_pythons_words(document, found) if words else found
+    return _in_pythons_words(document, found, encoding) if words else found
 
 
-def _in_pythons_words(document: Document, found: list[types.Diagnostic]) -> list[types.Diagnostic]:
+def _in_pythons_words(
+    document: Document, found: list[types.Diagnostic], encoding: str
+) -> list[types.Diagnostic]:
     """In Python, the error whose lines hold the one Python's compiler
     reports first says what it says (`expected ':'`), not only where
-    tree-sitter lost the thread. Compiling runs nothing of the code."""
+    tree-sitter lost the thread, and where: a stretch tree-sitter could not
+    parse may start lines above it, at the top of the file (a fix is
+    written around the diagnostic). Compiling runs nothing of the code."""
     if not found or document.language != "python":
         return found
     try:
@@ -77,8 +81,12 @@ def _in_pythons_words(document: Document, found: list[types.Diagnostic]) -> list
     except SyntaxError as error:
         line = (error.lineno or 1) - 1
         for index, diagnostic in enumerate(found):
-            if diagnostic.range.start.line <= line <= diagnostic.range.end.line:
-                found[index] = _diagnostic(diagnostic.range.start, diagnostic.range.end, error.msg)
+            start, end = diagnostic.range.start, diagnostic.range.end
+            if start.line <= line <= end.line:
+                if start.line != line:  # on Python's line, whole
+                    start = _position(document.text, (line, 0), encoding)
+                    end = _position(document.text, (line, 0), encoding, chars=10**9)
+                found[index] = _diagnostic(start, end, error.msg)
                 break
     except ValueError:  # a null byte: tree-sitter's words stand
         pass

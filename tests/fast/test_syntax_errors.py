@@ -134,3 +134,18 @@ def test_python_errors_say_what_pythons_compiler_says() -> None:
     assert error.range.start.line == 0
     (plain,) = syntax_errors.syntax_errors(document, "utf-16", words=False)
     assert plain.range == error.range, "the same place, in tree-sitter's words"
+
+
+def test_a_python_error_is_put_on_the_line_pythons_compiler_names() -> None:
+    # A stretch tree-sitter could not parse, from the top of the file, is
+    # marked where Python says the error is: a fix is written around it.
+    text = "import os\n\n\ndef f(a):\n    if a\n        return 1\n    return 2\n"
+    document = Document("file:///work/f.py", "python", 1, text)
+    whole = syntax_errors._diagnostic(
+        types.Position(line=0, character=0), types.Position(line=6, character=0), "syntax error"
+    )
+    (said,) = syntax_errors._in_pythons_words(document, [whole], "utf-16")
+    assert said.message == "expected ':'"
+    assert said.range == types.Range(
+        start=types.Position(line=4, character=0), end=types.Position(line=4, character=8)
+    )

@@ -187,5 +187,5 @@ def request_for(diagnostic: types.Diagnostic, region: Region, text: str) -> str:
         said += f"\nIt is reported at this line: `{line}`"
     for related in diagnostic.related_information or ():
         said += f"\nRelated: {related.message.strip()}"
-    said += "\nChange only what the fix needs."
+    said += "\nFind the mistake in the code that causes it, and correct it."
     return said

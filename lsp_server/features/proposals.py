@@ -32,6 +32,7 @@ from lsp_server.window import Window
 log = logging.getLogger(__name__)
 
 TRIES = 2  # a refused answer is asked for once more, told why
+UNCHANGED = region_edits.UNCHANGED
 T = TypeVar("T")
 Ask = Callable[[str], Awaitable[Generation]]  # the model's answer to one request
 
@@ -82,6 +83,11 @@ def indented(text: str, indent: str) -> str:
 
 
 def _again(refused: str) -> str:
+    if refused == UNCHANGED:  # the model saw nothing wrong: say that there is
+        return (
+            f"A first answer was refused because {refused}, yet the code above has the "
+            "problem. Find the mistake and write the code again, corrected."
+        )
     return f"A first answer was refused because {refused}. Write the code again."
 
 

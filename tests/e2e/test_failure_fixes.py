@@ -8,8 +8,6 @@ built-in models fix: the failure names it, and the draft is the rest.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +16,7 @@ from pytest_lsp import LanguageClient
 
 from lsp_server.editor_client import Suggestion
 from tests.e2e.conftest import patient_settings
+from tests.samples import project_tests
 
 pytestmark = pytest.mark.model
 
@@ -41,17 +40,6 @@ def test_spread():
 """
 
 
-def pytest_run(folder: Path) -> subprocess.CompletedProcess[str]:
-    """The project's tests, run as a user runs them (no cache, no plugins of ours)."""
-    return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly"],
-        cwd=folder,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 async def test_a_failing_pytest_run_is_fixed_from_its_output(
     raw: LanguageClient, tmp_path: Path
 ) -> None:
@@ -59,7 +47,7 @@ async def test_a_failing_pytest_run_is_fixed_from_its_output(
     folder.mkdir()
     (folder / "stats.py").write_text(STATS)
     (folder / "test_stats.py").write_text(TEST)
-    failed = pytest_run(folder)
+    failed = project_tests(folder)
     assert failed.returncode == 1, failed.stdout
     await raw.initialize_session(
         types.InitializeParams(
@@ -85,5 +73,5 @@ async def test_a_failing_pytest_run_is_fixed_from_its_output(
         assert one.range.end.line <= 3, "only the function that failed"
         text = Suggestion(one.new_text, one.range).apply(text)
     (folder / "stats.py").write_text(text)
-    passed = pytest_run(folder)
+    passed = project_tests(folder)
     assert passed.returncode == 0, (text, passed.stdout)

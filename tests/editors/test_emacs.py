@@ -34,7 +34,7 @@ from tests.conftest import model_spec
 from tests.e2e.conftest import patient_settings
 from tests.editors.untrusted import Listener, folders_own_server, marker_script
 from tests.pace import Pace, guard, wait_for
-from tests.samples import BUGGY_STATS, SHIPPING, SHIPPING_UNDEFINED, STATS_TEST
+from tests.samples import BUGGY_STATS, SHIPPING, SHIPPING_UNDEFINED, STATS_TEST, project_tests
 
 pytestmark = [pytest.mark.model, pytest.mark.editor]
 
@@ -537,8 +537,7 @@ def test_hearth_fix_failure_fixes_a_failure_in_the_region_where_it_happened(
     stats = emacs.project / "stats.py"
     stats.write_text(BUGGY_STATS)
     (emacs.project / "test_stats.py").write_text(STATS_TEST)
-    run = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_stats.py"]
-    failed = subprocess.run(run, cwd=emacs.project, capture_output=True, text=True, timeout=120)
+    failed = project_tests(emacs.project, "test_stats.py")
     assert failed.returncode == 1, failed.stdout
     output = emacs.project / "failure.txt"
     output.write_text(failed.stdout)
@@ -554,7 +553,7 @@ def test_hearth_fix_failure_fixes_a_failure_in_the_region_where_it_happened(
     text = emacs.text(stats)
     assert text != BUGGY_STATS, emacs.context()
     emacs.at(stats, "(save-buffer) t")
-    passed = subprocess.run(run, cwd=emacs.project, capture_output=True, text=True, timeout=120)
+    passed = project_tests(emacs.project, "test_stats.py")
     assert passed.returncode == 0, (text, passed.stdout)
 
 

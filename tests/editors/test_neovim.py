@@ -14,7 +14,6 @@ import contextlib
 import json
 import os
 import shutil
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -35,6 +34,7 @@ from tests.samples import (
     SHIPPING_NO_COLON,
     SHIPPING_UNDEFINED,
     STATS_TEST,
+    project_tests,
 )
 
 pytestmark = [pytest.mark.model, pytest.mark.editor]
@@ -44,17 +44,6 @@ MINIMAL_INIT = ROOT / "editors" / "nvim" / "tests" / "minimal_init.lua"
 SAMPLE = ROOT / "examples" / "inventory.py"
 # Where `make run` asks for its suggestion: the empty line in `cheapest`.
 SAMPLE_LINE = 22
-
-
-def project_tests(folder: Path) -> subprocess.CompletedProcess[str]:
-    """The project's tests, run as its user would."""
-    return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly"],
-        cwd=folder,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def nvim_binary() -> str:

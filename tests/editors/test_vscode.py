@@ -32,7 +32,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from tests.conftest import model_spec
 from tests.editors.untrusted import Listener, folders_own_server, marker_script
 from tests.pace import Pace, guard, wait_for
-from tests.samples import BUGGY_STATS, SHIPPING, SHIPPING_NO_COLON, STATS_TEST
+from tests.samples import BUGGY_STATS, SHIPPING, SHIPPING_NO_COLON, STATS_TEST, project_tests
 
 pytestmark = [pytest.mark.model, pytest.mark.editor]
 
@@ -444,13 +444,7 @@ def test_a_failure_selected_in_an_editor_is_fixed_where_it_happened(
     stats = folder / "stats.py"
     stats.write_text(BUGGY_STATS)
     (folder / "test_stats.py").write_text(STATS_TEST)
-    failed = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_stats.py"],
-        cwd=folder,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    failed = project_tests(folder, "test_stats.py")
     assert failed.returncode == 1, failed.stdout
     (folder / "failure.txt").write_text(failed.stdout)
     open_file(page, "test_stats.py")  # a Python file starts Hearth
@@ -473,13 +467,7 @@ def test_a_failure_selected_in_an_editor_is_fixed_where_it_happened(
     diff.wait_for(state="detached", timeout=30_000)
     text = wait_for(lambda: changed(saved(page, stats), BUGGY_STATS), "the fix applied")
     shot(page, "16-failure-fixed")
-    passed = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_stats.py"],
-        cwd=folder,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    passed = project_tests(folder, "test_stats.py")
     assert passed.returncode == 0, (text, passed.stdout)
 
 

@@ -28,11 +28,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lsprotocol import types
 from stdlib_tests import Function, Module, lines_of, p95, replaced, split_lines
 
 from lsp_server.documents import Document
-from lsp_server.features import proposals, rewriting
+from lsp_server.features import fixes, proposals, rewriting
 from lsp_server.features.regions import Region
+from lsp_server.features.rewriting import Request
+from lsp_server.features.used_code import used_code
 from lsp_server.inference import models
 from lsp_server.inference.api import ChatMessage, Generation, Sampling
 from lsp_server.inference.cancel import CancelToken
@@ -101,19 +104,30 @@ class Answer:
         return False
 
 
+def fix_request(
+    document: Document, region: Region, diagnostic: types.Diagnostic, path: str
+) -> Request:
+    """What fixes.request_in asks the server's model, here without the
+    workspace index (the standard library is not indexed for a benchmark):
+    the code the region uses is taken from its own file, named `path`."""
+    line = diagnostic.range.start.line
+    known = used_code(document, region, line, None, path)
+    return fixes.request_for(diagnostic, region, document.text, known)
+
+
 async def hearth(
-    engine: LlamaEngine, document: Document, region: Region, request: str, growth: float
+    engine: LlamaEngine, document: Document, region: Region, request: Request, growth: float
 ) -> Answer:
     """The region rewritten as `request` says, through proposals.propose,
     asked as proposals.asker asks: the region shown without the indentation
     all its lines share (propose puts it back), the budget counted on that."""
     shown = proposals.dedented(region.text, proposals.common_indent(region.text))
-    most = budget(engine, shown, growth)
+    most = budget(engine, shown, growth) + (rewriting.REASON_TOKENS if request.reason else 0)
     generations: list[Generation] = []
     asked: list[str] = []
 
-    async def ask(request: str) -> Generation:
-        asked.append(request)
+    async def ask(request: Request) -> Generation:
+        asked.append(f"{request.before}\n\n[the code]\n\n{request.after}".strip())
         generation = rewriting.rewrite(engine, CancelToken(), "python", shown, request, most)
         generations.append(generation)
         return generation

@@ -18,7 +18,8 @@ output; the diagnostic is put on the innermost traceback frame in the
 function (else on its `def` line), source "unittest".
 
 Arms (arms.py): Hearth's own fix path in-process (the region around the
-diagnostic, fixes.request_for, proposals.propose with the server's budget
+diagnostic, the code it uses from its module, the request fixes.request_in
+makes, proposals.propose with the server's budget
 of 1.5x the region's tokens + 64), and the same model's plain chat, asked
 with the failure and the function to "Reply with the corrected function."
 A fix passes when the module's tests pass with it.
@@ -74,7 +75,6 @@ from stdlib_tests import (
     split_lines,
 )
 
-from lsp_server.features import fixes
 from lsp_server.features.regions import region_for
 from lsp_server.inference import models
 from lsp_server.inference.llama.engine import LlamaEngine
@@ -142,7 +142,7 @@ def run(engine: LlamaEngine, task: FixTask) -> tuple[arms.Answer, arms.Answer]:
         severity=types.DiagnosticSeverity.Error,
         source="unittest",
     )
-    request = fixes.request_for(diagnostic, region, document.text)
+    request = arms.fix_request(document, region, diagnostic, bug.function.module.path)
     ours = asyncio.run(arms.hearth(engine, document, region, request, GROWTH))
     said = f"The tests of this function fail:\n{task.failure}"
     asked = arms.message(said, bug.function, bug.text, "Reply with the corrected function.")

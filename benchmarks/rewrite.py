@@ -41,6 +41,7 @@ import record
 from quality import module_sources
 
 from lsp_server.features import rewriting
+from lsp_server.features.rewriting import Request
 from lsp_server.inference import models
 from lsp_server.inference.api import Generation
 from lsp_server.inference.cancel import CancelToken
@@ -159,7 +160,7 @@ def run_one(engine: LlamaEngine, task: Task, draft: bool) -> Run:
         engine._chat_llm.n_tokens = 0  # nothing of the last call's prompt to reuse
     started = time.monotonic()
     generation = rewriting.rewrite(
-        engine, CancelToken(), "python", task.region, task.request, 1500, draft=draft
+        engine, CancelToken(), "python", task.region, Request(task.request), 1500, draft=draft
     )
     return Run(time.monotonic() - started, generation)
 

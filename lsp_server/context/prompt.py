@@ -116,7 +116,14 @@ def names_near(document: Document, offset: int) -> set[str]:
         if end < 0:
             end = len(text)
             break
+    return names_in(document, start, end)
+
+
+def names_in(document: Document, start: int, end: int) -> set[str]:
+    """The names the code from `start` to `end` (character offsets) uses,
+    not in its comments or strings, nor those it defines itself."""
     syntax = document.syntax
+    text = document.text
     code = syntax.code_only(start, end) if syntax is not None else text[start:end]
     used = {name for match in _USED_NAME.findall(code) for name in match if name}
     # A name the code there defines (`def __init__(`) is not a use of it: shown

@@ -145,7 +145,7 @@ async def propose(
         ask = proposals.asker(
             ctx, region, purpose="fix", timeout_ms=settings.timeout_ms, setting="fixes.timeoutMs"
         )
-        request = fixes.request_for(diagnostic, region, document.text)
+        request = fixes.request_in(ctx, diagnostic, region)
         finished, edit = await proposals.with_progress(
             window,
             "Hearth: fixing the failure",

@@ -30,6 +30,8 @@ from lsp_server import documents
 from lsp_server.features import error_explanations, proposals
 from lsp_server.features.proposals import NotWritten
 from lsp_server.features.regions import Region, region_for
+from lsp_server.features.rewriting import Request
+from lsp_server.features.used_code import used_code
 from lsp_server.session import RequestContext
 from lsp_server.settings import FixSettings
 from lsp_server.text import first_line_shortened
@@ -43,6 +45,7 @@ _TAG = "fix"  # data["hearth"] of a fix action
 _TITLE_CHARS = 60
 _FIXED = (types.DiagnosticSeverity.Error, types.DiagnosticSeverity.Warning, None)
 _CONVERTER = converters.get_converter()
+FIND_THE_MISTAKE = "Find the mistake in the code above that causes this problem, and correct it."
 
 
 def offered(settings: FixSettings, only: Sequence[str] | None) -> bool:
@@ -169,23 +172,39 @@ async def fix(ctx: RequestContext, diagnostic: types.Diagnostic) -> types.Worksp
     ask = proposals.asker(
         ctx, region, purpose="fix", timeout_ms=settings.timeout_ms, setting="fixes.timeoutMs"
     )
-    return await proposals.edit(ctx, region, request_for(diagnostic, region, document.text), ask)
+    return await proposals.edit(ctx, region, request_in(ctx, diagnostic, region), ask)
 
 
-def request_for(diagnostic: types.Diagnostic, region: Region, text: str) -> str:
-    """What the model is asked: the problem, where it is, what else is known."""
+def request_in(ctx: RequestContext, diagnostic: types.Diagnostic, region: Region) -> Request:
+    """What the model is asked to fix `diagnostic` in `region` of the
+    context's document, with the code the region uses from the workspace."""
+    document = ctx.document
+    line = diagnostic.range.start.line
+    path = ctx.workspace.relative(document.uri)
+    known = used_code(document, region, line, ctx.workspace.cross_file(document), path)
+    return request_for(diagnostic, region, document.text, known)
+
+
+def request_for(
+    diagnostic: types.Diagnostic, region: Region, text: str, known: str = ""
+) -> Request:
+    """What the model is asked: the code the region uses (`known`), then the
+    problem and where it is, before the code; after it, to find the mistake."""
     at = diagnostic.range.start.line
     bounds = documents.line_bounds(text, at) if at >= 0 else None
     line = text[bounds[0] : bounds[1]].strip() if bounds is not None else ""
     source = " ".join(
         str(part) for part in (diagnostic.source, diagnostic.code) if part not in (None, "")
     )
-    said = f"Fix this problem in the code above: {diagnostic.message.strip()}"
+    said = f"This problem is reported in the code below: {diagnostic.message.strip()}"
     if source:
         said += f" ({source})"
     if line:
         said += f"\nIt is reported at this line: `{line}`"
     for related in diagnostic.related_information or ():
         said += f"\nRelated: {related.message.strip()}"
-    said += "\nFind the mistake in the code that causes it, and correct it."
-    return said
+    # The problem before the code, the task after it: told the problem after
+    # the code, the default model fixed 5 of 30 bugs (fixes benchmark); told
+    # it before, 6, as many as the plain chat prompt.
+    before = f"{known}\n\n{said}" if known else said
+    return Request(FIND_THE_MISTAKE, before)

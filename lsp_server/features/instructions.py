@@ -21,6 +21,7 @@ from pygls.exceptions import JsonRpcInvalidParams
 from lsp_server.features import proposals
 from lsp_server.features.proposals import NotWritten
 from lsp_server.features.regions import Region, region_for, selected
+from lsp_server.features.rewriting import Request
 from lsp_server.session import RequestContext
 from lsp_server.window import Window
 
@@ -70,9 +71,9 @@ def region_of(ctx: RequestContext, selection: types.Range) -> Region:
     return selected(ctx.document, start.line, last)
 
 
-def request_for(instruction: str) -> str:
+def request_for(instruction: str) -> Request:
     """What the model is asked."""
-    return (
+    return Request(
         f"Rewrite the code above: {instruction}\n"
         "Change only what this needs; keep everything else exactly as it is."
     )

@@ -22,6 +22,7 @@ from lsprotocol import types
 from lsp_server.documents import Document
 from lsp_server.features import region_edits, rewriting
 from lsp_server.features.regions import Region, lines_of
+from lsp_server.features.rewriting import Request
 from lsp_server.inference.api import Engine, EngineUnavailable, Generation
 from lsp_server.inference.cancel import CancelToken
 from lsp_server.inference.scheduler import Cancelled, Priority
@@ -34,20 +35,21 @@ log = logging.getLogger(__name__)
 TRIES = 2  # a refused answer is asked for once more, told why
 UNCHANGED = region_edits.UNCHANGED
 T = TypeVar("T")
-Ask = Callable[[str], Awaitable[Generation]]  # the model's answer to one request
+Ask = Callable[[Request], Awaitable[Generation]]  # the model's answer to one request
 
 
 class NotWritten(Exception):
     """No checked rewrite was written; the message says why, for the user."""
 
 
-async def propose(document: Document, region: Region, request: str, ask: Ask) -> str:
+async def propose(document: Document, region: Region, request: Request, ask: Ask) -> str:
     """The region rewritten as `request` says and checked: its new text."""
     refused = None
     for _ in range(TRIES):
-        asked = request if refused is None else f"{request}\n\n{_again(refused)}"
+        asked = request if refused is None else request.told(_again(refused))
         answer = await ask(asked)
-        code = indented(rewriting.code_of(answer.text, region.text), common_indent(region.text))
+        written = rewriting.code_of(answer.text, region.text, bool(request.reason))
+        code = indented(written, common_indent(region.text))
         new = region_edits.in_line_breaks_of(region, code)
         refused = region_edits.refusal(document, region, new)
         if refused is None:
@@ -92,7 +94,7 @@ def _again(refused: str) -> str:
 
 
 async def edit(
-    ctx: RequestContext, region: Region, request: str, ask: Ask, opened: bool = True
+    ctx: RequestContext, region: Region, request: Request, ask: Ask, opened: bool = True
 ) -> types.WorkspaceEdit:
     """The checked rewrite of `region` as an edit of the document's current
     version (of none for a file the editor has not `opened`), only the
@@ -129,15 +131,17 @@ def asker(
     shown = dedented(region.text, common_indent(region.text))
     expected = int(len(shown) / DENSE_CHARS_PER_TOKEN)
 
-    def work(request: str) -> Callable[[Engine, CancelToken], Generation]:
+    def work(request: Request) -> Callable[[Engine, CancelToken], Generation]:
         def written(engine: Engine, cancel: CancelToken) -> Generation:
             most = max(64, engine.context_size - expected - 512)
             wanted = int(expected * growth) + 64
+            if request.reason:
+                wanted += rewriting.REASON_TOKENS
             return rewriting.rewrite(engine, cancel, fence, shown, request, min(most, wanted))
 
         return written
 
-    async def ask(request: str) -> Generation:
+    async def ask(request: Request) -> Generation:
         ticket = ctx.scheduler.submit(
             work(request),
             priority=Priority.INTERACTIVE,

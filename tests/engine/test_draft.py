@@ -49,7 +49,7 @@ def rewritten(engine: LlamaEngine, request: str, draft: str | None) -> Generatio
     """The model's greedy rewrite of REGION, with `draft` as its draft (None: none)."""
     steering = Steering(stop_when=rewriting.written, draft=draft or "")
     return engine.chat(
-        rewriting.messages("python", REGION, request),
+        rewriting.messages("python", REGION, rewriting.Request(request)),
         Sampling(max_tokens=400, temperature=0.0),
         CancelToken(),
         steering=steering,
@@ -94,7 +94,7 @@ def test_the_cancel_stops_a_drafted_rewrite_at_its_next_pass(engine: LlamaEngine
         return False
 
     generation = engine.chat(
-        rewriting.messages("python", REGION, REQUESTS["unchanged"]),
+        rewriting.messages("python", REGION, rewriting.Request(REQUESTS["unchanged"])),
         Sampling(max_tokens=400, temperature=0.0),
         cancel,
         steering=Steering(stop_when=cancel_after_a_few_lines, draft=REGION),
@@ -106,7 +106,7 @@ def test_the_cancel_stops_a_drafted_rewrite_at_its_next_pass(engine: LlamaEngine
 
 def test_the_time_budget_stops_a_drafted_rewrite(engine: LlamaEngine) -> None:
     generation = engine.chat(
-        rewriting.messages("python", REGION, REQUESTS["unchanged"]),
+        rewriting.messages("python", REGION, rewriting.Request(REQUESTS["unchanged"])),
         Sampling(max_tokens=400, temperature=0.0, time_budget=0.05),
         CancelToken(),
         steering=Steering(stop_when=rewriting.written, draft=REGION),

@@ -56,11 +56,11 @@ def folder(tmp_path: Path) -> Path:
 
 
 def answering() -> Any:
-    return rewrites("Fix this problem", FIXED)
+    return rewrites("This problem is reported", FIXED)
 
 
 def fix_calls(fake: FakeEngine) -> list[Call]:
-    return chats(fake, "Fix this problem")
+    return chats(fake, "This problem is reported")
 
 
 def only_edit(result: dict[str, Any], uri: str, version: int | None) -> types.TextEdit:

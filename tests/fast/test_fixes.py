@@ -50,11 +50,11 @@ AT_BUG = types.Position(line=BAD_LINE, character=37)
 
 def answering(*answers: str) -> Any:
     """The fake model: each fix it is asked for gets the next of `answers`."""
-    return rewrites("Fix this problem", *answers)
+    return rewrites("This problem is reported", *answers)
 
 
 def fix_calls(fake: FakeEngine) -> list[Call]:
-    return chats(fake, "Fix this problem")
+    return chats(fake, "This problem is reported")
 
 
 async def offered_fix(editor: Editor, diagnostics: list[types.Diagnostic]) -> types.CodeAction:

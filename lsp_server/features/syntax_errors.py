@@ -69,25 +69,29 @@ def syntax_errors(document: Document, encoding: str, words: bool = True) -> list
 def _in_pythons_words(
     document: Document, found: list[types.Diagnostic], encoding: str
 ) -> list[types.Diagnostic]:
-    """In Python, the error whose lines hold the one Python's compiler
-    reports first says what it says (`expected ':'`), not only where
-    tree-sitter lost the thread, and where: a stretch tree-sitter could not
-    parse may start lines above it, at the top of the file (a fix is
-    written around the diagnostic). Compiling runs nothing of the code."""
+    """In Python, the first error is the one Python's compiler reports: what
+    it says (`expected ':'`), not only where tree-sitter lost the thread,
+    and where. Python read every line above it, so tree-sitter's errors
+    there are its recovery's, not the code's (a colon missing in a method
+    made tree-sitter mark the module's docstring, 180 lines up): they go.
+    A stretch tree-sitter could not parse that holds Python's line is
+    marked on that line; errors below it stay. Compiling runs nothing."""
     if not found or document.language != "python":
         return found
     try:
         compile(document.text, "<hearth>", "exec", dont_inherit=True)
     except SyntaxError as error:
         line = (error.lineno or 1) - 1
-        for index, diagnostic in enumerate(found):
-            start, end = diagnostic.range.start, diagnostic.range.end
-            if start.line <= line <= end.line:
-                if start.line != line:  # on Python's line, whole
-                    start = _position(document.text, (line, 0), encoding)
-                    end = _position(document.text, (line, 0), encoding, chars=10**9)
-                found[index] = _diagnostic(start, end, error.msg)
-                break
+        if documents.line_bounds(document.text, line) is None:
+            return found  # past the end: Python's EOF errors, tree-sitter's stand
+        below = [d for d in found if d.range.end.line >= line]
+        start = _position(document.text, (line, 0), encoding)
+        end = _position(document.text, (line, 0), encoding, chars=10**9)
+        if below and below[0].range.start.line == line:
+            start, end = below[0].range.start, below[0].range.end
+        if below and below[0].range.start.line <= line:
+            below = below[1:]
+        return [_diagnostic(start, end, error.msg), *below][:MOST]
     except ValueError:  # a null byte: tree-sitter's words stand
         pass
     return found

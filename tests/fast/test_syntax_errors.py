@@ -149,3 +149,18 @@ def test_a_python_error_is_put_on_the_line_pythons_compiler_names() -> None:
     assert said.range == types.Range(
         start=types.Position(line=4, character=0), end=types.Position(line=4, character=8)
     )
+
+
+def test_tree_sitters_errors_above_pythons_line_go() -> None:
+    # A colon missing in a method: tree-sitter's recovery marks the module's
+    # docstring, far above; Python read those lines and names the method's.
+    methods = "".join(f"    def m{n}(self):\n        return {n}\n\n" for n in range(30))
+    text = f'"""A module."""\n\n\nclass C:\n{methods}    def last(self)\n        return 0\n'
+    document = Document("file:///work/c.py", "python", 1, text)
+    python_line = text.splitlines().index("    def last(self)")
+    found = syntax_errors.syntax_errors(document, "utf-16")
+    assert found[0].message == "expected ':'"
+    assert found[0].range.start.line == python_line
+    assert all(error.range.start.line >= python_line for error in found)
+    raw = syntax_errors.syntax_errors(document, "utf-16", words=False)
+    assert any(error.range.end.line < python_line for error in raw), "the case this is about"

@@ -86,7 +86,10 @@ def _definition_lines(
     ]
     if holding:
         innermost = min(holding, key=lambda d: d.end - d.start)
-        return (line_of(innermost.start), line_of(innermost.end - 1)), innermost.name
+        start, end = line_of(innermost.start), line_of(innermost.end - 1)
+        if syntax.tree().root_node.has_error:  # a broken definition may run on past its end
+            end = max(_indented_end(lines_of(document.text), start, end), last)
+        return (start, end), innermost.name
     children = [
         child
         for child in syntax.tree().root_node.children
@@ -118,6 +121,27 @@ def _unbroken(text: str, first: int, last: int) -> tuple[int, int]:
     while bottom > last and not lines[bottom].strip():
         bottom -= 1  # the blank lines before the next statement are not this one's
     return top, bottom
+
+
+def _indented_end(lines: list[str], first: int, last: int) -> int:
+    """The last line of the definition starting at `first` (which the parse
+    says ends at `last`): before the next line, not blank, that is indented
+    no deeper than `first` and does not start with a closing bracket. A
+    bracket left open makes tree-sitter's definition swallow the code after
+    it, such as the call of the function below it."""
+    indent = _indent(lines[first])
+    for line in range(first + 1, last + 1):
+        text = lines[line]
+        if text.strip() and _indent(text) <= indent and text.strip()[0] not in ")]}":
+            end = line - 1
+            while end > first and not lines[end].strip():
+                end -= 1
+            return end
+    return last
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" \t"))
 
 
 def _at_margin(line: str) -> bool:

@@ -150,3 +150,17 @@ def test_a_parse_broken_to_the_end_of_the_file_gives_the_broken_statement_alone(
     assert (region.first, region.last) == (3, 4), region
     below = region_for(document, 9, 9)  # inside the bracket: its closing line is kept
     assert (below.first, below.last) == (7, 10), below
+
+
+def test_a_function_with_a_bracket_left_open_ends_before_the_code_after_it() -> None:
+    # tree-sitter's function swallows the call below it; the region does not.
+    text = (
+        "import math\n\n\n"
+        "def cost(weight: float, express: bool) -> float:\n"
+        "    base = 4.5 + 1.2 * math.ceil(weight\n"
+        "    return base * 2 if express else base\n\n\n"
+        "print(cost(2.0, True))\n"
+    )
+    document = Document("file:///w/a.py", "python", 1, text)
+    region = region_for(document, 4, 4)
+    assert (region.first, region.last, region.name) == (3, 5, "cost"), region

@@ -116,7 +116,12 @@ def fix_request(
 
 
 async def hearth(
-    engine: LlamaEngine, document: Document, region: Region, request: Request, growth: float
+    engine: LlamaEngine,
+    document: Document,
+    region: Region,
+    request: Request,
+    growth: float,
+    known: str | None = None,
 ) -> Answer:
     """The region rewritten as `request` says, through proposals.propose,
     asked as proposals.asker asks: the region shown without the indentation
@@ -137,7 +142,7 @@ async def hearth(
     new: str | None = None
     refused = ""
     try:
-        new = await proposals.propose(document, region, request, ask)
+        new = await proposals.propose(document, region, request, ask, known)
     except proposals.NotWritten as error:
         refused = str(error)
     seconds = time.monotonic() - started

@@ -75,6 +75,7 @@ from stdlib_tests import (
     split_lines,
 )
 
+from lsp_server.features import syntax_repairs
 from lsp_server.features.regions import region_for
 from lsp_server.inference import models
 from lsp_server.inference.llama.engine import LlamaEngine
@@ -143,7 +144,8 @@ def run(engine: LlamaEngine, task: FixTask) -> tuple[arms.Answer, arms.Answer]:
         source="unittest",
     )
     request = arms.fix_request(document, region, diagnostic, bug.function.module.path)
-    ours = asyncio.run(arms.hearth(engine, document, region, request, GROWTH))
+    known = syntax_repairs.repaired(document, region)  # none: these bugs compile
+    ours = asyncio.run(arms.hearth(engine, document, region, request, GROWTH, known))
     said = f"The tests of this function fail:\n{task.failure}"
     asked = arms.message(said, bug.function, bug.text, "Reply with the corrected function.")
     theirs = arms.plain(engine, bug.text, bug.function, asked, GROWTH)

@@ -27,6 +27,7 @@ from pathlib import Path
 import arms
 from stdlib_tests import Function, Module, drawn, functions, lines_of, quotas, source, split_lines
 
+from lsp_server.features import syntax_repairs
 from lsp_server.features.regions import region_for
 from lsp_server.features.syntax_errors import syntax_errors
 from lsp_server.inference.llama.engine import LlamaEngine
@@ -122,7 +123,8 @@ def run(engine: LlamaEngine, task: SyntaxTask, growth: float) -> tuple[arms.Answ
         diagnostic = found[0]
         region = region_for(document, diagnostic.range.start.line, diagnostic.range.end.line)
         request = arms.fix_request(document, region, diagnostic, task.function.module.path)
-        ours = asyncio.run(arms.hearth(engine, document, region, request, growth))
+        known = syntax_repairs.repaired(document, region)
+        ours = asyncio.run(arms.hearth(engine, document, region, request, growth, known))
     else:
         ours = arms.Answer("", 0, None, None, 0.0, refused=NO_DIAGNOSTIC)
     try:

@@ -24,7 +24,7 @@ from pygls.exceptions import JsonRpcInvalidParams
 from lsp_server import documents
 from lsp_server.context import languages
 from lsp_server.documents import Document
-from lsp_server.features import failures, fixes, proposals
+from lsp_server.features import failures, fixes, proposals, syntax_repairs
 from lsp_server.features.failures import Failure, Frame
 from lsp_server.features.proposals import NotWritten
 from lsp_server.features.regions import region_for
@@ -149,7 +149,9 @@ async def propose(
         finished, edit = await proposals.with_progress(
             window,
             "Hearth: fixing the failure",
-            proposals.edit(ctx, region, request, ask, opened),
+            proposals.edit(
+                ctx, region, request, ask, opened, syntax_repairs.repaired(document, region)
+            ),
         )
     except NotWritten as error:
         message = f"found no fix for the failure at {Path(frame.path).name}:{frame.line}: {error}"

@@ -27,7 +27,7 @@ from lsprotocol import converters, types
 from pygls.exceptions import JsonRpcInvalidParams
 
 from lsp_server import documents
-from lsp_server.features import error_explanations, proposals
+from lsp_server.features import error_explanations, proposals, syntax_repairs
 from lsp_server.features.proposals import NotWritten
 from lsp_server.features.regions import Region, region_for
 from lsp_server.features.rewriting import Request
@@ -172,7 +172,9 @@ async def fix(ctx: RequestContext, diagnostic: types.Diagnostic) -> types.Worksp
     ask = proposals.asker(
         ctx, region, purpose="fix", timeout_ms=settings.timeout_ms, setting="fixes.timeoutMs"
     )
-    return await proposals.edit(ctx, region, request_in(ctx, diagnostic, region), ask)
+    request = request_in(ctx, diagnostic, region)
+    known = syntax_repairs.repaired(document, region)
+    return await proposals.edit(ctx, region, request, ask, known=known)
 
 
 def request_in(ctx: RequestContext, diagnostic: types.Diagnostic, region: Region) -> Request:

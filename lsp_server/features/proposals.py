@@ -42,8 +42,14 @@ class NotWritten(Exception):
     """No checked rewrite was written; the message says why, for the user."""
 
 
-async def propose(document: Document, region: Region, request: Request, ask: Ask) -> str:
-    """The region rewritten as `request` says and checked: its new text."""
+async def propose(
+    document: Document, region: Region, request: Request, ask: Ask, known: str | None = None
+) -> str:
+    """The region rewritten as `request` says and checked: its new text;
+    `known`, a rewrite found without the model (syntax_repairs.py), when it
+    passes the checks."""
+    if known is not None and region_edits.refusal(document, region, known) is None:
+        return known
     refused = None
     for _ in range(TRIES):
         asked = request if refused is None else request.told(_again(refused))
@@ -94,18 +100,23 @@ def _again(refused: str) -> str:
 
 
 async def edit(
-    ctx: RequestContext, region: Region, request: Request, ask: Ask, opened: bool = True
+    ctx: RequestContext,
+    region: Region,
+    request: Request,
+    ask: Ask,
+    opened: bool = True,
+    known: str | None = None,
 ) -> types.WorkspaceEdit:
-    """The checked rewrite of `region` as an edit of the document's current
-    version (of none for a file the editor has not `opened`), only the
-    changed lines."""
+    """The checked rewrite of `region` (`known`, if it passes the checks) as
+    an edit of the document's current version (of none for a file the
+    editor has not `opened`), only the changed lines."""
     document = ctx.document
     if not region.text.strip():
         raise NotWritten("there is no code there")
     if not await ctx.model_loaded():
         raise NotWritten("no model is loaded")
     version = document.version
-    new = await propose(document, region, request, ask)
+    new = await propose(document, region, request, ask, known)
     if ctx.document is not document or document.version != version:
         raise NotWritten("the document changed while the model wrote; ask again")
     edits = region_edits.line_edits(document, region, new, ctx.encoding)

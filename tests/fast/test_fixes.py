@@ -178,13 +178,17 @@ async def test_fixes_can_be_turned_off() -> None:
         assert not [a for a in actions or [] if a.kind == types.CodeActionKind.QuickFix]
 
 
-def syntax_error(line: int, message: str) -> types.Diagnostic:
-    return types.Diagnostic(
+async def syntax_fix(editor: Editor, line: int, message: str) -> types.TextEdit:
+    """The fix's edit of Hearth's syntax error `message` on `line`."""
+    diagnostic = types.Diagnostic(
         range=types.Range(start=types.Position(line, 0), end=types.Position(line, 80)),
         message=message,
         severity=types.DiagnosticSeverity.Error,
         source="hearth",
     )
+    actions = await guarded(editor.code_actions(URI, types.Position(line, 4), [diagnostic]))
+    (action,) = [a for a in actions or [] if a.title.startswith("Hearth: fix")]
+    return only_edit(await guarded(editor.resolve(action)))
 
 
 async def test_a_token_python_names_the_place_of_is_put_in_without_the_model() -> None:
@@ -192,10 +196,7 @@ async def test_a_token_python_names_the_place_of_is_put_in_without_the_model() -
     no_colon = SHIPPING.replace("express: bool) -> float:", "express: bool) -> float  # in EUR")
     async with hearth(fake, QUIET, RESOLVES) as editor:
         editor.open(URI, no_colon)
-        diagnostic = syntax_error(3, "expected ':'")
-        actions = await guarded(editor.code_actions(URI, types.Position(3, 4), [diagnostic]))
-        (action,) = [a for a in actions or [] if a.title.startswith("Hearth: fix")]
-        edit = only_edit(await guarded(editor.resolve(action)))
+        edit = await syntax_fix(editor, 3, "expected ':'")
         assert edit.new_text.endswith("-> float:  # in EUR\n")
         assert fix_calls(fake) == [], "exact and instant: no model"
 
@@ -205,9 +206,6 @@ async def test_a_bracket_python_cannot_place_is_left_to_the_model() -> None:
     unclosed = SHIPPING.replace("math.ceil(weight_kg)", "math.ceil(weight_kg")
     async with hearth(fake, QUIET, RESOLVES) as editor:
         editor.open(URI, unclosed)
-        diagnostic = syntax_error(4, "'(' was never closed")
-        actions = await guarded(editor.code_actions(URI, types.Position(4, 4), [diagnostic]))
-        (action,) = [a for a in actions or [] if a.title.startswith("Hearth: fix")]
-        edit = only_edit(await guarded(editor.resolve(action)))
+        edit = await syntax_fix(editor, 4, "'(' was never closed")
         assert edit.new_text == "    base = 4.5 + 1.2 * math.ceil(weight_kg)\n"
         assert len(fix_calls(fake)) == 1

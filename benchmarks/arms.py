@@ -294,8 +294,10 @@ def message(said: str, function: Function, text: str, reply: str, code_first: bo
 
 
 def median(values: Sequence[int | None]) -> str:
+    """The median of what was offered, and its mean in brackets: a median of
+    0 for both arms hides which one changes more lines when it does."""
     kept = [v for v in values if v is not None]
-    return f"{statistics.median(kept):.0f}" if kept else "-"
+    return f"{statistics.median(kept):.0f} ({statistics.mean(kept):.1f})" if kept else "-"
 
 
 def recorded(answer: Answer, passed: bool, **more: object) -> dict[str, object]:

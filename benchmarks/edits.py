@@ -208,7 +208,7 @@ def main() -> None:
             "| model | kind | tasks | passed: Hearth / plain "
             "| both / Hearth only / plain only / neither | Hearth / plain "
             "| offered, not compiling: Hearth / plain "
-            "| lines changed besides the request (median): Hearth / plain "
+            "| lines changed besides the request (median (mean)): Hearth / plain "
             "| Hearth s: p50 / p95 | plain s: p50 / p95 |",
             "|---" * 10 + "|",
             *rows,

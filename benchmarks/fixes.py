@@ -277,7 +277,7 @@ def main() -> None:
             "",
             "| model | tasks | passed: Hearth / plain | both / Hearth only / plain only / neither "
             "| Hearth / plain | offered, not compiling: Hearth / plain "
-            "| lines changed besides the bug (median): Hearth / plain "
+            "| lines changed besides the bug (median (mean)): Hearth / plain "
             "| Hearth s: p50 / p95 | plain s: p50 / p95 | Hearth s / prompt read s (p50) |",
             "|---" * 10 + "|",
             *fix_rows,

@@ -55,6 +55,7 @@ async def propose(
         asked = request if refused is None else request.told(_again(refused))
         answer = await ask(asked)
         written = rewriting.code_of(answer.text, region.text, bool(request.reason))
+        written = without_copied_head(written, document, region)
         code = indented(written, common_indent(region.text))
         new = region_edits.in_line_breaks_of(region, code)
         refused = region_edits.refusal(document, region, new)
@@ -62,6 +63,32 @@ async def propose(
             return new
         log.info("rewrite of %s:%d refused: %s", document.uri, region.first + 1, refused)
     raise NotWritten(f"the model's answer was refused twice ({refused})")
+
+
+def without_copied_head(answer: str, document: Document, region: Region) -> str:
+    """`answer` without the lines the model wrote ahead of the region's
+    first line that it copied from the rest of the file: the imports and
+    the class line of the code shown for reference (used_code.py), written
+    before the method it was asked to write again. Lines new to the file,
+    such as an import an edit needs, stay."""
+    first = next((_start(line) for line in lines_of(region.text) if line.strip()), "")
+    lines = lines_of(answer)
+    around = lines_of(document.text)
+    elsewhere = {line.strip() for line in around[: region.first] + around[region.last + 1 :]}
+    head = 0
+    while head < len(lines) and _start(lines[head]) != first:
+        if lines[head].strip() and lines[head].strip() not in elsewhere:
+            return answer  # something of the model's own before the first line
+        head += 1
+    if head == len(lines):
+        return answer  # no line starts as the region does: nothing to go by
+    return "".join(lines[head:])
+
+
+def _start(line: str) -> str:
+    """How a line starts, for finding the region's first line in an answer
+    that may have changed it: up to its first bracket (`def f`, `x = g`)."""
+    return line.strip().split("(", 1)[0].split("[", 1)[0]
 
 
 def common_indent(text: str) -> str:

@@ -87,8 +87,9 @@ def _definition_lines(
     if holding:
         innermost = min(holding, key=lambda d: d.end - d.start)
         start, end = line_of(innermost.start), line_of(innermost.end - 1)
-        if syntax.tree().root_node.has_error:  # a broken definition may run on past its end
-            end = max(_indented_end(lines_of(document.text), start, end), last)
+        if syntax.tree().root_node.has_error:  # a broken definition's end is not its own
+            lines = lines_of(document.text)
+            end = max(_indented_end(lines, start, len(lines) - 1), last)
         return (start, end), innermost.name
     children = [
         child
@@ -124,11 +125,12 @@ def _unbroken(text: str, first: int, last: int) -> tuple[int, int]:
 
 
 def _indented_end(lines: list[str], first: int, last: int) -> int:
-    """The last line of the definition starting at `first` (which the parse
-    says ends at `last`): before the next line, not blank, that is indented
-    no deeper than `first` and does not start with a closing bracket. A
-    bracket left open makes tree-sitter's definition swallow the code after
-    it, such as the call of the function below it."""
+    """The last line, up to `last`, of the definition starting at `first`:
+    before the next line, not blank, that is indented no deeper than `first`
+    and does not start with a closing bracket. Where the parse is broken,
+    tree-sitter's definition may swallow the code after it (a bracket left
+    open: the call of the function below it) or stop short of its end (the
+    `except` of its `try`)."""
     indent = _indent(lines[first])
     for line in range(first + 1, last + 1):
         text = lines[line]

@@ -13,6 +13,8 @@ it is what the region needs, not the whole file.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from lsp_server.context.header import header
 from lsp_server.context.prompt import names_in
 from lsp_server.documents import Document
@@ -37,7 +39,13 @@ def used_code(
     at = start + sum(len(text) for text in lines[region.first : max(line, region.first)])
     names = names_in(document, start, end)
     window = (syntax.byte_offset(start), syntax.byte_offset(end))
-    own = header(syntax.outline(), window, syntax.byte_offset(at), names, USED_CODE_CHARS)
+    outline = syntax.outline()
+    # Imports at the margin only: one nested in a `try`, shown alone and
+    # indented, the model copied into its answer.
+    source = outline.source
+    imports = tuple(span for span in outline.imports if source[span[0] : span[0] + 1].strip())
+    outline = replace(outline, imports=imports)
+    own = header(outline, window, syntax.byte_offset(at), names, USED_CODE_CHARS)
     fence = document.language or ""
     parts = []
     room = own.room

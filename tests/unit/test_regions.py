@@ -164,3 +164,40 @@ def test_a_function_with_a_bracket_left_open_ends_before_the_code_after_it() -> 
     document = Document("file:///w/a.py", "python", 1, text)
     region = region_for(document, 4, 4)
     assert (region.first, region.last, region.name) == (3, 5, "cost"), region
+
+
+def test_code_copied_from_around_the_region_before_its_first_line_goes() -> None:
+    text = (
+        "import os\nfrom gettext import gettext as _\n\n\n"
+        "class GetoptError(Exception):\n"
+        "    def __init__(self, msg, opt='):\n"
+        "        self.msg = msg\n"
+    )
+    document = Document("file:///w/g.py", "python", 1, text)
+    region = region_for(document, 5, 5)
+    answer = (
+        "import os\n\nclass GetoptError(Exception):\n"
+        "    def __init__(self, msg, opt=''):\n        self.msg = msg\n"
+    )
+    kept = proposals.without_copied_head(answer, document, region)
+    assert kept == "    def __init__(self, msg, opt=''):\n        self.msg = msg\n"
+    needed = "from typing import Any\n" + answer
+    assert proposals.without_copied_head(needed, document, region) == needed, "new to the file"
+    unmatched = "import os\nx = 1\n"
+    assert proposals.without_copied_head(unmatched, document, region) == unmatched
+
+
+def test_a_broken_function_runs_to_its_last_indented_line() -> None:
+    # tree-sitter's broken function stops at the `try`; the `except` is its own.
+    text = (
+        "def ratio(x, y):\n"
+        "    n = len(x\n"
+        "    try:\n"
+        "        return sum(x) / n\n"
+        "    except ZeroDivisionError:\n"
+        "        return 0\n\n\n"
+        "print(ratio([1], [2]))\n"
+    )
+    document = Document("file:///w/r.py", "python", 1, text)
+    region = region_for(document, 1, 1)
+    assert (region.first, region.last) == (0, 5), region

@@ -82,3 +82,14 @@ def test_no_region_or_no_grammar_shows_nothing_and_the_budget_holds() -> None:
     known = used_code(document, region_for(document, last, last), last, None, "many.py")
     assert "helper_399" in known, "the nearest first"
     assert len(known) < USED_CODE_CHARS + 200
+
+
+def test_an_import_nested_in_a_try_is_not_shown_out_of_its_place() -> None:
+    text = (
+        "import os\ntry:\n    from gettext import gettext as _\nexcept ImportError:\n"
+        "    _ = str\n\n\ndef say(text):\n    return _(os.sep + text)\n"
+    )
+    document = Document("file:///w/say.py", "python", 1, text)
+    known = used_code(document, region_for(document, 8, 8), 8, None, "say.py")
+    assert "import os\n" in known
+    assert "gettext" not in known

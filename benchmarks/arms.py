@@ -112,7 +112,7 @@ def fix_request(
     the code the region uses is taken from its own file, named `path`."""
     line = diagnostic.range.start.line
     known = used_code(document, region, line, None, path)
-    return fixes.request_for(diagnostic, region, document.text, known, fixes.broken(document))
+    return fixes.request_for(diagnostic, region, document.text, known)
 
 
 async def hearth(

@@ -122,6 +122,7 @@ async def hearth(
     request: Request,
     growth: float,
     known: str | None = None,
+    confined: bool = False,
 ) -> Answer:
     """The region rewritten as `request` says, through proposals.propose,
     asked as proposals.asker asks: the region shown without the indentation
@@ -142,7 +143,7 @@ async def hearth(
     new: str | None = None
     refused = ""
     try:
-        new = await proposals.propose(document, region, request, ask, known)
+        new = await proposals.propose(document, region, request, ask, known, confined)
     except proposals.NotWritten as error:
         refused = str(error)
     seconds = time.monotonic() - started

@@ -145,7 +145,7 @@ def run(engine: LlamaEngine, task: FixTask) -> tuple[arms.Answer, arms.Answer]:
     )
     request = arms.fix_request(document, region, diagnostic, bug.function.module.path)
     known = syntax_repairs.repaired(document, region)  # none: these bugs compile
-    ours = asyncio.run(arms.hearth(engine, document, region, request, GROWTH, known))
+    ours = asyncio.run(arms.hearth(engine, document, region, request, GROWTH, known, confined=True))
     said = f"The tests of this function fail:\n{task.failure}"
     asked = arms.message(said, bug.function, bug.text, "Reply with the corrected function.")
     theirs = arms.plain(engine, bug.text, bug.function, asked, GROWTH)

@@ -124,7 +124,8 @@ def run(engine: LlamaEngine, task: SyntaxTask, growth: float) -> tuple[arms.Answ
         region = region_for(document, diagnostic.range.start.line, diagnostic.range.end.line)
         request = arms.fix_request(document, region, diagnostic, task.function.module.path)
         known = syntax_repairs.repaired(document, region)
-        ours = asyncio.run(arms.hearth(engine, document, region, request, growth, known))
+        hearths = arms.hearth(engine, document, region, request, growth, known, confined=True)
+        ours = asyncio.run(hearths)
     else:
         ours = arms.Answer("", 0, None, None, 0.0, refused=NO_DIAGNOSTIC)
     try:

@@ -150,7 +150,13 @@ async def propose(
             window,
             "Hearth: fixing the failure",
             proposals.edit(
-                ctx, region, request, ask, opened, syntax_repairs.repaired(document, region)
+                ctx,
+                region,
+                request,
+                ask,
+                opened,
+                syntax_repairs.repaired(document, region),
+                confined=True,
             ),
         )
     except NotWritten as error:

@@ -174,7 +174,7 @@ async def fix(ctx: RequestContext, diagnostic: types.Diagnostic) -> types.Worksp
     )
     request = request_in(ctx, diagnostic, region)
     known = syntax_repairs.repaired(document, region)
-    return await proposals.edit(ctx, region, request, ask, known=known)
+    return await proposals.edit(ctx, region, request, ask, known=known, confined=True)
 
 
 def request_in(ctx: RequestContext, diagnostic: types.Diagnostic, region: Region) -> Request:

@@ -43,11 +43,18 @@ class NotWritten(Exception):
 
 
 async def propose(
-    document: Document, region: Region, request: Request, ask: Ask, known: str | None = None
+    document: Document,
+    region: Region,
+    request: Request,
+    ask: Ask,
+    known: str | None = None,
+    confined: bool = False,
 ) -> str:
     """The region rewritten as `request` says and checked: its new text;
     `known`, a rewrite found without the model (syntax_repairs.py), when it
-    passes the checks."""
+    passes the checks. `confined`: a function's rewrite may not write code
+    before its first line (a fix: the small model put `from math import
+    ceil` above the function it was to fix)."""
     if known is not None and region_edits.refusal(document, region, known) is None:
         return known
     refused = None
@@ -59,6 +66,8 @@ async def propose(
         code = indented(written, common_indent(region.text))
         new = region_edits.in_line_breaks_of(region, code)
         refused = region_edits.refusal(document, region, new)
+        if refused is None and confined and region.name and _writes_ahead(region, new):
+            refused = "it writes code before the function's first line"
         if refused is None:
             return new
         log.info("rewrite of %s:%d refused: %s", document.uri, region.first + 1, refused)
@@ -83,6 +92,13 @@ def without_copied_head(answer: str, document: Document, region: Region) -> str:
     if head == len(lines):
         return answer  # no line starts as the region does: nothing to go by
     return "".join(lines[head:])
+
+
+def _writes_ahead(region: Region, new: str) -> bool:
+    """Whether `new` has code before a line that starts as the region's first."""
+    first = next((_start(line) for line in lines_of(region.text) if line.strip()), "")
+    written = next((_start(line) for line in lines_of(new) if line.strip()), "")
+    return written != first
 
 
 def _start(line: str) -> str:
@@ -133,6 +149,7 @@ async def edit(
     ask: Ask,
     opened: bool = True,
     known: str | None = None,
+    confined: bool = False,
 ) -> types.WorkspaceEdit:
     """The checked rewrite of `region` (`known`, if it passes the checks) as
     an edit of the document's current version (of none for a file the
@@ -143,7 +160,7 @@ async def edit(
     if not await ctx.model_loaded():
         raise NotWritten("no model is loaded")
     version = document.version
-    new = await propose(document, region, request, ask, known)
+    new = await propose(document, region, request, ask, known, confined)
     if ctx.document is not document or document.version != version:
         raise NotWritten("the document changed while the model wrote; ask again")
     edits = region_edits.line_edits(document, region, new, ctx.encoding)

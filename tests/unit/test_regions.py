@@ -10,6 +10,8 @@ from lsprotocol import types
 from lsp_server.documents import Document
 from lsp_server.features import proposals, region_edits
 from lsp_server.features.regions import MAX_LINES, WINDOW, lines_of, region_for
+from lsp_server.features.rewriting import Request
+from lsp_server.inference.api import Generation
 
 SOURCE = """import os
 
@@ -201,3 +203,19 @@ def test_a_broken_function_runs_to_its_last_indented_line() -> None:
     document = Document("file:///w/r.py", "python", 1, text)
     region = region_for(document, 1, 1)
     assert (region.first, region.last) == (0, 5), region
+
+
+async def test_a_fix_may_not_write_code_before_the_function() -> None:
+    text = "import math\n\n\ndef cost(w):\n    return math.ceil(w) + bse\n"
+    document = Document("file:///w/c.py", "python", 1, text)
+    region = region_for(document, 4, 4)
+    answers = iter(["from math import ceil\n\ndef cost(w):\n    return ceil(w) + bse\n"] * 2)
+
+    async def ask(request: Request) -> Generation:
+        return Generation(next(answers), "stop")
+
+    fixed = await proposals.propose(document, region, Request("Fix it."), ask)
+    assert fixed.startswith("from math import ceil"), "an edit may"
+    answers = iter(["from math import ceil\n\ndef cost(w):\n    return ceil(w) + bse\n"] * 2)
+    with pytest.raises(proposals.NotWritten, match="before the function's first line"):
+        await proposals.propose(document, region, Request("Fix it."), ask, confined=True)

@@ -80,7 +80,7 @@ def without_copied_head(answer: str, document: Document, region: Region) -> str:
     the class line of the code shown for reference (used_code.py), written
     before the method it was asked to write again. Lines new to the file,
     such as an import an edit needs, stay."""
-    first = next((_start(line) for line in lines_of(region.text) if line.strip()), "")
+    first = _first_start(region.text)
     lines = lines_of(answer)
     around = lines_of(document.text)
     elsewhere = {line.strip() for line in around[: region.first] + around[region.last + 1 :]}
@@ -96,9 +96,12 @@ def without_copied_head(answer: str, document: Document, region: Region) -> str:
 
 def _writes_ahead(region: Region, new: str) -> bool:
     """Whether `new` has code before a line that starts as the region's first."""
-    first = next((_start(line) for line in lines_of(region.text) if line.strip()), "")
-    written = next((_start(line) for line in lines_of(new) if line.strip()), "")
-    return written != first
+    return _first_start(new) != _first_start(region.text)
+
+
+def _first_start(text: str) -> str:
+    """How the first line of `text` with code starts (`_start`)."""
+    return next((_start(line) for line in lines_of(text) if line.strip()), "")
 
 
 def _start(line: str) -> str:

@@ -47,13 +47,13 @@ def refusal(document: Document, region: Region, new: str) -> str | None:
             return "it does not parse"
         if syntax.language == "python":
             edited = document.text[:start] + new + document.text[start + len(region.text) :]
-            error = _compile_error_line(edited)
+            error = compile_error_line(edited)
             if error is not None and region.first <= error < region.first + len(lines_of(new)):
                 return "it does not compile"
     return None
 
 
-def _compile_error_line(source: str) -> int | None:
+def compile_error_line(source: str) -> int | None:
     """The 0-based line of Python's first complaint compiling `source`, None
     if it compiles. Compiling runs nothing of it."""
     try:

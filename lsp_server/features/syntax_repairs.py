@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from lsp_server import documents
 from lsp_server.documents import Document
+from lsp_server.features.region_edits import compile_error_line
 from lsp_server.features.regions import Region
 
 TOKENS = (":", ")", "]", "}")  # what a deleted or forgotten one-character token can be
@@ -40,18 +41,12 @@ def repaired(document: Document, region: Region) -> str | None:
     at = bounds[0] + min(column, bounds[1] - bounds[0])
     while at > bounds[0] and text[at - 1] in " \t":
         at -= 1  # `if x:  # note`, not `if x  :# note`
-    compiling = [token for token in TOKENS if _compiles(text[:at] + token + text[at:])]
+    compiling = [
+        token for token in TOKENS if compile_error_line(text[:at] + token + text[at:]) is None
+    ]
     if len(compiling) != 1:
         return None
     start = documents.line_bounds(text, region.first)
     assert start is not None
     offset = at - start[0]
     return region.text[:offset] + compiling[0] + region.text[offset:]
-
-
-def _compiles(source: str) -> bool:
-    try:
-        compile(source, "<hearth>", "exec", dont_inherit=True)
-    except (SyntaxError, ValueError):
-        return False
-    return True

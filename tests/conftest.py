@@ -70,13 +70,13 @@ def engine(model_path: Path, pace: pacing.Pace) -> Iterator[LlamaEngine]:
     engine.close()
 
 
-# Property tests (tests/e2e/test_fuzz.py): about 1,500 cases in all by
-# default (250 a test and encoding: the fast tier has a minute), the same ones
+# Property tests (tests/e2e/test_fuzz.py): about 1,000 cases in all by
+# default (150 a test and encoding: the fast tier has a minute), the same ones
 # each run (a CI run fails for the code, not for the draw); with --slow, 4,000
 # a test, drawn afresh. No deadline: they talk to a real server.
 settings.register_profile(
     "default",
-    max_examples=250,
+    max_examples=150,
     derandomize=True,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
@@ -88,7 +88,7 @@ settings.register_profile(
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
-        "--slow", action="store_true", help="run 4,000 fuzzing cases a test (250 by default)"
+        "--slow", action="store_true", help="run 4,000 fuzzing cases a test (150 by default)"
     )
 
 

@@ -9,7 +9,7 @@ edits, by its own reading of the LSP rules. The model is absent on purpose
 (a missing file): the protocol is under test here, and every request is
 answered without waiting for a generation.
 
-`pytest --slow` runs 4,000 cases a test, sixteen times the default.
+`pytest --slow` runs 4,000 cases a test, over twenty-five times the default.
 """
 
 from __future__ import annotations

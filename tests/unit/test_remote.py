@@ -97,7 +97,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def peer() -> Iterator[Peer]:
     server = Peer()
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    # A short poll: shutdown() waits up to one poll, 0.5 s by default, per test.
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     yield server
     server.release.set()
     server.shutdown()

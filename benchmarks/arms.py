@@ -14,12 +14,21 @@ function, and what they measure of the answers.
 
 Each call reads its prompt cold: the chat context's cache is emptied
 first, so that neither arm finds the other's prompt there.
+
+`--plain-cache` (fixes.py, edits.py) keeps the plain arm's answers in
+.cache/bench-plain/, keyed by the model file, the message and the budget:
+greedy on one machine, the answer is the same each run, so a run that
+tries a change of Hearth's arm takes a third of the time. Its times are
+then an earlier run's, and the report says so; a run for the results
+file asks the model afresh.
 """
 
 from __future__ import annotations
 
+import argparse
 import ast
 import difflib
+import hashlib
 import json
 import re
 import statistics
@@ -43,6 +52,8 @@ from lsp_server.inference.llama.engine import EngineConfig, LlamaEngine
 from lsp_server.layout import DENSE_CHARS_PER_TOKEN
 
 PLAIN_PREAMBLE_TOKENS = 128  # room for the sentence a chat answer puts before its code
+PLAIN_CACHE = Path(__file__).resolve().parent.parent / ".cache" / "bench-plain"
+_plain_cached = False  # set by --plain-cache
 
 
 def load_engine(preset: str) -> LlamaEngine:
@@ -210,15 +221,8 @@ def plain(
     whole user message; the reply's code goes in place of the function."""
     old = lines_of(module, function)
     most = budget(engine, old, growth) + PLAIN_PREAMBLE_TOKENS
-    _cold(engine)
-    started = time.monotonic()
-    generation = engine.chat(
-        [ChatMessage("user", message)],
-        Sampling(max_tokens=most, temperature=0.0),
-        CancelToken(),
-    )
-    seconds = time.monotonic() - started
-    new = code_in(generation.text, function)
+    text, seconds, prompt_seconds = _plain_reply(engine, message, most)
+    new = code_in(text, function)
     if new and not new.endswith("\n"):
         new += "\n"
     changed = replaced(module, function.first, function.last, new)
@@ -229,9 +233,50 @@ def plain(
         changed,
         seconds,
         [message],
-        [generation.text],
-        generation.stats.prompt_seconds,
+        [text],
+        prompt_seconds,
     )
+
+
+def _plain_reply(engine: LlamaEngine, message: str, most: int) -> tuple[str, float, float]:
+    """The model's greedy reply to `message`, the call's seconds and its
+    prompt's; from the cache when --plain-cache asks for it and has it."""
+    key = hashlib.sha256(f"{engine.path.name}\0{most}\0{message}".encode()).hexdigest()
+    cached = PLAIN_CACHE / f"{key}.json"
+    if _plain_cached and cached.exists():
+        kept = json.loads(cached.read_text())
+        return kept["text"], kept["seconds"], kept["prompt_seconds"]
+    _cold(engine)
+    started = time.monotonic()
+    generation = engine.chat(
+        [ChatMessage("user", message)],
+        Sampling(max_tokens=most, temperature=0.0),
+        CancelToken(),
+    )
+    seconds = time.monotonic() - started
+    if _plain_cached:
+        PLAIN_CACHE.mkdir(parents=True, exist_ok=True)
+        kept = {"text": generation.text, "seconds": seconds}
+        kept["prompt_seconds"] = generation.stats.prompt_seconds
+        cached.write_text(json.dumps(kept))
+    return generation.text, seconds, generation.stats.prompt_seconds
+
+
+def add_plain_cache_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--plain-cache",
+        action="store_true",
+        help="reuse the plain arm's answers of earlier runs (its times are theirs)",
+    )
+
+
+def use_plain_cache(args: argparse.Namespace) -> str:
+    """Turn the cache on if the options ask for it; the report's note on it."""
+    global _plain_cached
+    _plain_cached = bool(args.plain_cache)
+    if not _plain_cached:
+        return ""
+    return "(the plain arm's answers and times from earlier runs: --plain-cache)"
 
 
 def changed_lines(old: str, new: str) -> tuple[set[int], int]:

@@ -22,7 +22,7 @@ hints, the signature; ...).
 
     python benchmarks/edits.py [--tasks N] [--presets default,small]
         [--kinds hints,rename,guard,comprehension,parameter] [--seed N]
-        [--dump FILE] [--check-tasks]
+        [--dump FILE] [--check-tasks] [--plain-cache]
 """
 
 from __future__ import annotations
@@ -186,7 +186,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--dump", type=Path, help="write each task's outputs here (JSON lines)")
     parser.add_argument("--check-tasks", action="store_true", help="build the tasks only")
+    arms.add_plain_cache_option(parser)
     args = parser.parse_args()
+    cache_note = arms.use_plain_cache(args)
     kinds = tuple(args.kinds.split(","))
     if args.check_tasks:
         check_tasks(args, kinds)
@@ -214,6 +216,8 @@ def main() -> None:
             *rows,
         ]
     )
+    if cache_note:
+        report += "\n" + cache_note
     print(report)
     record.keep("edits.md", report, parser, args, output_only=("dump",))
 

@@ -38,7 +38,7 @@ plain arm is told Python's error and its line. Fixed: the module compiles
 and its syntax tree is the original's.
 
     python benchmarks/fixes.py [--tasks N] [--syntax N] [--presets default,small]
-        [--kinds operator,...] [--seed N] [--dump FILE] [--check-tasks]
+        [--kinds operator,...] [--seed N] [--dump FILE] [--check-tasks] [--plain-cache]
 
 `--check-tasks` builds the tasks only (no model): each bug's tests fail and
 each original's pass, with counts per kind and module.
@@ -249,7 +249,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--dump", type=Path, help="write each task's outputs here (JSON lines)")
     parser.add_argument("--check-tasks", action="store_true", help="build the tasks only")
+    arms.add_plain_cache_option(parser)
     args = parser.parse_args()
+    cache_note = arms.use_plain_cache(args)
     kinds = tuple(args.kinds.split(","))
     if args.check_tasks:
         check_tasks(args, kinds)
@@ -294,6 +296,8 @@ def main() -> None:
             *syntax_rows,
         ]
     )
+    if cache_note:
+        report += "\n" + cache_note
     print(report)
     record.keep("fixes.md", report, parser, args, output_only=("dump",))
 

@@ -38,10 +38,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lsprotocol import types
-from stdlib_tests import Function, Module, lines_of, p95, replaced, split_lines
+from stdlib_tests import (
+    STDLIB,
+    URI_ROOT,
+    Function,
+    Module,
+    lines_of,
+    p95,
+    replaced,
+    split_lines,
+)
 
 from lsp_server.documents import Document
-from lsp_server.features import fixes, proposals, rewriting
+from lsp_server.features import fixes, proposals, related_code, rewriting
 from lsp_server.features.regions import Region
 from lsp_server.features.rewriting import Request
 from lsp_server.features.used_code import used_code
@@ -116,14 +125,30 @@ class Answer:
 
 
 def fix_request(
-    document: Document, region: Region, diagnostic: types.Diagnostic, path: str
+    document: Document,
+    region: Region,
+    diagnostic: types.Diagnostic,
+    path: str,
+    read: related_code.Reader | None = None,
 ) -> Request:
     """What fixes.request_in asks the server's model, here without the
     workspace index (the standard library is not indexed for a benchmark):
-    the code the region uses is taken from its own file, named `path`."""
+    the code the region uses is taken from its own file, named `path`, and
+    the code at the diagnostic's related locations is what `read` reads."""
     line = diagnostic.range.start.line
     known = used_code(document, region, line, None, path)
+    if read is not None:
+        shown = related_code.related_code(diagnostic, document.uri, region, read, _named)
+        known = "\n\n".join(part for part in (known, shown) if part)
     return fixes.request_for(diagnostic, region, document.text, known)
+
+
+def _named(uri: str) -> str:
+    """A file of the benchmark as a user of its workspace would name it."""
+    path = uri.removeprefix("file://")
+    for root in (str(STDLIB) + "/", URI_ROOT):
+        path = path.removeprefix(root)
+    return path
 
 
 async def hearth(

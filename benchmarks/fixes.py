@@ -54,12 +54,14 @@ import random
 import statistics
 import time
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import arms
 import bugs
 import record
+import stdlib_tests
 import syntax_fixes
 from bugs import Bug
 from lsprotocol import types
@@ -75,7 +77,9 @@ from stdlib_tests import (
     split_lines,
 )
 
-from lsp_server.features import syntax_repairs
+from lsp_server.documents import Document
+from lsp_server.features import failure_fixes, failures, related_code, syntax_repairs
+from lsp_server.features.proposals import NotWritten
 from lsp_server.features.regions import region_for
 from lsp_server.inference import models
 from lsp_server.inference.llama.engine import LlamaEngine
@@ -133,6 +137,48 @@ def _line_range(text: str, line: int) -> types.Range:
     )
 
 
+def _callers(task: FixTask) -> Sequence[types.DiagnosticRelatedInformation] | None:
+    """The related information hearth.fixFailure gives the failure: its
+    frames in the workspace outside the innermost in the module
+    (failure_fixes.py), the workspace being the module's package and the
+    standard library's tests. A failure with no frame in the module (an
+    assertion of the test) is related to the test's frame."""
+    failure = failures.parse(task.failure)
+    if failure is None:
+        return None
+    where = stdlib_tests.URI_ROOT + task.bug.function.module.path
+    inner = [frame for frame in failure.frames if frame.path == where]
+    frame = inner[-1] if inner else failures.Frame(where, task.line + 1, None, None)
+    if not inner:
+        failure = replace(failure, frames=(*failure.frames, frame))
+    callers = failure_fixes.callers_of(failure, frame, _resolved)
+    return failure_fixes.diagnostic_of(failure, frame, callers).related_information
+
+
+def _resolved(path: str) -> Path | None:
+    """A frame's file in the benchmark's workspace: the module's package
+    (as the failure names its copy) or a test of the standard library."""
+    found = Path(path)
+    if path.startswith(stdlib_tests.URI_ROOT):
+        return found
+    return found if found.is_relative_to(stdlib_tests.STDLIB / "test") else None
+
+
+def _read(document: Document, uri: str) -> Document | None:
+    """The benchmark's reader of related places: the buggy module is the
+    document, its package's other files and the tests are read from the
+    standard library."""
+    if uri == document.uri:
+        return document
+    path = uri.removeprefix("file://")
+    if path.startswith(stdlib_tests.URI_ROOT):
+        path = str(stdlib_tests.STDLIB / path.removeprefix(stdlib_tests.URI_ROOT))
+    try:
+        return related_code.read_document(Path(path), 1_000_000)
+    except NotWritten:
+        return None
+
+
 def run(engine: LlamaEngine, task: FixTask) -> tuple[arms.Answer, arms.Answer]:
     bug = task.bug
     document = arms.document(bug.function.module, bug.text)
@@ -143,7 +189,9 @@ def run(engine: LlamaEngine, task: FixTask) -> tuple[arms.Answer, arms.Answer]:
         severity=types.DiagnosticSeverity.Error,
         source="unittest",
     )
-    request = arms.fix_request(document, region, diagnostic, bug.function.module.path)
+    diagnostic.related_information = _callers(task)
+    read = functools.partial(_read, document)
+    request = arms.fix_request(document, region, diagnostic, bug.function.module.path, read)
     known = syntax_repairs.repaired(document, region)  # none: these bugs compile
     ours = asyncio.run(arms.hearth(engine, document, region, request, GROWTH, known, confined=True))
     said = f"The tests of this function fail:\n{task.failure}"

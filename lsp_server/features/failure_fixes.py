@@ -22,20 +22,18 @@ from lsprotocol import converters, types
 from pygls.exceptions import JsonRpcInvalidParams
 
 from lsp_server import documents
-from lsp_server.context import languages
-from lsp_server.documents import Document
 from lsp_server.features import failures, fixes, proposals, syntax_repairs
 from lsp_server.features.failures import Failure, Frame
 from lsp_server.features.proposals import NotWritten
 from lsp_server.features.regions import region_for
+from lsp_server.features.related_code import read_document
 from lsp_server.session import Parts, RequestContext
 from lsp_server.settings import Settings
 from lsp_server.window import Window
-from lsp_server.workspace import files
 
 COMMAND = "hearth.fixFailure"
 MAX_FAILURE_CHARS = 200_000  # a whole CI log is more than a failure
-CALLERS = 3  # outer frames in the workspace named to the model as related information
+CALLERS = 3  # the frames nearest the failure's, in the workspace, named to the model
 _CONVERTER = converters.get_converter()
 
 
@@ -66,21 +64,6 @@ def located(text: str, roots: tuple[str, ...]) -> tuple[Failure, Frame, Path]:
         raise NotWritten(f"none of the failure's frames is a file of the workspace ({paths})")
     frame, path = found
     return failure, frame, path
-
-
-def read_document(path: Path, max_chars: int) -> Document:
-    """The file, read from disk as a document no editor has open."""
-    language = files.language_of(path)
-    if language is None:
-        raise NotWritten(f"{path}: Hearth has no grammar for this language")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise NotWritten(f"{path} is not readable as UTF-8 text: {error}") from error
-    if len(text) > max_chars:
-        raise NotWritten(f"{path} is over limits.documentChars ({max_chars})")
-    language_id = languages.spec_named(language).language_ids[0]
-    return Document(path.as_uri(), language_id, 0, text, max_chars)
 
 
 def diagnostic_of(
@@ -116,16 +99,15 @@ def diagnostic_of(
 def callers_of(
     failure: Failure, frame: Frame, resolve: Callable[[str], Path | None]
 ) -> list[tuple[Frame, str]]:
-    """Up to CALLERS frames outside `frame`, innermost first, that lie in the workspace."""
-    outer = list(failure.frames[: failure.frames.index(frame)])
-    found = []
-    for caller in reversed(outer):
+    """The frames outside `frame` that lie in the workspace, as (frame,
+    URI): the outermost first, where the run entered the workspace (a test:
+    it says what was expected), then up to CALLERS nearest `frame`."""
+    outer: list[tuple[Frame, str]] = []
+    for caller in failure.frames[: failure.frames.index(frame)]:
         path = resolve(caller.path)
-        if path is not None:
-            found.append((caller, path.as_uri()))
-        if len(found) == CALLERS:
-            break
-    return found
+        if path is not None and (caller, path.as_uri()) not in outer:  # once a recursion
+            outer.append((caller, path.as_uri()))
+    return outer[:1] + outer[:0:-1][:CALLERS]
 
 
 async def propose(

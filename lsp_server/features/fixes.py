@@ -30,6 +30,7 @@ from lsp_server import documents
 from lsp_server.features import error_explanations, proposals, syntax_repairs
 from lsp_server.features.proposals import NotWritten
 from lsp_server.features.regions import Region, region_for
+from lsp_server.features.related_code import related_code, workspace_reader
 from lsp_server.features.rewriting import Request
 from lsp_server.features.used_code import used_code
 from lsp_server.session import RequestContext
@@ -179,12 +180,19 @@ async def fix(ctx: RequestContext, diagnostic: types.Diagnostic) -> types.Worksp
 
 def request_in(ctx: RequestContext, diagnostic: types.Diagnostic, region: Region) -> Request:
     """What the model is asked to fix `diagnostic` in `region` of the
-    context's document, with the code the region uses from the workspace."""
-    document = ctx.document
+    context's document, with the code the region uses from the workspace
+    and the code at the places the diagnostic names."""
+    document, workspace = ctx.document, ctx.workspace
     line = diagnostic.range.start.line
-    path = ctx.workspace.relative(document.uri)
-    known = used_code(document, region, line, ctx.workspace.cross_file(document), path)
-    return request_for(diagnostic, region, document.text, known)
+    path = workspace.relative(document.uri)
+    used = used_code(document, region, line, workspace.cross_file(document), path)
+    read = workspace_reader(workspace, ctx.settings.limits.document_chars)
+    related = related_code(diagnostic, document.uri, region, read, workspace.relative)
+    return request_for(diagnostic, region, document.text, _joined(used, related))
+
+
+def _joined(*parts: str) -> str:
+    return "\n\n".join(part for part in parts if part)
 
 
 def request_for(

@@ -36,7 +36,7 @@ SETTINGS = {**QUIET, "context": {"workspace": False}}
 
 def traceback(folder: Path) -> str:
     return f"""Traceback (most recent call last):
-  File "{folder}/test_stats.py", line 4, in test_average
+  File "{folder}/test_stats.py", line 5, in test_average
     assert average([1, 2, 3]) == 2
   File "{folder}/stats.py", line 2, in average
     return sum(values) / len(value)
@@ -91,7 +91,10 @@ async def test_a_traceback_is_fixed_in_the_open_buffer_at_its_innermost_workspac
         assert (result["uri"], result["line"], result["lines"]) == (uri, 1, [0, 1])
         (call,) = fix_calls(fake)
         assert "NameError: name 'value' is not defined (python)" in call.prefix
-        assert "called from test_average (test_stats.py:4)" in call.prefix
+        assert "called from test_average (test_stats.py:5)" in call.prefix
+        # The test that failed, read from disk: what the function should return.
+        assert "From test_stats.py, line 5: `assert average([1, 2, 3]) == 2`" in call.prefix
+        assert "def test_average():\n    assert average([1, 2, 3]) == 2\n" in call.prefix
         assert "def spread" not in call.prefix, "the function alone is rewritten"
         assert types.WORKSPACE_APPLY_EDIT not in editor.asked, "proposed, not applied"
 

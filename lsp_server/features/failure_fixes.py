@@ -3,10 +3,11 @@ traceback, pytest's report, a Node, Rust, Go or Java stack), fixed where
 it happened.
 
 failures.py finds the innermost frame that lies in a file of the
-workspace; the failure is then that place's diagnostic, and the fix goes
-the way every fix does (proposals.py): the function around the line
-rewritten with the old text as its draft, checked, and proposed as an edit
-of the changed lines, not applied. A file the editor has not opened is
+workspace (where that is a test's own assertion, the function the test
+calls: under_test.py); the failure is then that place's diagnostic, and
+the fix goes the way every fix does (proposals.py): the function around
+the line rewritten with the old text as its draft, checked, and proposed
+as an edit of the changed lines, not applied. A file the editor has not opened is
 read from disk for it, and its edit carries no version. Nothing the
 failure names is run.
 """
@@ -14,7 +15,7 @@ failure names is run.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from lsprotocol import converters, types
 from pygls.exceptions import JsonRpcInvalidParams
 
 from lsp_server import documents
-from lsp_server.features import failures, fixes, proposals, syntax_repairs
+from lsp_server.features import failures, fixes, proposals, syntax_repairs, under_test
 from lsp_server.features.failures import Failure, Frame
 from lsp_server.features.proposals import NotWritten
 from lsp_server.features.regions import region_for
@@ -183,6 +184,11 @@ async def fix(text: str, at: Where, parts: Parts, window: Window) -> dict[str, A
     try:
         failure, frame, path = located(text, at.roots)
         ctx, opened = _context(parts, at, path)
+        target = await under_test.tested(ctx, failure, frame, path)
+        if target is not None:  # the test's own assertion: fix what it tests
+            failure = replace(failure, frames=(*failure.frames, target))
+            frame = target
+            ctx, opened = _context(parts, at, Path(target.path))
     except NotWritten as error:
         message = f"found nothing to fix: {error}"
         window.say(message)

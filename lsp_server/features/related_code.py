@@ -10,9 +10,10 @@ that asserted it knows what to make the function return.
 
 Each place is shown as the function around it (regions.py), or the lines
 around it where that is too long, within RELATED_CODE_CHARS. A place is
-read from the editor's buffer if the file is open, else from disk, and
-only if it lies in a workspace folder: a file from elsewhere is never
-shown to the model (with a remote engine, it would leave the machine).
+read from the editor's buffer if the file is open, else from disk if
+`context.workspace` lets Hearth read the workspace's files, and only if
+it lies in a workspace folder: a file from elsewhere is never shown to
+the model (with a remote engine, it would leave the machine).
 """
 
 from __future__ import annotations
@@ -52,10 +53,19 @@ def read_document(path: Path, max_chars: int) -> Document:
 
 
 def workspace_reader(workspace: Workspace, max_chars: int) -> Reader:
-    """Reads a URI as the editor's buffer of it, else as the file on disk;
-    None for anything outside the workspace folders or not readable."""
+    """Reads a URI as the editor's buffer of it, else as the file on disk
+    where the workspace is indexed (`context.workspace`); None for anything
+    outside the workspace folders or not readable."""
     roots = [path for root in workspace.roots if (path := documents.real_path(root))]
     opened = {documents.real_path(d.uri): d for d in reversed(workspace.context_documents())}
+    return reader(roots, opened, workspace.index is not None, max_chars)
+
+
+def reader(
+    roots: list[Path], opened: dict[Path | None, Document], from_disk: bool, max_chars: int
+) -> Reader:
+    """Reads a URI inside `roots` as its `opened` document, else, if
+    `from_disk`, as the file on disk."""
 
     def read(uri: str) -> Document | None:
         path = documents.real_path(uri)
@@ -63,6 +73,8 @@ def workspace_reader(workspace: Workspace, max_chars: int) -> Reader:
             return None
         if path in opened:
             return opened[path]
+        if not from_disk:
+            return None  # context.workspace is off: no file but the open ones is read
         try:
             return read_document(path, max_chars)
         except NotWritten:

@@ -46,12 +46,22 @@ NameError: name 'value' is not defined
 """
 
 
+TEST = "from stats import average\n\n\ndef test_average():\n    assert average([1, 2, 3]) == 2\n"
+# pytest's report of a failed assertion: no frame but the test's is left.
+ASSERTED = """    def test_average():
+>       assert average([1, 2, 3]) == 2
+E       assert 3.0 == 2
+E        +  where 3.0 = average([1, 2, 3])
+
+{folder}/test_stats.py:5: AssertionError
+"""
+OFF_BY_ONE = "def average(values):\n    return sum(values) / len(values) + 1\n"
+
+
 @pytest.fixture
 def folder(tmp_path: Path) -> Path:
     (tmp_path / "stats.py").write_text(STATS)
-    (tmp_path / "test_stats.py").write_text(
-        "from stats import average\n\n\ndef test_average():\n    assert average([1, 2, 3]) == 2\n"
-    )
+    (tmp_path / "test_stats.py").write_text(TEST)
     return tmp_path
 
 
@@ -84,6 +94,7 @@ async def test_a_traceback_is_fixed_in_the_open_buffer_at_its_innermost_workspac
     async with hearth(fake, SETTINGS, folder=folder) as editor:
         uri = (folder / "stats.py").as_uri()
         editor.open(uri, STATS)
+        editor.open((folder / "test_stats.py").as_uri(), TEST)
         result = await fixed(editor, traceback(folder))
         edit = only_edit(result, uri, 1)
         assert edit.range.start.line == 1
@@ -92,11 +103,30 @@ async def test_a_traceback_is_fixed_in_the_open_buffer_at_its_innermost_workspac
         (call,) = fix_calls(fake)
         assert "NameError: name 'value' is not defined (python)" in call.prefix
         assert "called from test_average (test_stats.py:5)" in call.prefix
-        # The test that failed, read from disk: what the function should return.
+        # The test that failed, from its buffer: what the function should return.
         assert "From test_stats.py, line 5: `assert average([1, 2, 3]) == 2`" in call.prefix
         assert "def test_average():\n    assert average([1, 2, 3]) == 2\n" in call.prefix
         assert "def spread" not in call.prefix, "the function alone is rewritten"
         assert types.WORKSPACE_APPLY_EDIT not in editor.asked, "proposed, not applied"
+
+
+async def test_a_tests_own_failed_assertion_is_fixed_in_the_function_it_tests(
+    folder: Path,
+) -> None:
+    (folder / "stats.py").write_text(OFF_BY_ONE)
+    fake = FakeEngine(answering())
+    settings = {**SETTINGS, "context": {"workspace": True}}
+    async with hearth(fake, settings, folder=folder) as editor:
+        editor.server.index_workspace()  # as `initialized` starts it
+        result = await fixed(editor, ASSERTED.format(folder=folder))
+        stats = (folder / "stats.py").as_uri()
+        assert (result["uri"], result["line"]) == (stats, 0), "the function, not the test"
+        edit = only_edit(result, stats, None)
+        assert edit.new_text == "    return sum(values) / len(values)\n"
+        (call,) = fix_calls(fake)
+        assert "return sum(values) / len(values) + 1" in call.prefix
+        # The test, read from disk (the workspace is read): what was expected.
+        assert "def test_average():\n    assert average([1, 2, 3]) == 2\n" in call.prefix
 
 
 async def test_a_file_the_editor_has_not_opened_is_fixed_as_it_is_on_disk(folder: Path) -> None:

@@ -8,11 +8,9 @@ from pathlib import Path
 
 from lsprotocol import types
 
-from lsp_server.documents import Document
+from lsp_server.documents import Document, real_path
 from lsp_server.features.regions import region_for
-from lsp_server.features.related_code import RELATED_CODE_CHARS, related_code, workspace_reader
-from lsp_server.inference.scheduler import Scheduler
-from lsp_server.session import Sessions, Workspace
+from lsp_server.features.related_code import RELATED_CODE_CHARS, reader, related_code
 
 STATS = "def average(values):\n    return sum(values) / len(values) + 1\n"
 TEST = (
@@ -28,7 +26,12 @@ def place(uri: str, line: int, message: str) -> types.DiagnosticRelatedInformati
     return types.DiagnosticRelatedInformation(types.Location(uri, types.Range(at, at)), message)
 
 
-def shown(folder: Path, *related: types.DiagnosticRelatedInformation) -> str:
+def shown(
+    folder: Path,
+    *related: types.DiagnosticRelatedInformation,
+    opened: tuple[Document, ...] = (),
+    from_disk: bool = True,
+) -> str:
     uri = (folder / "stats.py").as_uri()
     document = Document(uri, "python", 1, STATS)
     diagnostic = types.Diagnostic(
@@ -36,9 +39,9 @@ def shown(folder: Path, *related: types.DiagnosticRelatedInformation) -> str:
         message="AssertionError: 3.0 != 2",
         related_information=list(related),
     )
-    workspace = Workspace((folder.as_uri(),), Sessions(Scheduler()))
-    read = workspace_reader(workspace, 100_000)
-    return related_code(diagnostic, uri, region_for(document, 1, 1), read, workspace.relative)
+    buffers: dict[Path | None, Document] = {real_path(d.uri): d for d in opened}
+    read = reader([folder.resolve()], buffers, from_disk, 100_000)
+    return related_code(diagnostic, uri, region_for(document, 1, 1), read, lambda u: Path(u).name)
 
 
 def test_the_test_that_failed_is_shown_whole_with_the_line_that_called(tmp_path: Path) -> None:
@@ -49,6 +52,16 @@ def test_the_test_that_failed_is_shown_whole_with_the_line_that_called(tmp_path:
     assert "(called from test_average (test_stats.py:6))" in text
     assert "    numbers = [1, 2, 3]\n    assert average(numbers) == 2\n```" in text
     assert "from stats import average" not in text, "the function around the place, not the file"
+
+
+def test_without_the_workspaces_files_only_an_open_buffer_is_read(tmp_path: Path) -> None:
+    (tmp_path / "test_stats.py").write_text(TEST)
+    test_uri = (tmp_path / "test_stats.py").as_uri()
+    called = place(test_uri, 5, "called from test_average")
+    assert shown(tmp_path, called, from_disk=False) == ""
+    edited = Document(test_uri, "python", 3, TEST.replace("== 2", "== 2.0"))
+    text = shown(tmp_path, called, opened=(edited,), from_disk=False)
+    assert "assert average(numbers) == 2.0\n" in text, "the buffer as the user has it"
 
 
 def test_a_place_outside_the_workspace_or_in_the_code_being_fixed_is_not_shown(

@@ -164,12 +164,12 @@ async def hearth(
     asked as proposals.asker asks: the region shown without the indentation
     all its lines share (propose puts it back), the budget counted on that."""
     shown = proposals.dedented(region.text, proposals.common_indent(region.text))
-    most = budget(engine, shown, growth) + (rewriting.REASON_TOKENS if request.reason else 0)
     generations: list[Generation] = []
     asked: list[str] = []
 
     async def ask(request: Request) -> Generation:
         asked.append(f"{request.before}\n\n[the code]\n\n{request.after}".strip())
+        most = budget(engine, shown, growth) + (rewriting.REASON_TOKENS if request.reason else 0)
         generation = rewriting.rewrite(engine, CancelToken(), "python", shown, request, most)
         generations.append(generation)
         return generation

@@ -47,6 +47,10 @@ _TITLE_CHARS = 60
 _FIXED = (types.DiagnosticSeverity.Error, types.DiagnosticSeverity.Warning, None)
 _CONVERTER = converters.get_converter()
 FIND_THE_MISTAKE = "Find the mistake in the code above that causes this problem, and correct it."
+# A first answer that changed nothing is asked again made to name the mistake
+# first. Naming it on every try fixed 7 of 30 bugs against 5, but took 3.46x
+# the prompt's read and led the small model astray on a bug it fixes at once.
+THE_MISTAKE_IS = "The mistake is"
 
 
 def offered(settings: FixSettings, only: Sequence[str] | None) -> bool:
@@ -217,4 +221,4 @@ def request_for(
     # the code, the default model fixed 5 of 30 bugs (fixes benchmark); told
     # it before, 6, as many as the plain chat prompt.
     before = f"{known}\n\n{said}" if known else said
-    return Request(FIND_THE_MISTAKE, before)
+    return Request(FIND_THE_MISTAKE, before, reason_when_unchanged=THE_MISTAKE_IS)

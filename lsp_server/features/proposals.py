@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from lsprotocol import types
@@ -59,9 +60,9 @@ async def propose(
         return known
     refused = None
     for _ in range(TRIES):
-        asked = request if refused is None else request.told(_again(refused))
+        asked = request if refused is None else _again(request, refused)
         answer = await ask(asked)
-        written = rewriting.code_of(answer.text, region.text, bool(request.reason))
+        written = rewriting.code_of(answer.text, region.text, bool(asked.reason))
         written = without_copied_head(written, document, region)
         code = indented(written, common_indent(region.text))
         new = region_edits.in_line_breaks_of(region, code)
@@ -136,13 +137,17 @@ def indented(text: str, indent: str) -> str:
     return "".join(indent + line if line.strip() else line for line in lines_of(text))
 
 
-def _again(refused: str) -> str:
+def _again(request: Request, refused: str) -> Request:
+    """`request` asked once more, told why its first answer was refused."""
     if refused == UNCHANGED:  # the model saw nothing wrong: say that there is
-        return (
+        told = request.told(
             f"A first answer was refused because {refused}, yet the code above has the "
             "problem. Find the mistake and write the code again, corrected."
         )
-    return f"A first answer was refused because {refused}. Write the code again."
+        if request.reason_when_unchanged:
+            return replace(told, reason=request.reason_when_unchanged)
+        return told
+    return request.told(f"A first answer was refused because {refused}. Write the code again.")
 
 
 async def edit(

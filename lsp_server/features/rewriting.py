@@ -44,6 +44,9 @@ class Request:
     # How the answer starts when it is to say what must change before the
     # code ("The mistake is"); "" for the code at once.
     reason: str = ""
+    # The same for the second try of an answer that changed nothing: the
+    # model that saw no mistake is made to name one before the code.
+    reason_when_unchanged: str = ""
 
     def told(self, more: str) -> Request:
         """The request with `more` said at its end (why a first answer was refused)."""

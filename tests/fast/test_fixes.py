@@ -144,6 +144,28 @@ async def test_a_second_answer_that_parses_is_the_fix() -> None:
         assert len(fix_calls(fake)) == 2
 
 
+async def test_an_answer_that_changes_nothing_is_asked_again_to_name_the_mistake_first() -> None:
+    unchanged = SHIPPING[SHIPPING.index("def ") : SHIPPING.index("\n\n\nprint")] + "\n"
+    reasoned = f"the misspelt `bse`.\n```python\n{FIXED}```"
+    script = answering(unchanged)
+
+    def answer(call: Call) -> str:
+        return reasoned if "yet the code above has the problem" in call.prefix else script(call)
+
+    fake = FakeEngine(answer)
+    async with hearth(fake, QUIET, RESOLVES) as editor:
+        editor.open(URI, SHIPPING)
+        action = await offered_fix(editor, [UNDEFINED])
+        edit = only_edit(await guarded(editor.resolve(action)))
+        assert edit.new_text == "    return base * 2 if express else base\n", (
+            "the sentence is not code"
+        )
+        first, second = fix_calls(fake)
+        assert "one sentence that says what must change" not in first.prefix
+        assert "one sentence that says what must change" in second.prefix
+        assert second.steering.draft == first.steering.draft, "the code still drafts"
+
+
 async def test_a_fix_offered_before_an_edit_is_not_made_after_it() -> None:
     fake = FakeEngine(answering(FIXED))
     async with hearth(fake, QUIET, RESOLVES) as editor:

@@ -63,7 +63,7 @@ async def propose(
         asked = request if refused is None else _again(request, refused)
         answer = await ask(asked)
         written = rewriting.code_of(answer.text, region.text, bool(asked.reason))
-        written = without_copied_head(written, document, region)
+        written = without_copied_head(written, document, region, asked.before)
         code = indented(written, common_indent(region.text))
         new = region_edits.in_line_breaks_of(region, code)
         refused = region_edits.refusal(document, region, new)
@@ -75,24 +75,28 @@ async def propose(
     raise NotWritten(f"the model's answer was refused twice ({refused})")
 
 
-def without_copied_head(answer: str, document: Document, region: Region) -> str:
+def without_copied_head(answer: str, document: Document, region: Region, shown: str = "") -> str:
     """`answer` without the lines the model wrote ahead of the region's
-    first line that it copied from the rest of the file: the imports and
-    the class line of the code shown for reference (used_code.py), written
-    before the method it was asked to write again. Lines new to the file,
-    such as an import an edit needs, stay."""
+    first line that it copied from the rest of the file or from the code it
+    was `shown` for reference (used_code.py): the imports, the class line and
+    the elided members (`...`) written before the method it was asked to
+    write again. Lines new to the file, such as an import an edit needs,
+    stay. What is left starts at the margin, as the region was shown: a
+    method written inside the class line it copied is a level deeper."""
     first = _first_start(region.text)
     lines = lines_of(answer)
     around = lines_of(document.text)
-    elsewhere = {line.strip() for line in around[: region.first] + around[region.last + 1 :]}
+    copied = around[: region.first] + around[region.last + 1 :] + lines_of(shown)
+    elsewhere = {line.strip() for line in copied}
     head = 0
     while head < len(lines) and _start(lines[head]) != first:
         if lines[head].strip() and lines[head].strip() not in elsewhere:
             return answer  # something of the model's own before the first line
         head += 1
-    if head == len(lines):
-        return answer  # no line starts as the region does: nothing to go by
-    return "".join(lines[head:])
+    if head in (0, len(lines)):
+        return answer  # nothing ahead, or no line starts as the region does
+    kept = lines[head]
+    return dedented("".join(lines[head:]), kept[: len(kept) - len(kept.lstrip(" \t"))])
 
 
 def _writes_ahead(region: Region, new: str) -> bool:

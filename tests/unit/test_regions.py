@@ -182,7 +182,11 @@ def test_code_copied_from_around_the_region_before_its_first_line_goes() -> None
         "    def __init__(self, msg, opt=''):\n        self.msg = msg\n"
     )
     kept = proposals.without_copied_head(answer, document, region)
-    assert kept == "    def __init__(self, msg, opt=''):\n        self.msg = msg\n"
+    assert kept == "def __init__(self, msg, opt=''):\n    self.msg = msg\n", "as it was shown"
+    shown = "class GetoptError(Exception):\n    def short(self):\n        ...\n"
+    stub = "class GetoptError(Exception):\n    def short(self):\n        ...\n\n" + answer[11:]
+    assert proposals.without_copied_head(stub, document, region, shown) == kept, "what it was shown"
+    assert proposals.without_copied_head(stub, document, region) == stub
     needed = "from typing import Any\n" + answer
     assert proposals.without_copied_head(needed, document, region) == needed, "new to the file"
     unmatched = "import os\nx = 1\n"

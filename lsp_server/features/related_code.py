@@ -42,12 +42,15 @@ def read_document(path: Path, max_chars: int) -> Document:
     language = files.language_of(path)
     if language is None:
         raise NotWritten(f"{path}: Hearth has no grammar for this language")
+    too_big = NotWritten(f"{path} is over limits.documentChars ({max_chars})")
     try:
+        if path.stat().st_size > 4 * max_chars:  # over the limit however it decodes: not read
+            raise too_big
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise NotWritten(f"{path} is not readable as UTF-8 text: {error}") from error
     if len(text) > max_chars:
-        raise NotWritten(f"{path} is over limits.documentChars ({max_chars})")
+        raise too_big
     language_id = languages.spec_named(language).language_ids[0]
     return Document(path.as_uri(), language_id, 0, text, max_chars)
 

@@ -75,3 +75,41 @@ async def test_a_failing_pytest_run_is_fixed_from_its_output(
     (folder / "stats.py").write_text(text)
     passed = project_tests(folder)
     assert passed.returncode == 0, (text, passed.stdout)
+
+
+OFF_BY_ONE = STATS.replace("return total / len(value)", "return total / (len(values) + 1)")
+
+
+async def test_a_failed_assertion_is_fixed_in_the_function_the_test_calls(
+    raw: LanguageClient, tmp_path: Path
+) -> None:
+    """pytest's report of `assert average([1, 2, 3]) == 2` has no frame but
+    the test's: the fix is for `average`, shown the test, never the test.
+    Whatever the model writes, where it may write is fixed."""
+    folder = tmp_path / "project"
+    folder.mkdir()
+    (folder / "stats.py").write_text(OFF_BY_ONE)
+    (folder / "test_stats.py").write_text(TEST)
+    failed = project_tests(folder)
+    assert failed.returncode == 1, failed.stdout
+    await raw.initialize_session(
+        types.InitializeParams(
+            capabilities=types.ClientCapabilities(),
+            workspace_folders=[types.WorkspaceFolder(uri=folder.as_uri(), name=folder.name)],
+            initialization_options=patient_settings(),
+        )
+    )
+    result = await raw.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="hearth.fixFailure", arguments=[failed.stdout])
+    )
+    assert isinstance(result, dict), result
+    stats = (folder / "stats.py").as_uri()
+    assert (result["uri"], result["line"]) == (stats, 0), "the function the test calls"
+    if result["edit"] is None:  # no fix the checks let through: said, and of stats.py
+        assert "stats.py" in result["message"], result
+        return
+    edit = converters.get_converter().structure(result["edit"], types.WorkspaceEdit)
+    (change,) = edit.document_changes or []
+    assert isinstance(change, types.TextDocumentEdit)
+    assert change.text_document.uri == stats
+    assert all(one.range.end.line <= 3 for one in change.edits), "only `average`"

@@ -90,3 +90,16 @@ def test_a_long_function_is_shown_by_the_lines_around_the_place(tmp_path: Path) 
     assert "step_57" in text
     assert "step_56" not in text, "three lines each side"
     assert len(text) < RELATED_CODE_CHARS + 400
+
+
+def test_a_file_over_the_document_limit_is_not_shown(tmp_path: Path) -> None:
+    (tmp_path / "test_big.py").write_text("def test_big():\n    assert False\n" + "#" * 5_000)
+    document = Document((tmp_path / "stats.py").as_uri(), "python", 1, STATS)
+    diagnostic = types.Diagnostic(
+        range=types.Range(types.Position(1, 0), types.Position(2, 0)),
+        message="AssertionError",
+        related_information=[place((tmp_path / "test_big.py").as_uri(), 1, "called from here")],
+    )
+    read = reader([tmp_path.resolve()], {}, True, 1_000)
+    region = region_for(document, 1, 1)
+    assert related_code(diagnostic, document.uri, region, read, lambda u: u) == ""

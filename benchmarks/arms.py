@@ -95,6 +95,7 @@ class Answer:
     written: list[str] = field(default_factory=list)  # what the model wrote, each time
     prompt_seconds: float = 0.0  # reading the prompts, summed over the tries
     refused: str = ""  # why nothing was offered
+    added: int = 0  # import lines put at the module's imports besides (the plain arm's)
 
     @property
     def compiles(self) -> bool:
@@ -240,10 +241,17 @@ def code_in(reply: str, function: Function) -> str:
 
 
 def plain(
-    engine: LlamaEngine, module: str, function: Function, message: str, growth: float
+    engine: LlamaEngine,
+    module: str,
+    function: Function,
+    message: str,
+    growth: float,
+    imports: bool = False,
 ) -> Answer:
     """The function changed by the model's plain chat: `message` is the
-    whole user message; the reply's code goes in place of the function."""
+    whole user message; the reply's code goes in place of the function,
+    and, with `imports`, the imports it wrote that the module lacks go
+    after the module's own (a user pastes those too: type hints need them)."""
     old = lines_of(module, function)
     most = budget(engine, old, growth) + PLAIN_PREAMBLE_TOKENS
     text, seconds, prompt_seconds = _plain_reply(engine, message, most)
@@ -251,6 +259,9 @@ def plain(
     if new and not new.endswith("\n"):
         new += "\n"
     changed = replaced(module, function.first, function.last, new)
+    added = _new_imports(text, module) if imports else []
+    if added:
+        changed = _with_imports(changed, added)
     return Answer(
         old,
         function.first,
@@ -260,7 +271,35 @@ def plain(
         [message],
         [text],
         prompt_seconds,
+        added=len(added),
     )
+
+
+_IMPORT = re.compile(r"(import|from)\s+[\w.]+")
+
+
+def _new_imports(reply: str, module: str) -> list[str]:
+    """The import lines at the margin of the reply's code that `module` lacks."""
+    fenced = _FENCE.search(reply)
+    code = _reindented(fenced.group(1) if fenced else reply, "")
+    have = {line.strip() for line in split_lines(module)}
+    return [
+        line if line.endswith("\n") else line + "\n"
+        for line in split_lines(code)
+        if _IMPORT.match(line) and line.strip() not in have
+    ]
+
+
+def _with_imports(module: str, added: list[str]) -> str:
+    """`module` with `added` after its last import at the margin ahead of its first definition."""
+    lines = split_lines(module)
+    after = 0
+    for number, line in enumerate(lines):
+        if line.startswith(("def ", "class ", "async def ", "@")):
+            break
+        if _IMPORT.match(line):
+            after = number + 1
+    return "".join([*lines[:after], *added, *lines[after:]])
 
 
 def _plain_reply(engine: LlamaEngine, message: str, most: int) -> tuple[str, float, float]:

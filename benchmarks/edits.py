@@ -84,8 +84,10 @@ def judge(task: EditTask, answer: arms.Answer) -> Judged:
         return Judged(answer, False, None, None)
     done, needed, may_delete = checked(task, new, function.node)
     written, deleted = _changed(answer.old, answer.new)
-    outside = len({answer.first + line for line in written} - needed) + len(
-        {answer.first + line for line in deleted} - may_delete
+    outside = (
+        len({answer.first + line for line in written} - needed)
+        + len({answer.first + line for line in deleted} - may_delete)
+        + answer.added  # the plain arm's imports, as Hearth's above the function count
     )
     tests = run_tests(function.module, answer.module).passed if done else None
     return Judged(answer, done, tests, outside)
@@ -101,7 +103,7 @@ def run(engine: LlamaEngine, task: EditTask) -> tuple[Judged, Judged]:
     said = task.instruction[0].upper() + task.instruction[1:] + "."
     # The code first and then what to do with it, as one asks in a chat.
     asked = arms.message(said, function, text, "Reply with the changed function.", True)
-    theirs = arms.plain(engine, text, function, asked, GROWTH)
+    theirs = arms.plain(engine, text, function, asked, GROWTH, imports=True)
     return judge(task, ours), judge(task, theirs)
 
 

@@ -9,6 +9,7 @@ built-in models fix: the failure names it, and the draft is the rest.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from lsprotocol import converters, types
@@ -40,12 +41,14 @@ def test_spread():
 """
 
 
-async def test_a_failing_pytest_run_is_fixed_from_its_output(
-    raw: LanguageClient, tmp_path: Path
-) -> None:
+async def fix_failing_run(
+    raw: LanguageClient, tmp_path: Path, stats: str, settings: dict[str, Any]
+) -> tuple[Path, Any]:
+    """A project whose pytest run fails with `stats`, the server started on
+    it with `settings`, and `hearth.fixFailure`'s answer to the run's output."""
     folder = tmp_path / "project"
     folder.mkdir()
-    (folder / "stats.py").write_text(STATS)
+    (folder / "stats.py").write_text(stats)
     (folder / "test_stats.py").write_text(TEST)
     failed = project_tests(folder)
     assert failed.returncode == 1, failed.stdout
@@ -53,12 +56,20 @@ async def test_a_failing_pytest_run_is_fixed_from_its_output(
         types.InitializeParams(
             capabilities=types.ClientCapabilities(),
             workspace_folders=[types.WorkspaceFolder(uri=folder.as_uri(), name=folder.name)],
-            initialization_options={**patient_settings(), "context": {"workspace": False}},
+            initialization_options=settings,
         )
     )
     result = await raw.workspace_execute_command_async(
         types.ExecuteCommandParams(command="hearth.fixFailure", arguments=[failed.stdout])
     )
+    return folder, result
+
+
+async def test_a_failing_pytest_run_is_fixed_from_its_output(
+    raw: LanguageClient, tmp_path: Path
+) -> None:
+    settings = {**patient_settings(), "context": {"workspace": False}}
+    folder, result = await fix_failing_run(raw, tmp_path, STATS, settings)
     assert isinstance(result, dict), result
     uri = (folder / "stats.py").as_uri()
     assert (result["uri"], result["line"]) == (uri, 2), "the innermost frame of the project"
@@ -86,22 +97,7 @@ async def test_a_failed_assertion_is_fixed_in_the_function_the_test_calls(
     """pytest's report of `assert average([1, 2, 3]) == 2` has no frame but
     the test's: the fix is for `average`, shown the test, never the test.
     Whatever the model writes, where it may write is fixed."""
-    folder = tmp_path / "project"
-    folder.mkdir()
-    (folder / "stats.py").write_text(OFF_BY_ONE)
-    (folder / "test_stats.py").write_text(TEST)
-    failed = project_tests(folder)
-    assert failed.returncode == 1, failed.stdout
-    await raw.initialize_session(
-        types.InitializeParams(
-            capabilities=types.ClientCapabilities(),
-            workspace_folders=[types.WorkspaceFolder(uri=folder.as_uri(), name=folder.name)],
-            initialization_options=patient_settings(),
-        )
-    )
-    result = await raw.workspace_execute_command_async(
-        types.ExecuteCommandParams(command="hearth.fixFailure", arguments=[failed.stdout])
-    )
+    folder, result = await fix_failing_run(raw, tmp_path, OFF_BY_ONE, patient_settings())
     assert isinstance(result, dict), result
     stats = (folder / "stats.py").as_uri()
     assert (result["uri"], result["line"]) == (stats, 0), "the function the test calls"

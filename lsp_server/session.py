@@ -220,7 +220,7 @@ class Workspace:
         @cache
         def opened() -> dict[Path | None, Document]:
             # Found when a prompt is made, not for each key typed into a kept one.
-            return self._opened()
+            return self.opened_by_path()
 
         def summary(of: Path) -> FileSummary | None:
             if of not in summaries:
@@ -241,7 +241,7 @@ class Workspace:
         key = (id(index), index.generation)  # the buffers' versions are in the prompt's own key
         return CrossFile(path, imported, index.roots, summary, key, index.similar_code, source)
 
-    def _opened(self) -> dict[Path | None, Document]:
+    def opened_by_path(self) -> dict[Path | None, Document]:
         """The context documents by their real paths (the first one opened
         where two URIs lead to one file)."""
         opened: dict[Path | None, Document] = {}
@@ -282,7 +282,7 @@ class Workspace:
         if found is None:
             return None
         uri = found.path.as_uri()
-        opened = self._opened().get(found.path)
+        opened = self.opened_by_path().get(found.path)
         if opened is None:
             language = language_of(found.path)
             text = read_source(found.path)

@@ -60,8 +60,7 @@ def workspace_reader(workspace: Workspace, max_chars: int) -> Reader:
     where the workspace is indexed (`context.workspace`); None for anything
     outside the workspace folders or not readable."""
     roots = [path for root in workspace.roots if (path := documents.real_path(root))]
-    opened = {documents.real_path(d.uri): d for d in reversed(workspace.context_documents())}
-    return reader(roots, opened, workspace.index is not None, max_chars)
+    return reader(roots, workspace.opened_by_path(), workspace.index is not None, max_chars)
 
 
 def reader(
